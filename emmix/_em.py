@@ -1,0 +1,256 @@
+"""The EM engine: one loop shared by every emmix estimator.
+
+Every model in emmix is fitted by the same loop. A family supplies four small
+pieces and nothing else:
+
+``_em_initialize(X, sample_weight, random_state) -> params``
+    First parameters, as a dict of arrays.
+``_em_estep(X_chunk, w_chunk, params) -> (stats, loglik_sum)``
+    The E-step on a chunk of rows: the *expected sufficient statistics*, which
+    are sums over rows (a dict of arrays), and the sum over the chunk of the
+    weighted log-likelihood of each row.
+``_em_mstep(stats, params) -> params``
+    Closed-form maximum-likelihood parameters from the summed statistics.
+``_em_store(params)``
+    Write the parameters to the fitted attributes (``weights_``, ...).
+
+Because the statistics are sums over rows, the loop here gets chunking (bounded
+memory), sample weights, restarts, warm starts and convergence checks once for
+all families. Nothing in this module knows what a Gaussian is.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+from time import perf_counter
+
+import numpy as np
+from sklearn import get_config
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._param_validation import Interval
+
+__all__ = ["EMMixin", "add_stats", "iter_chunks"]
+
+#: Constraints on the constructor arguments that the engine itself reads.
+ENGINE_PARAMETER_CONSTRAINTS: dict = {
+    "tol": [Interval(Real, 0.0, None, closed="left")],
+    "max_iter": [Interval(Integral, 0, None, closed="left")],
+    "n_init": [Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+    "warm_start": ["boolean"],
+    "verbose": ["verbose"],
+    "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+    "fixed_params": [list, tuple, set, frozenset, str, None],
+}
+
+
+def add_stats(total: dict | None, part: dict) -> dict:
+    """Add the sufficient statistics ``part`` into ``total`` (a new dict if None).
+
+    Statistics are dicts of arrays (or floats) that are sums over rows, so the
+    statistics of a concatenation of chunks are the sums of the chunks' ones.
+    """
+    if total is None:
+        return {key: np.array(value, copy=True) for key, value in part.items()}
+    for key, value in part.items():
+        total[key] += value
+    return total
+
+
+def chunk_n_rows(row_bytes: int, n_samples: int) -> int:
+    """Rows per E-step chunk so that one chunk's temporaries fit ``working_memory``.
+
+    ``working_memory`` is scikit-learn's global setting (in MiB, default 1024);
+    change it with ``sklearn.config_context(working_memory=...)``.
+    """
+    working_memory = get_config()["working_memory"]
+    rows = int(working_memory * 2**20 // max(int(row_bytes), 1))
+    return int(min(max(rows, 1), max(n_samples, 1)))
+
+
+def iter_chunks(n_samples: int, row_bytes: int):
+    """Yield slices of rows, each small enough for ``working_memory``."""
+    yield from gen_batches(n_samples, chunk_n_rows(row_bytes, n_samples))
+
+
+class EMMixin:
+    """Mixin that owns the expectation-maximisation loop.
+
+    The estimator using it must define the constructor arguments ``tol``,
+    ``max_iter``, ``n_init``, ``random_state``, ``warm_start``, ``verbose`` and
+    ``verbose_interval``, and the family hooks described in the module
+    docstring. After :meth:`_fit_em` the estimator has the fitted attributes
+    ``converged_``, ``n_iter_``, ``lower_bound_`` and ``lower_bounds_`` and
+    whatever ``_em_store`` writes.
+
+    The convergence criterion is scikit-learn's: the change of the mean
+    (sample-weighted) log-likelihood per sample between two iterations is
+    below ``tol``. ``lower_bounds_[t]`` is the mean log-likelihood of the
+    parameters entering iteration ``t + 1``, exactly as in scikit-learn.
+    """
+
+    #: Parameter groups a user may hold fixed (``fixed_params``), each mapped
+    #: to the keys of the params dict it covers. Families override this.
+    _fixable_groups: dict[str, tuple[str, ...]] = {}
+
+    # ------------------------------------------------------------------ hooks
+    def _em_initialize(self, X, sample_weight, random_state):  # pragma: no cover
+        raise NotImplementedError
+
+    def _em_estep(self, X, sample_weight, params):  # pragma: no cover
+        raise NotImplementedError
+
+    def _em_mstep(self, stats, params):  # pragma: no cover
+        raise NotImplementedError
+
+    def _em_store(self, params):  # pragma: no cover
+        raise NotImplementedError
+
+    def _em_load(self):  # pragma: no cover
+        """Parameters from the fitted attributes (used by ``warm_start``)."""
+        raise NotImplementedError
+
+    def _em_row_bytes(self, X, params) -> int:
+        """Bytes of temporaries one row costs in the E-step (for chunking)."""
+        n_features = X.shape[1]
+        n_components = getattr(self, "n_components", 1)
+        return 8 * (4 * n_components * (n_features + 2) + 2 * n_features)
+
+    # ------------------------------------------------------ fixed parameters
+    def _em_fixed_groups(self) -> frozenset:
+        """Validated set of parameter groups held at their initial values.
+
+        ``fixed_params`` names groups of the family's ``_fixable_groups``; the
+        M-step result for those groups is replaced by their value at the start
+        of the run. A family whose other updates depend on a fixed group (a
+        Gaussian covariance on fixed means) reads this set in its M-step.
+        """
+        groups = getattr(self, "fixed_params", None)
+        if groups is None:
+            return frozenset()
+        if isinstance(groups, str):
+            groups = [groups]
+        unknown = sorted(set(groups) - set(self._fixable_groups))
+        if unknown:
+            raise ValueError(
+                f"fixed_params={sorted(groups)!r} names unknown parameter groups "
+                f"{unknown}; {type(self).__name__} can hold fixed: "
+                f"{sorted(self._fixable_groups)}."
+            )
+        return frozenset(groups)
+
+    def _em_hold_fixed(self, new_params, old_params):
+        """Copy the fixed groups of ``old_params`` into ``new_params``."""
+        for group in self._em_fixed_groups():
+            for key in self._fixable_groups[group]:
+                new_params[key] = old_params[key]
+        return new_params
+
+    # ------------------------------------------------------------- the pass
+    def _em_pass(self, X, sample_weight, params):
+        """One E-step over all rows, chunk by chunk.
+
+        Returns the summed statistics and the total weighted log-likelihood
+        (accumulated in float64 whatever the data type).
+        """
+        stats = None
+        loglik = 0.0
+        for rows in iter_chunks(X.shape[0], self._em_row_bytes(X, params)):
+            part, part_loglik = self._em_estep(X[rows], sample_weight[rows], params)
+            stats = add_stats(stats, part)
+            loglik += float(part_loglik)
+        return stats, loglik
+
+    # ------------------------------------------------------------- the loop
+    def _fit_em(self, X, sample_weight):
+        """Run EM with restarts; store the best parameters found.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Validated data.
+        sample_weight : ndarray of shape (n_samples,)
+            Validated non-negative weights with a positive sum.
+        """
+        total_weight = float(np.sum(sample_weight, dtype=np.float64))
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        n_init = self.n_init if do_init else 1
+        random_state = check_random_state(self.random_state)
+
+        best = None
+        for init in range(n_init):
+            self._verbose_init_begin(init)
+            if do_init:
+                params = self._em_initialize(X, sample_weight, random_state)
+                lower_bound = -np.inf
+            else:
+                params = self._em_load()
+                lower_bound = self.lower_bound_
+            history: list[float] = []
+            converged = False
+            n_iter = 0
+            for n_iter in range(1, self.max_iter + 1):
+                previous = lower_bound
+                stats, loglik = self._em_pass(X, sample_weight, params)
+                params = self._em_hold_fixed(self._em_mstep(stats, params), params)
+                lower_bound = loglik / total_weight
+                history.append(lower_bound)
+                change = lower_bound - previous
+                self._verbose_iter_end(n_iter, change)
+                if abs(change) < self.tol:
+                    converged = True
+                    break
+            if self.max_iter > 0:
+                self._verbose_init_end(lower_bound, converged)
+            # The first run is kept whatever its bound, as in scikit-learn, so a
+            # fit whose every bound is -inf or nan still stores parameters.
+            if best is None or lower_bound > best[0] or self.max_iter == 0:
+                best = (lower_bound, params, n_iter, history, converged)
+
+        lower_bound, params, n_iter, history, converged = best
+        if not converged and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different "
+                "init parameters, or increase max_iter, tol, or check for "
+                "degenerate data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self._em_store(params)
+        self.converged_ = bool(converged)
+        self.n_iter_ = int(n_iter)
+        self.lower_bound_ = float(lower_bound)
+        self.lower_bounds_ = [float(b) for b in history]
+        return params
+
+    # ------------------------------------------------------------ verbosity
+    def _verbose_init_begin(self, init):
+        if self.verbose >= 1:
+            print(f"Initialization {init}")
+        self._init_time = self._iter_time = perf_counter()
+
+    def _verbose_iter_end(self, n_iter, change):
+        if self.verbose < 1 or n_iter % self.verbose_interval != 0:
+            return
+        if self.verbose == 1:
+            print(f"  Iteration {n_iter}")
+        else:
+            now = perf_counter()
+            print(
+                f"  Iteration {n_iter}\t time lapse {now - self._iter_time:.5f}s"
+                f"\t ll change {change:.5f}"
+            )
+            self._iter_time = now
+
+    def _verbose_init_end(self, lower_bound, converged):
+        message = "converged" if converged else "did not converge"
+        if self.verbose == 1:
+            print(f"Initialization {message}.")
+        elif self.verbose >= 2:
+            elapsed = perf_counter() - self._init_time
+            print(
+                f"Initialization {message}. time lapse {elapsed:.5f}s\t "
+                f"lower bound {lower_bound:.5f}."
+            )

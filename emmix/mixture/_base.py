@@ -1,0 +1,411 @@
+"""BaseMixture: what every finite mixture shares on top of the EM engine.
+
+A mixture family supplies the component log-densities, the sufficient
+statistics of its components given (weighted) responsibilities, its M-step,
+its number of free parameters and a sampler. Everything else (responsibilities,
+``predict``, ``predict_proba``, ``score_samples``, ``score``, ``bic``, ``aic``,
+``sample``) lives here once.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABCMeta, abstractmethod
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._em import ENGINE_PARAMETER_CONSTRAINTS, EMMixin, iter_chunks
+from .._validation import check_sample_weight, check_X
+
+__all__ = ["BaseMixture", "initial_responsibilities", "log_normalize"]
+
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
+def log_normalize(weighted_log_prob):
+    """Row-wise log-sum-exp and log-responsibilities.
+
+    Parameters
+    ----------
+    weighted_log_prob : ndarray of shape (n_samples, n_components)
+        ``log p(x | k) + log pi_k``.
+
+    Returns
+    -------
+    log_norm : ndarray of shape (n_samples,)
+        ``log p(x)``.
+    log_resp : ndarray of shape (n_samples, n_components)
+        ``log p(k | x)``.
+    """
+    top = np.max(weighted_log_prob, axis=1)
+    # A row whose every component has probability 0 (-inf) stays -inf instead
+    # of turning into NaN through inf - inf.
+    top = np.where(np.isfinite(top), top, 0.0).astype(weighted_log_prob.dtype)
+    shifted = weighted_log_prob - top[:, np.newaxis]
+    with np.errstate(under="ignore", divide="ignore"):
+        log_norm = np.log(np.sum(np.exp(shifted), axis=1)) + top
+        log_resp = weighted_log_prob - log_norm[:, np.newaxis]
+    return log_norm, log_resp
+
+
+def _mixture_weights(nk, normalizer=None):
+    """Mixing weights from the summed responsibilities (scikit-learn's rule).
+
+    ``10 * eps`` keeps an emptied component's weight positive, so its log stays
+    finite; scikit-learn adds the same amount.
+    """
+    nk = nk + 10 * np.finfo(nk.dtype).eps
+    return nk / (np.sum(nk) if normalizer is None else normalizer)
+
+
+def initial_responsibilities(X, n_components, method, sample_weight, random_state):
+    """Starting responsibilities, drawn exactly as scikit-learn draws them.
+
+    The calls on ``random_state`` are the same as scikit-learn's, so the same
+    seed gives the same start (and, on well-separated data, the same partition).
+    With non-uniform ``sample_weight``, k-means is weighted and the seeding
+    methods pick rows with probability proportional to their weight.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    n_components : int
+    method : {'kmeans', 'k-means++', 'random', 'random_from_data'}
+    sample_weight : ndarray of shape (n_samples,)
+    random_state : RandomState
+
+    Returns
+    -------
+    resp : ndarray of shape (n_samples, n_components)
+    """
+    from sklearn.cluster import KMeans, kmeans_plusplus
+
+    n_samples = X.shape[0]
+    uniform = bool(np.all(sample_weight == sample_weight[0]))
+    weights = None if uniform else sample_weight
+    if method == "kmeans":
+        labels = (
+            KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+            .fit(X, sample_weight=weights)
+            .labels_
+        )
+        resp = np.zeros((n_samples, n_components), dtype=X.dtype)
+        resp[np.arange(n_samples), labels] = 1
+    elif method == "random":
+        resp = random_state.uniform(size=(n_samples, n_components)).astype(X.dtype)
+        resp /= resp.sum(axis=1)[:, np.newaxis]
+    elif method == "random_from_data":
+        p = None if uniform else sample_weight / sample_weight.sum()
+        indices = random_state.choice(n_samples, size=n_components, replace=False, p=p)
+        resp = np.zeros((n_samples, n_components), dtype=X.dtype)
+        resp[indices, np.arange(n_components)] = 1
+    elif method == "k-means++":
+        _, indices = kmeans_plusplus(
+            X, n_components, random_state=random_state, sample_weight=weights
+        )
+        resp = np.zeros((n_samples, n_components), dtype=X.dtype)
+        resp[indices, np.arange(n_components)] = 1
+    else:  # pragma: no cover - rejected by parameter validation
+        raise ValueError(f"Unknown init_params {method!r}; use one of {INIT_METHODS}.")
+    return resp
+
+
+class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base class of emmix's finite mixtures (not public).
+
+    Families implement ``_log_prob``, ``_component_stats``, ``_em_mstep``,
+    ``_em_initialize``, ``_em_store``, ``_em_load``, ``_n_parameters`` and
+    ``_sample_components``.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "assignment": [StrOptions({"soft", "hard"})],
+        **ENGINE_PARAMETER_CONSTRAINTS,
+    }
+
+    # --------------------------------------------------------- family hooks
+    @abstractmethod
+    def _log_prob(self, X, params):
+        """Component log-densities ``log p(x | k)``, shape (n_samples, K)."""
+
+    @abstractmethod
+    def _component_stats(self, X, resp, params) -> dict:
+        """Sufficient statistics of the components given weighted responsibilities.
+
+        ``resp`` already includes the sample weights; ``nk = resp.sum(0)`` is
+        added by the base class.
+        """
+
+    @abstractmethod
+    def _n_parameters(self) -> int:
+        """Number of free parameters of the fitted model."""
+
+    @abstractmethod
+    def _sample_components(self, rng, counts):
+        """Draw ``counts[k]`` rows from component ``k``, stacked in order."""
+
+    def _validate_input(self, X, *, reset: bool):
+        """Validate X for this family (override to add range checks)."""
+        return check_X(self, X, reset=reset, ensure_min_samples=2 if reset else 1)
+
+    def _check_init_arrays(self, X) -> dict:
+        """Validate user-supplied ``*_init`` arrays; return validated copies."""
+        return {}
+
+    # ----------------------------------------------------------------- E-step
+    def _weighted_log_prob(self, X, params):
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params["weights"]).astype(X.dtype, copy=False)
+        return self._log_prob(X, params) + log_weights
+
+    def _em_estep(self, X, sample_weight, params):
+        log_norm, log_resp = log_normalize(self._weighted_log_prob(X, params))
+        if self.assignment == "hard":
+            # Classification EM: each row goes wholly to its likeliest component.
+            resp = np.zeros_like(log_resp)
+            resp[np.arange(resp.shape[0]), np.argmax(log_resp, axis=1)] = 1.0
+        else:
+            resp = np.exp(log_resp)
+        resp *= sample_weight[:, np.newaxis]
+        stats = self._component_stats(X, resp, params)
+        stats["nk"] = resp.sum(axis=0)
+        positive = sample_weight > 0  # 0 * -inf must not poison the sum
+        loglik = np.dot(
+            sample_weight[positive].astype(np.float64),
+            log_norm[positive].astype(np.float64),
+        )
+        return stats, loglik
+
+    def _em_row_bytes(self, X, params) -> int:
+        d, k = X.shape[1], self.n_components
+        return X.dtype.itemsize * (k * (d + 6) + 3 * d)
+
+    # -------------------------------------------------------------------- fit
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the model parameters with the EM algorithm.
+
+        The model is fitted ``n_init`` times and the parameters with the
+        largest log-likelihood are kept. Each run iterates E- and M-steps until
+        the change of the mean log-likelihood per sample is below ``tol`` or
+        ``max_iter`` iterations were made (then a ``ConvergenceWarning`` is
+        issued). With ``warm_start=True`` a second call continues from the
+        fitted parameters with a single run.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, one row per sample.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row. An integer weight is exactly the
+            same as repeating the row that many times.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        X = self._validate_input(X, reset=True)
+        if X.shape[0] < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {X.shape[0]}. Lower "
+                "n_components or provide more samples."
+            )
+        sample_weight = check_sample_weight(
+            sample_weight, X, n_components=self.n_components
+        )
+        self._em_fixed_groups()  # unknown group names fail before any work
+        self._init_arrays = self._check_init_arrays(X)
+        self._fit_em(X, sample_weight)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit the model and return the most probable component of each row.
+
+        Equal to ``fit(X).predict(X)`` for any ``max_iter`` and ``tol``: the
+        labels come from a final E-step with the kept parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        return self.fit(X, y, sample_weight=sample_weight).predict(X)
+
+    # ---------------------------------------------------------- prediction
+    def _chunked_log_normalize(self, X):
+        """Yield ``(rows, log_norm, log_resp)`` chunk by chunk (bounded memory)."""
+        params = self._em_load()
+        for rows in iter_chunks(X.shape[0], self._em_row_bytes(X, params)):
+            yield (rows, *log_normalize(self._weighted_log_prob(X[rows], params)))
+
+    def _checked_input(self, X):
+        check_is_fitted(self)
+        return self._validate_input(X, reset=False)
+
+    def score_samples(self, X):
+        """Log-likelihood of each sample under the fitted mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+            ``log p(x)`` for each row.
+        """
+        X = self._checked_input(X)
+        out = np.empty(X.shape[0], dtype=X.dtype)
+        for rows, log_norm, _ in self._chunked_log_normalize(X):
+            out[rows] = log_norm
+        return out
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean log-likelihood per sample of ``X`` (higher is better).
+
+        This is the default score of ``GridSearchCV``, so a grid over
+        ``n_components`` selects by held-out likelihood.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the average.
+
+        Returns
+        -------
+        log_likelihood : float
+            Weighted mean of ``score_samples(X)``.
+        """
+        log_prob = self.score_samples(X)
+        if sample_weight is None:
+            return float(np.mean(log_prob, dtype=np.float64))
+        weights = check_sample_weight(sample_weight, log_prob[:, np.newaxis])
+        return float(np.average(log_prob.astype(np.float64), weights=weights))
+
+    def predict(self, X):
+        """Most probable component of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        X = self._checked_input(X)
+        out = np.empty(X.shape[0], dtype=np.int64)
+        for rows, _, log_resp in self._chunked_log_normalize(X):
+            out[rows] = np.argmax(log_resp, axis=1)
+        return out
+
+    def predict_proba(self, X):
+        """Posterior probability of each component for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+            Rows sum to 1.
+        """
+        X = self._checked_input(X)
+        out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
+        for rows, _, log_resp in self._chunked_log_normalize(X):
+            out[rows] = np.exp(log_resp)
+        return out
+
+    def sample(self, n_samples: int = 1):
+        """Draw samples from the fitted mixture.
+
+        Uses ``random_state``, so repeated calls with an integer seed return
+        the same draws.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to draw.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Drawn samples, grouped by component.
+        y : ndarray of shape (n_samples,)
+            Component of each drawn sample.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples!r}. The sampling "
+                "requires at least one sample."
+            )
+        rng = check_random_state(self.random_state)
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        counts = rng.multinomial(n_samples, weights / weights.sum())
+        X = self._sample_components(rng, counts)
+        y = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        return X, y
+
+    def bic(self, X) -> float:
+        """Bayesian information criterion on ``X`` (lower is better).
+
+        ``-2 * log-likelihood + n_parameters * log(n_samples)``, computed on the
+        data given (normally the training data).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        bic : float
+        """
+        n = np.shape(X)[0]
+        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
+
+    def aic(self, X) -> float:
+        """Akaike information criterion on ``X`` (lower is better).
+
+        ``-2 * log-likelihood + 2 * n_parameters``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        aic : float
+        """
+        n = np.shape(X)[0]
+        return -2 * self.score(X) * n + 2 * self._n_parameters()

@@ -1,0 +1,696 @@
+"""GaussianMixtureEM: scikit-learn's GaussianMixture on the emmix EM engine.
+
+The maths per covariance type are small pure functions chosen by dict lookup.
+Numerical safety comes from centring rather than from extra passes:
+
+* ``full`` statistics are taken around each component's current mean (the
+  reference point ``ref``), so the M-step covariance ``S2/N - d d^T`` has a tiny
+  correction ``d`` and no cancellation;
+* ``tied``, ``diag`` and ``spherical`` statistics and log-densities are taken
+  around the mixture's overall mean ``shift = sum_k pi_k mu_k``, so data far
+  from the origin (say 1e4 + noise) keep their precision even in float32.
+
+Both reference points are functions of the parameters entering the E-step, so
+the statistics stay plain sums over rows (chunkable, weightable, summable
+across machines).
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import numpy as np
+from scipy import linalg
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .._validation import check_array_shape
+from ._base import INIT_METHODS, BaseMixture, _mixture_weights, initial_responsibilities
+
+__all__ = ["GaussianMixtureEM"]
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+_SINGULAR_MESSAGE = (
+    "Fitting the mixture model failed because some components have ill-defined "
+    "empirical covariance (for instance caused by singleton or collapsed "
+    "samples). Try to decrease the number of components, increase reg_covar, "
+    "or scale the input data."
+)
+
+
+# --------------------------------------------------------------------- shapes
+def covariance_shape(covariance_type: str, n_components: int, n_features: int):
+    """Shape of ``covariances_`` / ``precisions_`` for a covariance type."""
+    return {
+        "full": (n_components, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_components, n_features),
+        "spherical": (n_components,),
+    }[covariance_type]
+
+
+def _mixture_mean(weights, means):
+    """Overall mean of the mixture, the centring point of the E-step."""
+    return (weights / np.sum(weights)) @ means
+
+
+# ------------------------------------------------- precision Cholesky factors
+def _singular_error(dtype, which=""):
+    message = _SINGULAR_MESSAGE
+    if which:
+        message = message.replace("some components", which)
+    if dtype == np.float32:
+        message += (
+            " The numerical accuracy can also be improved by passing float64 "
+            "data instead of float32."
+        )
+    return ValueError(message)
+
+
+def _chol_full(covariances):
+    """Upper-triangular ``L_k`` with ``L_k L_k^T = inv(Sigma_k)``, for all k."""
+    n_features = covariances.shape[-1]
+    eye = np.eye(n_features, dtype=covariances.dtype)
+    out = np.empty_like(covariances)
+    for k, cov in enumerate(covariances):
+        try:
+            cov_chol = linalg.cholesky(cov, lower=True)
+        except linalg.LinAlgError:
+            raise _singular_error(covariances.dtype, f"component {k}") from None
+        out[k] = linalg.solve_triangular(cov_chol, eye, lower=True).T
+    return out
+
+
+def _chol_tied(covariance):
+    return _chol_full(covariance[np.newaxis])[0]
+
+
+def _chol_diag(covariances):
+    if np.any(covariances <= 0.0):
+        k = int(np.argwhere(covariances <= 0.0)[0][0])
+        raise _singular_error(covariances.dtype, f"component {k}")
+    return 1.0 / np.sqrt(covariances)
+
+
+PRECISION_CHOLESKY = {
+    "full": _chol_full,
+    "tied": _chol_tied,
+    "diag": _chol_diag,
+    "spherical": _chol_diag,
+}
+
+
+def _flip(a):
+    return a[..., ::-1, ::-1]
+
+
+def precision_cholesky_from_precisions(precisions, covariance_type):
+    """Upper Cholesky factors of given precisions (as scikit-learn stores them).
+
+    ``J P J = C C^T`` (lower ``C``, ``J`` the exchange matrix) gives
+    ``P = (J C J)(J C J)^T`` with ``J C J`` upper triangular.
+    """
+    if covariance_type in ("full", "tied"):
+        return _flip(np.linalg.cholesky(_flip(precisions)))
+    return np.sqrt(precisions)
+
+
+def precisions_from_cholesky(prec_chol, covariance_type):
+    """``P = L L^T`` for each component (or the square for diag/spherical)."""
+    if covariance_type in ("full", "tied"):
+        return prec_chol @ np.swapaxes(prec_chol, -1, -2)
+    return prec_chol**2
+
+
+def covariances_from_precisions(precisions, covariance_type):
+    if covariance_type in ("full", "tied"):
+        return np.linalg.inv(precisions)
+    return 1.0 / precisions
+
+
+# ----------------------------------------------------------- log-densities
+def _log_det_chol(prec_chol, covariance_type, n_features):
+    """``log det L`` (half the log-determinant of the precision) per component."""
+    if covariance_type == "full":
+        return np.sum(np.log(np.diagonal(prec_chol, axis1=1, axis2=2)), axis=1)
+    if covariance_type == "tied":
+        return np.sum(np.log(np.diag(prec_chol)))
+    if covariance_type == "diag":
+        return np.sum(np.log(prec_chol), axis=1)
+    return n_features * np.log(prec_chol)
+
+
+def _maha_full(X, means, prec_chol, shift):
+    # All components' whitening in one matrix product: X @ [L_1 | ... | L_K].
+    n, d = X.shape
+    k = means.shape[0]
+    Xc = X - shift
+    stacked = np.transpose(prec_chol, (1, 0, 2)).reshape(d, k * d)
+    Y = (Xc @ stacked).reshape(n, k, d)
+    Y -= np.einsum("kd,kde->ke", means - shift, prec_chol)[np.newaxis]
+    return np.einsum("nkd,nkd->nk", Y, Y)
+
+
+def _maha_tied(X, means, prec_chol, shift):
+    Y = (X - shift) @ prec_chol
+    M = (means - shift) @ prec_chol
+    return (
+        np.einsum("nd,nd->n", Y, Y)[:, np.newaxis]
+        - 2.0 * (Y @ M.T)
+        + np.einsum("kd,kd->k", M, M)[np.newaxis]
+    )
+
+
+def _maha_diag(X, means, prec_chol, shift):
+    precisions = prec_chol**2
+    Xc = X - shift
+    Mc = means - shift
+    return (
+        (Xc * Xc) @ precisions.T
+        - 2.0 * (Xc @ (Mc * precisions).T)
+        + np.sum(Mc * Mc * precisions, axis=1)[np.newaxis]
+    )
+
+
+def _maha_spherical(X, means, prec_chol, shift):
+    precisions = prec_chol**2
+    Xc = X - shift
+    Mc = means - shift
+    sq = (
+        np.einsum("nd,nd->n", Xc, Xc)[:, np.newaxis]
+        - 2.0 * (Xc @ Mc.T)
+        + np.einsum("kd,kd->k", Mc, Mc)[np.newaxis]
+    )
+    return sq * precisions[np.newaxis]
+
+
+MAHALANOBIS = {
+    "full": _maha_full,
+    "tied": _maha_tied,
+    "diag": _maha_diag,
+    "spherical": _maha_spherical,
+}
+
+
+def estimate_log_gaussian_prob(X, means, prec_chol, covariance_type, shift=None):
+    """Log-density of each row under each Gaussian component.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    means : ndarray of shape (n_components, n_features)
+    prec_chol : ndarray
+        Cholesky factors of the precisions (shape by ``covariance_type``).
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+    shift : ndarray of shape (n_features,), default=None
+        Centring point (any value gives the same result in exact arithmetic;
+        one near the data keeps precision). Defaults to the mean of ``means``.
+
+    Returns
+    -------
+    log_prob : ndarray of shape (n_samples, n_components)
+    """
+    n_features = X.shape[1]
+    if shift is None:
+        shift = means.mean(axis=0)
+    shift = shift.astype(X.dtype, copy=False)
+    maha = MAHALANOBIS[covariance_type](X, means, prec_chol, shift)
+    log_det = _log_det_chol(prec_chol, covariance_type, n_features)
+    return -0.5 * (n_features * math.log(2 * math.pi) + maha) + log_det
+
+
+# ------------------------------------------------ sufficient statistics
+def _stats_full(X, resp, means, shift):
+    """Per component: ``S1_k = sum r (x - mu_k)``, ``S2_k = sum r (x - mu_k)(.)^T``."""
+    k, d = means.shape
+    s1 = np.empty((k, d), dtype=X.dtype)
+    s2 = np.empty((k, d, d), dtype=X.dtype)
+    for j in range(k):
+        diff = X - means[j]
+        weighted = diff * resp[:, j : j + 1]
+        s1[j] = weighted.sum(axis=0)
+        s2[j] = weighted.T @ diff
+    return {"s1": s1, "s2": s2}
+
+
+def _stats_tied(X, resp, means, shift):
+    """``S1_k = sum r (x - c)`` and the pooled ``sum w (x - c)(x - c)^T``."""
+    Xc = X - shift
+    weight = resp.sum(axis=1)
+    return {"s1": resp.T @ Xc, "s2": (Xc * weight[:, np.newaxis]).T @ Xc}
+
+
+def _stats_diag(X, resp, means, shift):
+    """``S1_k = sum r (x - c)`` and ``S2_k = sum r (x - c)**2`` per feature."""
+    Xc = X - shift
+    return {"s1": resp.T @ Xc, "s2": resp.T @ (Xc * Xc)}
+
+
+COMPONENT_STATS = {
+    "full": _stats_full,
+    "tied": _stats_tied,
+    "diag": _stats_diag,
+    "spherical": _stats_diag,
+}
+
+
+# ------------------------------------------------------------------ M-step
+# Each function gets the statistics, the counts ``nk``, the reference points
+# and the means to use: ``None`` for the maximum-likelihood means, or the
+# held means when ``fixed_params`` includes "means" (the covariance is then
+# taken around those, which is its maximum-likelihood value given them).
+def _mstep_full(stats, nk, means, shift, reg_covar, held_means):
+    offset = stats["s1"] / nk[:, np.newaxis]  # new mean minus reference
+    e = offset if held_means is None else held_means - means
+    covariances = stats["s2"] / nk[:, np.newaxis, np.newaxis]
+    if held_means is None:
+        covariances -= offset[:, :, np.newaxis] * offset[:, np.newaxis, :]
+    else:
+        covariances -= offset[:, :, np.newaxis] * e[:, np.newaxis, :]
+        covariances -= e[:, :, np.newaxis] * offset[:, np.newaxis, :]
+        covariances += e[:, :, np.newaxis] * e[:, np.newaxis, :]
+    d = covariances.shape[-1]
+    covariances[:, np.arange(d), np.arange(d)] += reg_covar
+    return means + e, covariances
+
+
+def _mstep_tied(stats, nk, means, shift, reg_covar, held_means):
+    offset = stats["s1"] / nk[:, np.newaxis]
+    e = offset if held_means is None else held_means - shift
+    weighted = nk[:, np.newaxis] * e
+    covariance = stats["s2"] - weighted.T @ offset - offset.T @ weighted
+    covariance += weighted.T @ e
+    covariance /= np.sum(nk)
+    covariance.flat[:: covariance.shape[0] + 1] += reg_covar
+    return shift + e, covariance
+
+
+def _mstep_diag(stats, nk, means, shift, reg_covar, held_means):
+    offset = stats["s1"] / nk[:, np.newaxis]
+    e = offset if held_means is None else held_means - shift
+    variances = stats["s2"] / nk[:, np.newaxis] - 2.0 * offset * e + e * e
+    return shift + e, variances + reg_covar
+
+
+def _mstep_spherical(stats, nk, means, shift, reg_covar, held_means):
+    new_means, variances = _mstep_diag(stats, nk, means, shift, reg_covar, held_means)
+    return new_means, variances.mean(axis=1)
+
+
+MSTEP = {
+    "full": _mstep_full,
+    "tied": _mstep_tied,
+    "diag": _mstep_diag,
+    "spherical": _mstep_spherical,
+}
+
+
+def gaussian_stats(X, resp, means, shift, covariance_type):
+    """Expected sufficient statistics of one chunk (``nk`` excluded).
+
+    ``resp`` holds the responsibilities times the sample weights. ``means``
+    (for 'full') and ``shift`` (for the others) are the reference points and
+    must be the same for every chunk of one E-step.
+    """
+    return COMPONENT_STATS[covariance_type](X, resp, means, shift.astype(X.dtype))
+
+
+def gaussian_mstep(stats, means, shift, reg_covar, covariance_type, held_means=None):
+    """Means and covariances from summed statistics (``nk`` included).
+
+    ``nk`` gets scikit-learn's ``10 * eps`` so that an emptied component gives
+    finite numbers. ``held_means``, if given, are used instead of the
+    maximum-likelihood means.
+    """
+    nk = stats["nk"] + 10 * np.finfo(stats["nk"].dtype).eps
+    return MSTEP[covariance_type](stats, nk, means, shift, reg_covar, held_means)
+
+
+# ------------------------------------------------------------ user inits
+def _check_weights_init(weights, n_components, dtype):
+    weights = check_array_shape(weights, (n_components,), "weights_init", dtype)
+    if np.any(weights < 0.0) or np.any(weights > 1.0):
+        raise ValueError(
+            "The parameter 'weights_init' should be in the range [0, 1], but got "
+            f"max value {weights.max():.5f}, min value {weights.min():.5f}."
+        )
+    atol = 1e-6 if dtype == np.float32 else 1e-8
+    if abs(1.0 - float(np.sum(weights))) > atol:
+        raise ValueError(
+            "The parameter 'weights_init' should be normalized, but got "
+            f"sum(weights) = {float(np.sum(weights)):.5f}. Divide it by its sum."
+        )
+    return weights
+
+
+def _check_precisions_init(precisions, covariance_type, n_components, n_features, dt):
+    shape = covariance_shape(covariance_type, n_components, n_features)
+    precisions = check_array_shape(precisions, shape, "precisions_init", dt)
+    if covariance_type in ("diag", "spherical"):
+        if np.any(precisions <= 0.0):
+            raise ValueError(
+                f"'{covariance_type} precision' should be positive: "
+                "precisions_init has entries <= 0."
+            )
+        return precisions
+    stack = precisions if covariance_type == "full" else precisions[np.newaxis]
+    for k, matrix in enumerate(stack):
+        if not (
+            np.allclose(matrix, matrix.T) and np.all(np.linalg.eigvalsh(matrix) > 0.0)
+        ):
+            which = f" (component {k})" if covariance_type == "full" else ""
+            raise ValueError(
+                f"'{covariance_type} precision' should be symmetric, "
+                f"positive-definite{which}: check precisions_init."
+            )
+    return precisions
+
+
+class GaussianMixtureEM(BaseMixture):
+    """Gaussian mixture fitted by EM: a drop-in for scikit-learn's GaussianMixture.
+
+    Same parameters, fitted attributes, methods and numbers as
+    :class:`sklearn.mixture.GaussianMixture`, on emmix's shared EM engine, plus
+    ``sample_weight`` in :meth:`fit` and chunked E-steps (memory bounded by
+    scikit-learn's ``working_memory`` setting).
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        The number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        Covariance structure: 'full' (each component its own matrix), 'tied'
+        (one matrix shared by all), 'diag' (each its own diagonal) or
+        'spherical' (each its own single variance).
+    tol : float, default=1e-3
+        Convergence threshold on the change of the mean log-likelihood per
+        sample between two iterations.
+    reg_covar : float, default=1e-6
+        Non-negative amount added to the diagonal of the covariances, so they
+        stay positive definite.
+    max_iter : int, default=100
+        Maximum number of EM iterations per run.
+    n_init : int, default=1
+        Number of runs from different starts; the best is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+default='kmeans'
+        How the starting responsibilities are drawn (as in scikit-learn).
+    weights_init : array-like of shape (n_components,), default=None
+        User-given starting weights.
+    means_init : array-like of shape (n_components, n_features), default=None
+        User-given starting means.
+    precisions_init : array-like, default=None
+        User-given starting precisions (inverse covariances), of shape
+        (n_components,) if 'spherical', (n_features, n_features) if 'tied',
+        (n_components, n_features) if 'diag', (n_components, n_features,
+        n_features) if 'full'.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initialisation and of :meth:`sample`.
+    warm_start : bool, default=False
+        If True, each :meth:`fit` after the first continues from the fitted
+        parameters with a single run (``n_init`` is ignored).
+    verbose : int, default=0
+        1 prints each run and iteration, 2 also times and log-likelihoods.
+    verbose_interval : int, default=10
+        Iterations between two messages.
+    assignment : {'soft', 'hard'}, default='soft'
+        'soft' is EM. 'hard' is classification EM: before each M-step every
+        row is given wholly to its most probable component (the "pick the
+        likelier coin" variant). Hard EM maximises the classification
+        likelihood, so its estimates are biased when components overlap.
+    fixed_params : set of str, default=None
+        Parameter groups held at their initial values while the others are
+        estimated: any of ``'weights'``, ``'means'``, ``'covariances'``. Give
+        their values with ``weights_init``, ``means_init`` or
+        ``precisions_init``. With fixed means, covariances are estimated around
+        them; fixed groups do not count in :meth:`bic` and :meth:`aic`.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        Mixing weights.
+    means_ : ndarray of shape (n_components, n_features)
+        Component means.
+    covariances_ : ndarray
+        Component covariances (shape by ``covariance_type``, as ``precisions_init``).
+    precisions_ : ndarray
+        Inverses of the covariances.
+    precisions_cholesky_ : ndarray
+        Upper-triangular Cholesky factors of the precisions.
+    converged_ : bool
+        Whether the kept run reached ``tol``.
+    n_iter_ : int
+        Iterations of the kept run.
+    lower_bound_ : float
+        Mean log-likelihood per sample of the kept run's last iteration.
+    lower_bounds_ : list of float
+        Mean log-likelihood per sample at each iteration of the kept run.
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :meth:`fit`, when all are strings.
+
+    Notes
+    -----
+    A component whose covariance is singular even after adding ``reg_covar``
+    is not re-seeded: the fit raises a ``ValueError`` that says what to change
+    (fewer components, larger ``reg_covar``, scaled data), as scikit-learn
+    does. A silently re-seeded component would break the equivalence with
+    scikit-learn and the monotone log-likelihood.
+
+    Float32 input is computed in float32 (the log-likelihood is accumulated in
+    float64).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emmix import GaussianMixtureEM
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> gm = GaussianMixtureEM(n_components=2, random_state=0).fit(X)
+    >>> gm.means_
+    array([[10.,  2.],
+           [ 1.,  2.]])
+    >>> gm.predict([[0, 0], [12, 3]])
+    array([1, 0])
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMixture._parameter_constraints,
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "init_params": [StrOptions(set(INIT_METHODS))],
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+    }
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        assignment: str = "soft",
+        fixed_params=None,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.assignment = assignment
+        self.fixed_params = fixed_params
+
+    _fixable_groups = {
+        "weights": ("weights",),
+        "means": ("means",),
+        "covariances": ("covariances", "precisions_cholesky"),
+    }
+
+    # ------------------------------------------------------------ checks
+    def _check_init_arrays(self, X):
+        k, d, dt = self.n_components, X.shape[1], X.dtype
+        arrays = {}
+        if self.weights_init is not None:
+            arrays["weights"] = _check_weights_init(self.weights_init, k, dt)
+        if self.means_init is not None:
+            arrays["means"] = check_array_shape(
+                self.means_init, (k, d), "means_init", dt
+            )
+        if self.precisions_init is not None:
+            arrays["precisions"] = _check_precisions_init(
+                self.precisions_init, self.covariance_type, k, d, dt
+            )
+        return arrays
+
+    # ------------------------------------------------------------ the family
+    def _params(self, weights, means, covariances):
+        return {
+            "weights": weights,
+            "means": means,
+            "covariances": covariances,
+            "precisions_cholesky": PRECISION_CHOLESKY[self.covariance_type](
+                covariances
+            ),
+        }
+
+    def _params_from_resp(self, X, resp, sample_weight):
+        """Weights, means and covariances from responsibilities (two passes)."""
+        resp = resp * sample_weight[:, np.newaxis]
+        nk = resp.sum(axis=0)
+        shift = np.average(X, axis=0, weights=sample_weight).astype(X.dtype)
+        # First pass: means; second pass: statistics around those means.
+        means = (
+            shift
+            + (resp.T @ (X - shift)) / (nk + 10 * np.finfo(X.dtype).eps)[:, np.newaxis]
+        )
+        stats = gaussian_stats(X, resp, means, shift, self.covariance_type)
+        stats["nk"] = nk
+        means, covariances = gaussian_mstep(
+            stats, means, shift, self.reg_covar, self.covariance_type
+        )
+        return nk, means, covariances
+
+    def _em_initialize(self, X, sample_weight, random_state):
+        user = self._init_arrays
+        weights = means = covariances = None
+        if len(user) < 3:
+            # As scikit-learn: draw responsibilities unless every parameter
+            # group is given, then let the given groups override.
+            resp = initial_responsibilities(
+                X, self.n_components, self.init_params, sample_weight, random_state
+            )
+            nk, means, covariances = self._params_from_resp(X, resp, sample_weight)
+            weights = (nk + 10 * np.finfo(X.dtype).eps) / np.sum(sample_weight)
+        weights = user.get("weights", weights)
+        means = user.get("means", means)
+        if "precisions" not in user:
+            return self._params(weights, means, covariances)
+        precisions = user["precisions"]
+        return {
+            "weights": weights,
+            "means": means,
+            "covariances": covariances_from_precisions(
+                precisions, self.covariance_type
+            ),
+            "precisions_cholesky": precision_cholesky_from_precisions(
+                precisions, self.covariance_type
+            ),
+        }
+
+    def _log_prob(self, X, params):
+        return estimate_log_gaussian_prob(
+            X,
+            params["means"],
+            params["precisions_cholesky"],
+            self.covariance_type,
+            shift=_mixture_mean(params["weights"], params["means"]),
+        )
+
+    def _component_stats(self, X, resp, params):
+        shift = _mixture_mean(params["weights"], params["means"])
+        return gaussian_stats(X, resp, params["means"], shift, self.covariance_type)
+
+    def _em_mstep(self, stats, params):
+        shift = _mixture_mean(params["weights"], params["means"]).astype(
+            params["means"].dtype
+        )
+        fixed = self._em_fixed_groups()
+        means, covariances = gaussian_mstep(
+            stats,
+            params["means"],
+            shift,
+            self.reg_covar,
+            self.covariance_type,
+            held_means=params["means"] if "means" in fixed else None,
+        )
+        weights = _mixture_weights(stats["nk"])
+        if "covariances" in fixed:
+            # Never factorise covariances that are thrown away: they may be
+            # singular (e.g. reg_covar=0) although the held ones are fine.
+            return {**params, "weights": weights, "means": means}
+        return self._params(weights, means, covariances)
+
+    def _em_row_bytes(self, X, params):
+        d, k = X.shape[1], self.n_components
+        per_row = k * (d + 6) + 4 * d
+        if self.covariance_type == "full":
+            per_row += k * d
+        return X.dtype.itemsize * per_row
+
+    def _em_store(self, params):
+        self.weights_ = params["weights"]
+        self.means_ = params["means"]
+        self.covariances_ = params["covariances"]
+        self.precisions_cholesky_ = params["precisions_cholesky"]
+        self.precisions_ = precisions_from_cholesky(
+            self.precisions_cholesky_, self.covariance_type
+        )
+
+    def _em_load(self):
+        return {
+            "weights": self.weights_,
+            "means": self.means_,
+            "covariances": self.covariances_,
+            "precisions_cholesky": self.precisions_cholesky_,
+        }
+
+    def _n_parameters(self) -> int:
+        """Number of free parameters (as scikit-learn counts them).
+
+        Groups held by ``fixed_params`` are not estimated and do not count.
+        """
+        d = self.means_.shape[1]
+        k = self.n_components
+        counts = {
+            "covariances": {
+                "full": k * d * (d + 1) // 2,
+                "diag": k * d,
+                "tied": d * (d + 1) // 2,
+                "spherical": k,
+            }[self.covariance_type],
+            "means": d * k,
+            "weights": k - 1,
+        }
+        fixed = self._em_fixed_groups()
+        return int(sum(n for group, n in counts.items() if group not in fixed))
+
+    def _sample_components(self, rng, counts):
+        # Same draws as scikit-learn's GaussianMixture.sample for the same seed.
+        d = self.means_.shape[1]
+        ctype = self.covariance_type
+        parts = []
+        for k, (mean, count) in enumerate(zip(self.means_, counts, strict=True)):
+            if ctype == "full":
+                parts.append(
+                    rng.multivariate_normal(mean, self.covariances_[k], int(count))
+                )
+            elif ctype == "tied":
+                parts.append(
+                    rng.multivariate_normal(mean, self.covariances_, int(count))
+                )
+            else:
+                scale = np.sqrt(self.covariances_[k])
+                parts.append(mean + rng.standard_normal(size=(int(count), d)) * scale)
+        return np.vstack(parts).astype(np.float64)
