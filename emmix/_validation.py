@@ -15,6 +15,7 @@ __all__ = [
     "check_array_shape",
     "check_finite",
     "check_sample_weight",
+    "check_weights_init",
 ]
 
 
@@ -218,3 +219,20 @@ def check_array_shape(value, shape: tuple, name: str, dtype) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"The parameter {name!r} contains NaN or infinite values.")
     return array
+
+
+def check_weights_init(weights, n_components: int, dtype) -> np.ndarray:
+    """Validate user-given mixing weights: shape, range [0, 1] and sum 1."""
+    weights = check_array_shape(weights, (n_components,), "weights_init", dtype)
+    if np.any(weights < 0.0) or np.any(weights > 1.0):
+        raise ValueError(
+            "The parameter 'weights_init' should be in the range [0, 1], but got "
+            f"max value {weights.max():.5f}, min value {weights.min():.5f}."
+        )
+    atol = 1e-6 if dtype == np.float32 else 1e-8
+    if abs(1.0 - float(np.sum(weights))) > atol:
+        raise ValueError(
+            "The parameter 'weights_init' should be normalized, but got "
+            f"sum(weights) = {float(np.sum(weights)):.5f}. Divide it by its sum."
+        )
+    return weights

@@ -1,5 +1,7 @@
 """Finite mixture models fitted by EM."""
 
+from ._binomial import CoinMixture
 from ._gaussian import GaussianMixtureEM
+from ._poisson import PoissonMixture
 
-__all__ = ["GaussianMixtureEM"]
+__all__ = ["CoinMixture", "GaussianMixtureEM", "PoissonMixture"]

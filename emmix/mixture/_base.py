@@ -158,6 +158,41 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """Validate user-supplied ``*_init`` arrays; return validated copies."""
         return {}
 
+    # ------------------------------------------------------------ the start
+    def _init_features(self, X):
+        """The data the starting responsibilities are drawn on (default: X)."""
+        return X
+
+    def _params_from_resp(self, X, resp, sample_weight):
+        """Parameters from weighted responsibilities: one M-step.
+
+        ``resp`` already includes the sample weights.
+        """
+        stats = self._component_stats(X, resp, None)
+        stats["nk"] = resp.sum(axis=0)
+        return self._em_mstep(stats, None)
+
+    def _em_initialize(self, X, sample_weight, random_state):
+        """First parameters, the scikit-learn way.
+
+        Responsibilities are drawn by ``init_params`` unless the user gave
+        every parameter group (``*_init``); given groups then override the
+        drawn ones.
+        """
+        user = self._init_arrays
+        params = {}
+        if not set(self._fixable_groups) <= set(user):
+            resp = initial_responsibilities(
+                self._init_features(X),
+                self.n_components,
+                self.init_params,
+                sample_weight,
+                random_state,
+            )
+            resp *= sample_weight[:, np.newaxis]
+            params = self._params_from_resp(X, resp, sample_weight)
+        return {**params, **user}
+
     # ----------------------------------------------------------------- E-step
     def _weighted_log_prob(self, X, params):
         with np.errstate(divide="ignore"):

@@ -24,8 +24,8 @@ import numpy as np
 from scipy import linalg
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._validation import check_array_shape
-from ._base import INIT_METHODS, BaseMixture, _mixture_weights, initial_responsibilities
+from .._validation import check_array_shape, check_weights_init
+from ._base import INIT_METHODS, BaseMixture, _mixture_weights
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -328,22 +328,6 @@ def gaussian_mstep(stats, means, shift, reg_covar, covariance_type, held_means=N
 
 
 # ------------------------------------------------------------ user inits
-def _check_weights_init(weights, n_components, dtype):
-    weights = check_array_shape(weights, (n_components,), "weights_init", dtype)
-    if np.any(weights < 0.0) or np.any(weights > 1.0):
-        raise ValueError(
-            "The parameter 'weights_init' should be in the range [0, 1], but got "
-            f"max value {weights.max():.5f}, min value {weights.min():.5f}."
-        )
-    atol = 1e-6 if dtype == np.float32 else 1e-8
-    if abs(1.0 - float(np.sum(weights))) > atol:
-        raise ValueError(
-            "The parameter 'weights_init' should be normalized, but got "
-            f"sum(weights) = {float(np.sum(weights)):.5f}. Divide it by its sum."
-        )
-    return weights
-
-
 def _check_precisions_init(precisions, covariance_type, n_components, n_features, dt):
     shape = covariance_shape(covariance_type, n_components, n_features)
     precisions = check_array_shape(precisions, shape, "precisions_init", dt)
@@ -533,14 +517,20 @@ default='kmeans'
         k, d, dt = self.n_components, X.shape[1], X.dtype
         arrays = {}
         if self.weights_init is not None:
-            arrays["weights"] = _check_weights_init(self.weights_init, k, dt)
+            arrays["weights"] = check_weights_init(self.weights_init, k, dt)
         if self.means_init is not None:
             arrays["means"] = check_array_shape(
                 self.means_init, (k, d), "means_init", dt
             )
         if self.precisions_init is not None:
-            arrays["precisions"] = _check_precisions_init(
+            precisions = _check_precisions_init(
                 self.precisions_init, self.covariance_type, k, d, dt
+            )
+            arrays["covariances"] = covariances_from_precisions(
+                precisions, self.covariance_type
+            )
+            arrays["precisions_cholesky"] = precision_cholesky_from_precisions(
+                precisions, self.covariance_type
             )
         return arrays
 
@@ -556,48 +546,23 @@ default='kmeans'
         }
 
     def _params_from_resp(self, X, resp, sample_weight):
-        """Weights, means and covariances from responsibilities (two passes)."""
-        resp = resp * sample_weight[:, np.newaxis]
+        """Weights, means and covariances from weighted responsibilities.
+
+        Two passes (means, then statistics around them) so that the start is
+        as accurate as the M-step; weights are divided by the total weight,
+        as scikit-learn divides by ``n_samples`` at the start.
+        """
         nk = resp.sum(axis=0)
         shift = np.average(X, axis=0, weights=sample_weight).astype(X.dtype)
-        # First pass: means; second pass: statistics around those means.
-        means = (
-            shift
-            + (resp.T @ (X - shift)) / (nk + 10 * np.finfo(X.dtype).eps)[:, np.newaxis]
-        )
+        tiny = 10 * np.finfo(X.dtype).eps
+        means = shift + (resp.T @ (X - shift)) / (nk + tiny)[:, np.newaxis]
         stats = gaussian_stats(X, resp, means, shift, self.covariance_type)
         stats["nk"] = nk
         means, covariances = gaussian_mstep(
             stats, means, shift, self.reg_covar, self.covariance_type
         )
-        return nk, means, covariances
-
-    def _em_initialize(self, X, sample_weight, random_state):
-        user = self._init_arrays
-        weights = means = covariances = None
-        if len(user) < 3:
-            # As scikit-learn: draw responsibilities unless every parameter
-            # group is given, then let the given groups override.
-            resp = initial_responsibilities(
-                X, self.n_components, self.init_params, sample_weight, random_state
-            )
-            nk, means, covariances = self._params_from_resp(X, resp, sample_weight)
-            weights = (nk + 10 * np.finfo(X.dtype).eps) / np.sum(sample_weight)
-        weights = user.get("weights", weights)
-        means = user.get("means", means)
-        if "precisions" not in user:
-            return self._params(weights, means, covariances)
-        precisions = user["precisions"]
-        return {
-            "weights": weights,
-            "means": means,
-            "covariances": covariances_from_precisions(
-                precisions, self.covariance_type
-            ),
-            "precisions_cholesky": precision_cholesky_from_precisions(
-                precisions, self.covariance_type
-            ),
-        }
+        weights = (nk + tiny) / np.sum(sample_weight)
+        return self._params(weights, means, covariances)
 
     def _log_prob(self, X, params):
         return estimate_log_gaussian_prob(

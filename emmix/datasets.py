@@ -1,0 +1,171 @@
+"""Generators of labelled data for each mixture family.
+
+Each generator draws the component of every row from the mixing weights, then
+the row from that component, and returns ``(X, y)`` like scikit-learn's
+``make_blobs``. The same ``random_state`` always gives the same data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+__all__ = ["make_coin_rounds", "make_poisson_mixture"]
+
+
+def _as_component_matrix(values, name: str) -> np.ndarray:
+    """``values`` as an array of shape (n_components, n_features).
+
+    A 1-d array gives one feature per component.
+    """
+    array = np.array(values, dtype=np.float64, copy=True)
+    if array.ndim == 1:
+        array = array[:, np.newaxis]
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(
+            f"{name} must be an array-like of shape (n_components,) or "
+            f"(n_components, n_features); got shape {np.shape(values)}."
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return array
+
+
+def _mixing_weights(weights, n_components: int) -> np.ndarray:
+    """Validated mixing weights (equal ones when ``weights`` is None)."""
+    if weights is None:
+        return np.full(n_components, 1.0 / n_components)
+    weights = np.array(weights, dtype=np.float64, copy=True)
+    if weights.shape != (n_components,):
+        raise ValueError(
+            f"weights must have shape ({n_components},), one per component; "
+            f"got shape {weights.shape}."
+        )
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+        raise ValueError(
+            "weights must be finite and non-negative with a positive sum; "
+            f"got {weights.tolist()}."
+        )
+    return weights / weights.sum()
+
+
+def _check_n_samples(n_samples, name: str) -> int:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer):
+        raise TypeError(f"{name} must be an int; got {n_samples!r}.")
+    if n_samples < 1:
+        raise ValueError(f"{name} must be at least 1; got {n_samples}.")
+    return int(n_samples)
+
+
+def make_poisson_mixture(
+    n_samples: int = 100,
+    rates=(2.0, 6.0),
+    weights=None,
+    random_state=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw counts from a mixture of independent Poisson distributions.
+
+    Parameters
+    ----------
+    n_samples : int, default=100
+        Number of rows.
+    rates : array-like of shape (n_components,) or (n_components, n_features), \
+default=(2.0, 6.0)
+        Poisson rate (mean count) of each feature in each component; a 1-d
+        array gives a single feature.
+    weights : array-like of shape (n_components,), default=None
+        Mixing weights (normalised to sum to 1); equal weights if None.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draws.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        Counts, as float64.
+    y : ndarray of shape (n_samples,)
+        Component of each row.
+
+    Examples
+    --------
+    >>> from emmix.datasets import make_poisson_mixture
+    >>> X, y = make_poisson_mixture(n_samples=4, rates=[1.0, 50.0], random_state=0)
+    >>> X.shape, y.shape
+    ((4, 1), (4,))
+    """
+    n_samples = _check_n_samples(n_samples, "n_samples")
+    rates = _as_component_matrix(rates, "rates")
+    if np.any(rates < 0):
+        raise ValueError(f"rates must be non-negative; got {rates.tolist()}.")
+    weights = _mixing_weights(weights, rates.shape[0])
+    rng = check_random_state(random_state)
+    y = rng.choice(rates.shape[0], size=n_samples, p=weights).astype(np.int64)
+    X = rng.poisson(rates[y]).astype(np.float64)
+    return X, y
+
+
+def make_coin_rounds(
+    n_rounds: int = 100,
+    n_trials=10,
+    probs=(0.2, 0.8),
+    weights=None,
+    random_state=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw rounds of coin tosses, each round made with one of several coins.
+
+    Each round picks a coin ``k`` with probability ``weights[k]`` and tosses it
+    ``n_trials`` times; ``X`` holds the number of heads. With several features
+    each round tosses several independent coins of the picked kind (a binomial
+    count per feature).
+
+    Parameters
+    ----------
+    n_rounds : int, default=100
+        Number of rounds (rows).
+    n_trials : int or array-like of shape (n_features,), default=10
+        Tosses per round, for every feature or for each feature.
+    probs : array-like of shape (n_components,) or (n_components, n_features), \
+default=(0.2, 0.8)
+        Probability of heads of each coin (and feature); a 1-d array gives a
+        single feature.
+    weights : array-like of shape (n_components,), default=None
+        Probability of picking each coin (normalised to sum to 1); equal if
+        None.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draws.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rounds, n_features)
+        Heads per round, as float64.
+    y : ndarray of shape (n_rounds,)
+        Coin used in each round.
+
+    Examples
+    --------
+    >>> from emmix.datasets import make_coin_rounds
+    >>> X, y = make_coin_rounds(n_rounds=5, n_trials=10, random_state=0)
+    >>> X.shape, bool(X.max() <= 10)
+    ((5, 1), True)
+    """
+    n_rounds = _check_n_samples(n_rounds, "n_rounds")
+    probs = _as_component_matrix(probs, "probs")
+    if np.any(probs < 0) or np.any(probs > 1):
+        raise ValueError(f"probs must lie in [0, 1]; got {probs.tolist()}.")
+    trials = np.asarray(n_trials)
+    if trials.ndim > 1 or (trials.ndim == 1 and trials.shape[0] != probs.shape[1]):
+        raise ValueError(
+            f"n_trials must be an int or have shape ({probs.shape[1]},), one per "
+            f"feature; got shape {trials.shape}."
+        )
+    if (
+        not np.issubdtype(trials.dtype, np.number)
+        or np.any(trials < 0)
+        or np.any(trials != np.round(trials))
+    ):
+        raise ValueError(f"n_trials must be non-negative integers; got {n_trials!r}.")
+    weights = _mixing_weights(weights, probs.shape[0])
+    rng = check_random_state(random_state)
+    y = rng.choice(probs.shape[0], size=n_rounds, p=weights).astype(np.int64)
+    trials = np.broadcast_to(trials.astype(np.int64), (n_rounds, probs.shape[1]))
+    X = rng.binomial(trials, probs[y]).astype(np.float64)
+    return X, y

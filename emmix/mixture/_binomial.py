@@ -1,0 +1,451 @@
+"""CoinMixture: mixtures of binomial counts (coins of unknown bias) on the EM engine.
+
+Each row is a round: a coin ``k`` is picked with probability ``pi_k`` and
+tossed ``n_j`` times for each feature ``j``; ``x_j`` is the number of heads.
+Within a component the features are independent binomial counts with
+probabilities of heads ``p_kj``:
+
+* E-step: ``log p(x | k) = sum_j log C(n_j, x_j) + x_j log p_kj
+  + (n_j - x_j) log(1 - p_kj)``; the sufficient statistics are
+  ``N_k = sum_i r_ik`` (added by the base class), the expected heads
+  ``H_kj = sum_i r_ik x_ij`` and the expected tosses ``T_kj = sum_i r_ik n_ij``,
+  all sums over rows;
+* M-step: ``p_kj = H_kj / T_kj``, kept inside ``[floor, 1 - floor]`` so that
+  ``log p`` and ``log(1 - p)`` stay finite.
+
+The numbers of tosses are either fixed by the model (``n_trials`` an int or one
+per feature) or given with each round as extra columns of ``X``
+(``n_trials='from_X'``); in the second case the tosses travel with the rows,
+so cross-validation, pipelines and ``predict`` need nothing more.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import gammaln
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .._validation import (
+    _column_names,
+    _describe_column,
+    check_array_shape,
+    check_weights_init,
+)
+from ._base import INIT_METHODS, BaseMixture, _mixture_weights
+from ._poisson import check_non_negative
+
+__all__ = ["CoinMixture"]
+
+#: Value of ``n_trials`` meaning "X = [heads | tosses]".
+FROM_X = "from_X"
+
+
+# ------------------------------------------------------------- pure maths
+def binomial_log_prob(heads, trials, probs):
+    """Log-probability of each row under each component's independent binomials.
+
+    Parameters
+    ----------
+    heads : ndarray of shape (n_samples, n_features)
+        Heads counts, ``0 <= heads <= trials``.
+    trials : ndarray of shape (n_features,) or (n_samples, n_features)
+        Tosses, per feature or per row and feature.
+    probs : ndarray of shape (n_components, n_features)
+        Probabilities of heads, strictly inside (0, 1).
+
+    Returns
+    -------
+    log_prob : ndarray of shape (n_samples, n_components)
+        Equal to the sum over features of ``scipy.stats.binom.logpmf`` (the
+        binomial coefficient is ``Gamma`` based, so non-integer counts work).
+    """
+    tails = trials - heads
+    log_coef = gammaln(trials + 1) - gammaln(heads + 1) - gammaln(tails + 1)
+    log_coef = np.sum(log_coef, axis=1, keepdims=True)
+    return heads @ np.log(probs).T + tails @ np.log1p(-probs).T + log_coef
+
+
+def binomial_stats(heads, trials, resp) -> dict:
+    """Expected heads ``H = resp^T x`` and tosses ``T = resp^T n`` per component.
+
+    ``resp`` already holds the sample weights. Fixed tosses per feature need
+    no pass over the rows: ``T_kj = N_k n_j``.
+    """
+    if trials.ndim == 1:
+        tosses = np.outer(resp.sum(axis=0), trials).astype(resp.dtype)
+    else:
+        tosses = resp.T @ trials
+    return {"heads": resp.T @ heads, "tosses": tosses}
+
+
+def effective_prob_floor(prob_floor: float, dtype) -> float:
+    """The floor actually used: at least the machine epsilon of ``dtype``.
+
+    Below it, ``1 - floor`` rounds to 1 (in float32 for the default 1e-10)
+    and ``log(1 - p)`` would be ``-inf``.
+    """
+    return max(float(prob_floor), float(np.finfo(dtype).eps))
+
+
+def binomial_probs(heads, tosses, floor: float):
+    """Maximum-likelihood probabilities ``H / T``, kept in ``[floor, 1 - floor]``.
+
+    ``10 * eps`` in the denominator (scikit-learn's rule) turns the ``0 / 0`` of
+    an emptied component into 0, which the floor then raises.
+    """
+    tiny = 10 * np.finfo(tosses.dtype).eps
+    return np.clip(heads / (tosses + tiny), floor, 1.0 - floor).astype(heads.dtype)
+
+
+def _first_bad_cell(bad):
+    rows, cols = np.nonzero(bad)
+    more = f" (and {len(rows) - 1} other such entries)" if len(rows) > 1 else ""
+    return int(rows[0]), int(cols[0]), more
+
+
+# ------------------------------------------------------------ estimator
+class CoinMixture(BaseMixture):
+    """Mixture of binomial counts fitted by EM: coins of unknown bias.
+
+    Each row is a round of tosses of one of ``n_components`` coins, picked at
+    random with probabilities ``weights_``; ``X`` holds the number of heads.
+    EM estimates each coin's probability of heads (``probs_``) and how often
+    each coin is picked, without knowing which coin made which round.
+    Several features are several independent binomial counts per round (the
+    coin of the round has one probability of heads per feature); with
+    ``n_trials=1`` it is a mixture of multivariate Bernoulli distributions
+    (latent class analysis).
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        The number of coins (mixture components).
+    n_trials : int, array-like of shape (n_features,), or 'from_X', default=1
+        Tosses per round:
+
+        - int: every count of every round is out of ``n_trials`` tosses;
+        - array of positive ints: ``n_trials[j]`` tosses for feature ``j``;
+        - ``'from_X'``: rounds have their own numbers of tosses, given in
+          ``X`` itself: ``X = [heads | tosses]`` has ``2 * n_coins`` columns,
+          column ``j + n_coins`` holding the tosses behind the heads of column
+          ``j`` (e.g. ``np.column_stack([heads, tosses])``). Being part of
+          ``X``, the tosses follow the rows through ``predict``, ``score``,
+          pipelines and cross-validation splits.
+    tol : float, default=1e-3
+        Convergence threshold on the change of the mean log-likelihood per
+        sample between two iterations.
+    max_iter : int, default=100
+        Maximum number of EM iterations per run.
+    n_init : int, default=1
+        Number of runs from different starts; the best is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+default='kmeans'
+        How the starting responsibilities are drawn (as in scikit-learn); the
+        k-means methods cluster the proportions of heads ``heads / tosses``.
+    weights_init : array-like of shape (n_components,), default=None
+        User-given starting weights.
+    probs_init : array-like of shape (n_components, n_coins), default=None
+        User-given starting probabilities of heads, in [0, 1] (``n_coins`` is
+        ``n_features``, or ``n_features // 2`` with ``n_trials='from_X'``).
+    prob_floor : float, default=1e-10
+        Probabilities of heads are kept in ``[prob_floor, 1 - prob_floor]``
+        (with ``prob_floor`` raised to the machine epsilon of the data's
+        dtype if smaller). A coin that showed only tails would otherwise get
+        probability 0 of heads and a log-density of ``-inf`` for any later
+        round with a head.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initialisation and of :meth:`sample`.
+    warm_start : bool, default=False
+        If True, each :meth:`fit` after the first continues from the fitted
+        parameters with a single run (``n_init`` is ignored).
+    verbose : int, default=0
+        1 prints each run and iteration, 2 also times and log-likelihoods.
+    verbose_interval : int, default=10
+        Iterations between two messages.
+    assignment : {'soft', 'hard'}, default='soft'
+        'soft' is EM. 'hard' is classification EM: each round is credited
+        wholly to its likelier coin before each M-step. It maximises the
+        classification likelihood, so its estimates are biased when the
+        coins' counts overlap.
+    fixed_params : set of str, default=None
+        Parameter groups held at their initial values while the others are
+        estimated: any of ``'weights'``, ``'probs'``. Give their values with
+        ``weights_init`` or ``probs_init`` (e.g. ``fixed_params={'weights'}``,
+        ``weights_init=[0.5, 0.5]`` for coins known to be picked equally
+        often); fixed groups do not count in :meth:`bic` and :meth:`aic`.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        Probability of picking each coin.
+    probs_ : ndarray of shape (n_components, n_coins)
+        Probability of heads of each coin (per feature).
+    converged_ : bool
+        Whether the kept run reached ``tol``.
+    n_iter_ : int
+        Iterations of the kept run.
+    lower_bound_ : float
+        Mean log-likelihood per sample of the kept run's last iteration.
+    lower_bounds_ : list of float
+        Mean log-likelihood per sample at each iteration of the kept run.
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :meth:`fit`, when all are strings.
+
+    See Also
+    --------
+    PoissonMixture : Mixture of Poisson counts (no upper bound).
+    GaussianMixtureEM : Mixture of Gaussians.
+
+    Notes
+    -----
+    Heads must lie in ``[0, tosses]`` and be finite; non-integer values are
+    accepted, with ``Gamma`` functions in the binomial coefficient. For integer
+    counts the log-densities equal ``scipy.stats.binom.logpmf``.
+
+    :meth:`sample` draws rounds of ``n_trials`` tosses; it is not available
+    with ``n_trials='from_X'``, where the model does not say how many tosses a
+    round has.
+
+    Examples
+    --------
+    Five rounds of 10 tosses, each made with one of two coins:
+
+    >>> from emmix import CoinMixture
+    >>> heads = [[5], [7], [8], [9], [4]]
+    >>> coins = CoinMixture(n_components=2, n_trials=10, tol=1e-10, random_state=0)
+    >>> coins = coins.fit(heads)
+    >>> coins.probs_.round(3)
+    array([[0.793],
+           [0.514]])
+    >>> coins.weights_.round(3)
+    array([0.523, 0.477])
+    >>> coins.predict([[2], [10]])
+    array([1, 0])
+
+    These are the maximum-likelihood estimates: a direct numerical
+    maximisation of the mixture likelihood gives the same digits. Coins known
+    to be picked equally often keep their weights fixed:
+
+    >>> fair_pick = CoinMixture(
+    ...     n_components=2,
+    ...     n_trials=10,
+    ...     weights_init=[0.5, 0.5],
+    ...     fixed_params={"weights"},
+    ...     tol=1e-10,
+    ...     random_state=0,
+    ... ).fit(heads)
+    >>> fair_pick.probs_.round(3)
+    array([[0.797],
+           [0.52 ]])
+
+    Rounds with different numbers of tosses give them as extra columns:
+
+    >>> import numpy as np
+    >>> X = np.column_stack([[5, 7, 8, 9, 4], [10, 10, 10, 10, 10]])
+    >>> coins_from_X = CoinMixture(2, n_trials="from_X", tol=1e-10, random_state=0)
+    >>> coins_from_X.fit(X).probs_.round(3)
+    array([[0.793],
+           [0.514]])
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMixture._parameter_constraints,
+        "n_trials": [
+            Interval(Integral, 1, None, closed="left"),
+            "array-like",
+            StrOptions({FROM_X}),
+        ],
+        "init_params": [StrOptions(set(INIT_METHODS))],
+        "weights_init": ["array-like", None],
+        "probs_init": ["array-like", None],
+        "prob_floor": [Interval(Real, 0.0, 0.5, closed="neither")],
+    }
+
+    _fixable_groups = {"weights": ("weights",), "probs": ("probs",)}
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        n_trials=1,
+        tol: float = 1e-3,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weights_init=None,
+        probs_init=None,
+        prob_floor: float = 1e-10,
+        random_state=None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        assignment: str = "soft",
+        fixed_params=None,
+    ):
+        self.n_components = n_components
+        self.n_trials = n_trials
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.probs_init = probs_init
+        self.prob_floor = prob_floor
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.assignment = assignment
+        self.fixed_params = fixed_params
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        return tags
+
+    # ------------------------------------------------------- trials and X
+    def _trials_from_X(self) -> bool:
+        return isinstance(self.n_trials, str)
+
+    def _trials_vector(self, n_coins: int, dtype) -> np.ndarray:
+        """``n_trials`` as a validated array of shape (n_coins,)."""
+        value = self.n_trials
+        try:
+            trials = np.array(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"n_trials must be an int, an array of ints or {FROM_X!r}; got "
+                f"{value!r}."
+            ) from exc
+        if trials.ndim == 0:
+            trials = np.full(n_coins, float(trials))
+        if trials.shape != (n_coins,):
+            raise ValueError(
+                f"n_trials has shape {trials.shape} but X has {n_coins} "
+                f"features: give one number of tosses per feature (shape "
+                f"({n_coins},)) or a single int."
+            )
+        if not (np.all(np.isfinite(trials)) and np.all(trials >= 1)) or np.any(
+            trials != np.round(trials)
+        ):
+            raise ValueError(
+                f"n_trials must hold positive integers (numbers of tosses); got "
+                f"{value!r}."
+            )
+        return trials.astype(dtype)
+
+    def _split(self, X):
+        """``(heads, trials)``: trials of shape (n_coins,) or like ``heads``."""
+        if self._trials_from_X():
+            n_coins = X.shape[1] // 2
+            return X[:, :n_coins], X[:, n_coins:]
+        return X, self._trials_vector(X.shape[1], X.dtype)
+
+    def _validate_input(self, X, *, reset: bool):
+        X_checked = super()._validate_input(X, reset=reset)
+        name = type(self).__name__
+        if self._trials_from_X() and X_checked.shape[1] % 2:
+            raise ValueError(
+                f"With n_trials={FROM_X!r}, X must be [heads | tosses]: an even "
+                f"number of columns, the last half giving the tosses behind the "
+                f"heads of the first half. Got {X_checked.shape[1]} columns. "
+                "Append the tosses, e.g. np.column_stack([heads, tosses]), or set "
+                "n_trials to the number of tosses of every round."
+            )
+        check_non_negative(X_checked, X, name)
+        heads, trials = self._split(X_checked)
+        too_many = heads > trials
+        if too_many.any():
+            i, j, more = _first_bad_cell(too_many)
+            tosses = float(trials[i, j] if trials.ndim == 2 else trials[j])
+            where = _describe_column(j, _column_names(X))
+            fix = (
+                "Check the data, or raise n_trials (an int, or one per feature)."
+                if not self._trials_from_X()
+                else "Check the heads and tosses columns of that row."
+            )
+            value = float(heads[i, j])
+            raise ValueError(
+                f"Heads must lie in [0, tosses], but X[{i}, {j}] = {value!r} "
+                f"heads at row {i}, {where} exceeds the {tosses!r} tosses of that "
+                f"round{more}. {fix}"
+            )
+        return X_checked
+
+    def _check_init_arrays(self, X) -> dict:
+        k, dt = self.n_components, X.dtype
+        n_coins = self._split(X)[0].shape[1]
+        arrays = {}
+        if self.weights_init is not None:
+            arrays["weights"] = check_weights_init(self.weights_init, k, dt)
+        if self.probs_init is not None:
+            probs = check_array_shape(self.probs_init, (k, n_coins), "probs_init", dt)
+            if np.any(probs < 0) or np.any(probs > 1):
+                raise ValueError(
+                    "The parameter 'probs_init' holds probabilities of heads and "
+                    f"must lie in [0, 1], but got min {float(probs.min())!r}, max "
+                    f"{float(probs.max())!r}."
+                )
+            floor = effective_prob_floor(self.prob_floor, dt)
+            arrays["probs"] = np.clip(probs, floor, 1 - floor).astype(dt)
+        return arrays
+
+    # ------------------------------------------------------------ the family
+    def _init_features(self, X):
+        # Cluster the proportions of heads, not the raw counts: rounds of
+        # different lengths (or features with different n_trials) are then on
+        # one scale. A round without tosses sits at the neutral 1/2.
+        heads, trials = self._split(X)
+        trials = np.broadcast_to(trials, heads.shape)
+        return np.divide(heads, trials, out=np.full_like(heads, 0.5), where=trials > 0)
+
+    def _log_prob(self, X, params):
+        heads, trials = self._split(X)
+        return binomial_log_prob(heads, trials, params["probs"])
+
+    def _component_stats(self, X, resp, params) -> dict:
+        heads, trials = self._split(X)
+        return binomial_stats(heads, trials, resp)
+
+    def _em_mstep(self, stats, params):
+        floor = effective_prob_floor(self.prob_floor, stats["heads"].dtype)
+        return {
+            "weights": _mixture_weights(stats["nk"]),
+            "probs": binomial_probs(stats["heads"], stats["tosses"], floor),
+        }
+
+    def _em_store(self, params):
+        self.weights_ = params["weights"]
+        self.probs_ = params["probs"]
+
+    def _em_load(self):
+        return {"weights": self.weights_, "probs": self.probs_}
+
+    def _n_parameters(self) -> int:
+        """Free parameters: ``K - 1`` weights and ``K * n_coins`` probabilities.
+
+        Fixed groups and the known ``n_trials`` do not count.
+        """
+        k, n_coins = self.probs_.shape
+        counts = {"weights": k - 1, "probs": k * n_coins}
+        fixed = self._em_fixed_groups()
+        return int(sum(n for group, n in counts.items() if group not in fixed))
+
+    def _sample_components(self, rng, counts):
+        if self._trials_from_X():
+            raise ValueError(
+                f"sample() needs the number of tosses of a round, which the model "
+                f"does not have with n_trials={FROM_X!r} (rounds bring their own). "
+                "Fit with n_trials set to an int (or one per feature) to sample."
+            )
+        n_coins = self.probs_.shape[1]
+        trials = self._trials_vector(n_coins, np.float64).astype(np.int64)
+        parts = [
+            rng.binomial(trials, prob, size=(int(count), n_coins))
+            for prob, count in zip(self.probs_, counts, strict=True)
+        ]
+        return np.vstack(parts).astype(np.float64)

@@ -1,0 +1,288 @@
+"""PoissonMixture: mixtures of independent Poisson counts on the EM engine.
+
+Within component ``k`` the features of a row are independent Poisson counts
+with rates ``lambda_kj``:
+
+* E-step: ``log p(x | k) = sum_j x_j log lambda_kj - lambda_kj - log Gamma(x_j + 1)``;
+  the sufficient statistics are ``N_k = sum_i r_ik`` (added by the base class)
+  and ``S_kj = sum_i r_ik x_ij``, both sums over rows;
+* M-step: ``lambda_kj = S_kj / N_k``, raised to ``rate_floor`` so that a
+  component that sees only zeros in a feature keeps a finite log-density for a
+  later non-zero count.
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+from scipy.special import gammaln
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .._validation import (
+    _column_names,
+    _describe_column,
+    check_array_shape,
+    check_weights_init,
+)
+from ._base import INIT_METHODS, BaseMixture, _mixture_weights
+
+__all__ = ["PoissonMixture"]
+
+
+# ------------------------------------------------------------- pure maths
+def poisson_log_prob(X, rates):
+    """Log-probability of each row under each component's independent Poissons.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Non-negative counts (non-integer values use ``Gamma(x + 1)`` for ``x!``).
+    rates : ndarray of shape (n_components, n_features)
+        Positive rates.
+
+    Returns
+    -------
+    log_prob : ndarray of shape (n_samples, n_components)
+    """
+    log_factorial = np.sum(gammaln(X + 1), axis=1, keepdims=True)
+    return X @ np.log(rates).T - np.sum(rates, axis=1) - log_factorial
+
+
+def poisson_stats(X, resp) -> dict:
+    """``S_kj = sum_i resp_ik x_ij`` (``resp`` already holds the sample weights)."""
+    return {"sum_x": resp.T @ X}
+
+
+def poisson_rates(sum_x, nk, rate_floor: float):
+    """Maximum-likelihood rates ``S / N``, raised to ``rate_floor``.
+
+    ``10 * eps`` in the denominator (scikit-learn's rule) makes an emptied
+    component's rates ``0 / tiny = 0``, which the floor then raises.
+    """
+    nk = nk + 10 * np.finfo(nk.dtype).eps
+    return np.maximum(sum_x / nk[:, np.newaxis], rate_floor).astype(sum_x.dtype)
+
+
+def check_non_negative(X, X_original, name: str) -> None:
+    """Raise a ``ValueError`` naming the first negative entry of ``X``.
+
+    The message starts with "Negative values in data", the phrase
+    scikit-learn's estimator checks look for.
+    """
+    negative = X < 0
+    if not negative.any():
+        return
+    rows, cols = np.nonzero(negative)
+    i, j = int(rows[0]), int(cols[0])
+    more = f" (and {len(rows) - 1} other negative entries)" if len(rows) > 1 else ""
+    value = float(X[i, j])
+    raise ValueError(
+        f"Negative values in data passed to {name}: X[{i}, {j}] = {value!r} at "
+        f"row {i}, {_describe_column(j, _column_names(X_original))}{more}. "
+        f"{name} models counts, which are >= 0: drop or correct those rows, or use "
+        "a model for real-valued data such as GaussianMixtureEM."
+    )
+
+
+# ------------------------------------------------------------ estimator
+class PoissonMixture(BaseMixture):
+    """Mixture of independent Poisson distributions fitted by EM.
+
+    Each row is a vector of counts; within a component the features are
+    independent Poisson variables with their own rates. Parameters, methods
+    and fitted attributes follow :class:`GaussianMixtureEM` (and so
+    scikit-learn's ``GaussianMixture``).
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        The number of mixture components.
+    tol : float, default=1e-3
+        Convergence threshold on the change of the mean log-likelihood per
+        sample between two iterations.
+    max_iter : int, default=100
+        Maximum number of EM iterations per run.
+    n_init : int, default=1
+        Number of runs from different starts; the best is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+default='kmeans'
+        How the starting responsibilities are drawn (as in scikit-learn).
+    weights_init : array-like of shape (n_components,), default=None
+        User-given starting weights.
+    rates_init : array-like of shape (n_components, n_features), default=None
+        User-given starting rates (non-negative; values below ``rate_floor``
+        are raised to it).
+    rate_floor : float, default=1e-10
+        Smallest rate allowed. A component whose rows all have a zero count in
+        a feature would otherwise get rate 0 there, and then a probability of
+        exactly 0 (log-density ``-inf``) for any later positive count.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initialisation and of :meth:`sample`.
+    warm_start : bool, default=False
+        If True, each :meth:`fit` after the first continues from the fitted
+        parameters with a single run (``n_init`` is ignored).
+    verbose : int, default=0
+        1 prints each run and iteration, 2 also times and log-likelihoods.
+    verbose_interval : int, default=10
+        Iterations between two messages.
+    assignment : {'soft', 'hard'}, default='soft'
+        'soft' is EM. 'hard' is classification EM: before each M-step every
+        row is given wholly to its most probable component. It maximises the
+        classification likelihood, so its estimates are biased when
+        components overlap.
+    fixed_params : set of str, default=None
+        Parameter groups held at their initial values while the others are
+        estimated: any of ``'weights'``, ``'rates'``. Give their values with
+        ``weights_init`` or ``rates_init``; fixed groups do not count in
+        :meth:`bic` and :meth:`aic`.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        Mixing weights.
+    rates_ : ndarray of shape (n_components, n_features)
+        Poisson rate (mean count) of each feature in each component.
+    converged_ : bool
+        Whether the kept run reached ``tol``.
+    n_iter_ : int
+        Iterations of the kept run.
+    lower_bound_ : float
+        Mean log-likelihood per sample of the kept run's last iteration.
+    lower_bounds_ : list of float
+        Mean log-likelihood per sample at each iteration of the kept run.
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :meth:`fit`, when all are strings.
+
+    See Also
+    --------
+    CoinMixture : Mixture of binomial counts (coins of unknown bias).
+    GaussianMixtureEM : Mixture of Gaussians.
+
+    Notes
+    -----
+    ``X`` must be non-negative and finite; non-integer values are accepted and
+    scored with ``log Gamma(x + 1)`` in place of ``log x!`` (as scikit-learn's
+    ``PoissonRegressor`` accepts non-integer targets), which is useful for
+    rescaled counts. For integer counts the log-densities equal
+    ``scipy.stats.poisson.logpmf``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emmix import PoissonMixture
+    >>> X = np.array([[0], [1], [2], [1], [9], [11], [10], [10]])
+    >>> pm = PoissonMixture(n_components=2, random_state=0).fit(X)
+    >>> pm.rates_.round(2)
+    array([[9.97],
+           [1.  ]])
+    >>> pm.weights_.round(2)
+    array([0.5, 0.5])
+    >>> pm.predict([[0], [3], [8]])
+    array([1, 1, 0])
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMixture._parameter_constraints,
+        "init_params": [StrOptions(set(INIT_METHODS))],
+        "weights_init": ["array-like", None],
+        "rates_init": ["array-like", None],
+        "rate_floor": [Interval(Real, 0.0, None, closed="neither")],
+    }
+
+    _fixable_groups = {"weights": ("weights",), "rates": ("rates",)}
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        tol: float = 1e-3,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weights_init=None,
+        rates_init=None,
+        rate_floor: float = 1e-10,
+        random_state=None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        assignment: str = "soft",
+        fixed_params=None,
+    ):
+        self.n_components = n_components
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.rates_init = rates_init
+        self.rate_floor = rate_floor
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.assignment = assignment
+        self.fixed_params = fixed_params
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        return tags
+
+    # ------------------------------------------------------------ checks
+    def _validate_input(self, X, *, reset: bool):
+        X_checked = super()._validate_input(X, reset=reset)
+        check_non_negative(X_checked, X, type(self).__name__)
+        return X_checked
+
+    def _check_init_arrays(self, X) -> dict:
+        k, d, dt = self.n_components, X.shape[1], X.dtype
+        arrays = {}
+        if self.weights_init is not None:
+            arrays["weights"] = check_weights_init(self.weights_init, k, dt)
+        if self.rates_init is not None:
+            rates = check_array_shape(self.rates_init, (k, d), "rates_init", dt)
+            if np.any(rates < 0):
+                raise ValueError(
+                    "The parameter 'rates_init' must be non-negative (Poisson "
+                    f"rates), but its smallest value is {float(rates.min())!r}."
+                )
+            arrays["rates"] = np.maximum(rates, self.rate_floor).astype(dt)
+        return arrays
+
+    # ------------------------------------------------------------ the family
+    def _log_prob(self, X, params):
+        return poisson_log_prob(X, params["rates"])
+
+    def _component_stats(self, X, resp, params) -> dict:
+        return poisson_stats(X, resp)
+
+    def _em_mstep(self, stats, params):
+        return {
+            "weights": _mixture_weights(stats["nk"]),
+            "rates": poisson_rates(stats["sum_x"], stats["nk"], self.rate_floor),
+        }
+
+    def _em_store(self, params):
+        self.weights_ = params["weights"]
+        self.rates_ = params["rates"]
+
+    def _em_load(self):
+        return {"weights": self.weights_, "rates": self.rates_}
+
+    def _n_parameters(self) -> int:
+        """Free parameters: ``K - 1`` weights and ``K * d`` rates, less fixed groups."""
+        k, d = self.rates_.shape
+        counts = {"weights": k - 1, "rates": k * d}
+        fixed = self._em_fixed_groups()
+        return int(sum(n for group, n in counts.items() if group not in fixed))
+
+    def _sample_components(self, rng, counts):
+        parts = [
+            rng.poisson(rate, size=(int(count), rate.shape[0]))
+            for rate, count in zip(self.rates_, counts, strict=True)
+        ]
+        return np.vstack(parts).astype(np.float64)
