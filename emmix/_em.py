@@ -21,7 +21,9 @@ all families. Nothing in this module knows what a Gaussian is.
 
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 from time import perf_counter
 
@@ -30,6 +32,7 @@ from sklearn import get_config
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval
+from threadpoolctl import threadpool_limits
 
 __all__ = ["EMMixin", "add_stats", "iter_chunks"]
 
@@ -59,20 +62,48 @@ def add_stats(total: dict | None, part: dict) -> dict:
     return total
 
 
-def chunk_n_rows(row_bytes: int, n_samples: int) -> int:
-    """Rows per E-step chunk so that one chunk's temporaries fit ``working_memory``.
+#: Target size of one chunk's temporaries. Chunks that stay in the processor's
+#: cache run the E-step's elementwise work several times faster than one pass
+#: over arrays of n_samples rows; much smaller chunks pay Python overhead.
+CACHE_CHUNK_BYTES = 2**22
+#: Never fewer rows than this per chunk for speed (working_memory may ask less).
+MIN_CHUNK_ROWS = 256
 
-    ``working_memory`` is scikit-learn's global setting (in MiB, default 1024);
-    change it with ``sklearn.config_context(working_memory=...)``.
+
+def chunk_n_rows(row_bytes: int, n_samples: int) -> int:
+    """Rows per E-step chunk.
+
+    A chunk's temporaries stay within ``working_memory`` (scikit-learn's global
+    setting in MiB, default 1024; change it with
+    ``sklearn.config_context(working_memory=...)``) and, for speed, near
+    ``CACHE_CHUNK_BYTES``.
     """
+    row_bytes = max(int(row_bytes), 1)
     working_memory = get_config()["working_memory"]
-    rows = int(working_memory * 2**20 // max(int(row_bytes), 1))
+    memory_rows = int(working_memory * 2**20 // row_bytes)
+    cache_rows = max(CACHE_CHUNK_BYTES // row_bytes, MIN_CHUNK_ROWS)
+    rows = min(memory_rows, cache_rows)
     return int(min(max(rows, 1), max(n_samples, 1)))
 
 
 def iter_chunks(n_samples: int, row_bytes: int):
     """Yield slices of rows, each small enough for ``working_memory``."""
     yield from gen_batches(n_samples, chunk_n_rows(row_bytes, n_samples))
+
+
+def n_threads_for(n_chunks: int) -> int:
+    """Threads for an E-step pass: scikit-learn's OpenMP rule, at most one per chunk.
+
+    Respects ``OMP_NUM_THREADS`` and the CPU affinity (so a process started by
+    joblib with a thread limit stays within it).
+    """
+    try:
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+        available = _openmp_effective_n_threads()
+    except ImportError:  # pragma: no cover - private helper moved
+        available = os.cpu_count() or 1
+    return max(1, min(int(available), n_chunks))
 
 
 class EMMixin:
@@ -149,18 +180,45 @@ class EMMixin:
         return new_params
 
     # ------------------------------------------------------------- the pass
+    def _em_prepare(self, params):
+        """Derived quantities used by every chunk of one pass (default: none).
+
+        A family may return a copy of ``params`` with extra keys starting with
+        ``_`` (e.g. a log-determinant) so that chunks do not recompute them.
+        """
+        return params
+
     def _em_pass(self, X, sample_weight, params):
         """One E-step over all rows, chunk by chunk.
 
+        Chunks run on several threads (numpy releases the GIL in its array
+        work) with BLAS limited to one thread each; the statistics are summed
+        in chunk order, so the result does not depend on the thread count.
         Returns the summed statistics and the total weighted log-likelihood
         (accumulated in float64 whatever the data type).
         """
+        params = self._em_prepare(params)
+        chunks = list(iter_chunks(X.shape[0], self._em_row_bytes(X, params)))
+
+        def estep(rows):
+            return self._em_estep(X[rows], sample_weight[rows], params)
+
+        n_threads = n_threads_for(len(chunks))
         stats = None
         loglik = 0.0
-        for rows in iter_chunks(X.shape[0], self._em_row_bytes(X, params)):
-            part, part_loglik = self._em_estep(X[rows], sample_weight[rows], params)
-            stats = add_stats(stats, part)
-            loglik += float(part_loglik)
+        if n_threads == 1:
+            results = map(estep, chunks)
+            for part, part_loglik in results:
+                stats = add_stats(stats, part)
+                loglik += float(part_loglik)
+            return stats, loglik
+        with (
+            threadpool_limits(limits=1, user_api="blas"),
+            ThreadPoolExecutor(max_workers=n_threads) as pool,
+        ):
+            for part, part_loglik in pool.map(estep, chunks):
+                stats = add_stats(stats, part)
+                loglik += float(part_loglik)
         return stats, loglik
 
     # ------------------------------------------------------------- the loop

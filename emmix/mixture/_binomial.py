@@ -403,11 +403,11 @@ default='kmeans'
         trials = np.broadcast_to(trials, heads.shape)
         return np.divide(heads, trials, out=np.full_like(heads, 0.5), where=trials > 0)
 
-    def _log_prob(self, X, params):
+    def _log_prob(self, X, params, cache=None):
         heads, trials = self._split(X)
         return binomial_log_prob(heads, trials, params["probs"])
 
-    def _component_stats(self, X, resp, params) -> dict:
+    def _component_stats(self, X, resp, params, cache=None) -> dict:
         heads, trials = self._split(X)
         return binomial_stats(heads, trials, resp)
 

@@ -130,6 +130,12 @@ def covariances_from_precisions(precisions, covariance_type):
 
 
 # ----------------------------------------------------------- log-densities
+# All the maths below works on centred data ``Xc = X - shift`` and centred
+# means ``Mc = means - shift``, where ``shift`` is the mixture's overall mean
+# (any fixed point gives the same numbers in exact arithmetic; one inside the
+# data keeps the sums of squares small, so data far from the origin keep their
+# digits even in float32). ``cache`` is a per-chunk dict shared by the E-step's
+# log-densities and statistics so that nothing is computed twice.
 def _log_det_chol(prec_chol, covariance_type, n_features):
     """``log det L`` (half the log-determinant of the precision) per component."""
     if covariance_type == "full":
@@ -141,49 +147,82 @@ def _log_det_chol(prec_chol, covariance_type, n_features):
     return n_features * np.log(prec_chol)
 
 
-def _maha_full(X, means, prec_chol, shift):
-    # All components' whitening in one matrix product: X @ [L_1 | ... | L_K].
-    n, d = X.shape
-    k = means.shape[0]
-    Xc = X - shift
-    stacked = np.transpose(prec_chol, (1, 0, 2)).reshape(d, k * d)
-    Y = (Xc @ stacked).reshape(n, k, d)
-    Y -= np.einsum("kd,kde->ke", means - shift, prec_chol)[np.newaxis]
+def _prepare_full(Mc, prec_chol):
+    # All components' whitening in one matrix product: Xc @ [L_1 | ... | L_K].
+    k, d = Mc.shape
+    return {
+        "stacked": np.transpose(prec_chol, (1, 0, 2)).reshape(d, k * d),
+        "ML": np.einsum("kd,kde->ke", Mc, prec_chol),
+    }
+
+
+def _maha_full(Xc, consts, cache):
+    n = Xc.shape[0]
+    k, d = consts["ML"].shape
+    Y = (Xc @ consts["stacked"]).reshape(n, k, d)
+    Y -= consts["ML"][np.newaxis]
     return np.einsum("nkd,nkd->nk", Y, Y)
 
 
-def _maha_tied(X, means, prec_chol, shift):
-    Y = (X - shift) @ prec_chol
-    M = (means - shift) @ prec_chol
-    return (
-        np.einsum("nd,nd->n", Y, Y)[:, np.newaxis]
-        - 2.0 * (Y @ M.T)
-        + np.einsum("kd,kd->k", M, M)[np.newaxis]
-    )
+def _prepare_tied(Mc, prec_chol):
+    M = Mc @ prec_chol
+    return {"L": prec_chol, "M2T": -2.0 * M.T, "MM": np.einsum("kd,kd->k", M, M)}
 
 
-def _maha_diag(X, means, prec_chol, shift):
+def _maha_tied(Xc, consts, cache):
+    Y = Xc @ consts["L"]
+    maha = Y @ consts["M2T"]
+    maha += np.einsum("nd,nd->n", Y, Y)[:, np.newaxis]
+    maha += consts["MM"]
+    return maha
+
+
+def _squares(Xc, cache):
+    if cache is None:
+        return Xc * Xc
+    if "Xc2" not in cache:
+        cache["Xc2"] = Xc * Xc
+    return cache["Xc2"]
+
+
+def _prepare_diag(Mc, prec_chol):
     precisions = prec_chol**2
-    Xc = X - shift
-    Mc = means - shift
-    return (
-        (Xc * Xc) @ precisions.T
-        - 2.0 * (Xc @ (Mc * precisions).T)
-        + np.sum(Mc * Mc * precisions, axis=1)[np.newaxis]
-    )
+    return {
+        "PT": np.ascontiguousarray(precisions.T),
+        "MP2T": np.ascontiguousarray(-2.0 * (Mc * precisions).T),
+        "MMP": np.sum(Mc * Mc * precisions, axis=1),
+    }
 
 
-def _maha_spherical(X, means, prec_chol, shift):
-    precisions = prec_chol**2
-    Xc = X - shift
-    Mc = means - shift
-    sq = (
-        np.einsum("nd,nd->n", Xc, Xc)[:, np.newaxis]
-        - 2.0 * (Xc @ Mc.T)
-        + np.einsum("kd,kd->k", Mc, Mc)[np.newaxis]
-    )
-    return sq * precisions[np.newaxis]
+def _maha_diag(Xc, consts, cache):
+    maha = _squares(Xc, cache) @ consts["PT"]
+    maha += Xc @ consts["MP2T"]
+    maha += consts["MMP"]
+    return maha
 
+
+def _prepare_spherical(Mc, prec_chol):
+    return {
+        "P": prec_chol**2,
+        "M2T": np.ascontiguousarray(-2.0 * Mc.T),
+        "MM": np.einsum("kd,kd->k", Mc, Mc),
+    }
+
+
+def _maha_spherical(Xc, consts, cache):
+    sq = Xc @ consts["M2T"]
+    sq += np.sum(_squares(Xc, cache), axis=1)[:, np.newaxis]
+    sq += consts["MM"]
+    sq *= consts["P"]
+    return sq
+
+
+PREPARE = {
+    "full": _prepare_full,
+    "tied": _prepare_tied,
+    "diag": _prepare_diag,
+    "spherical": _prepare_spherical,
+}
 
 MAHALANOBIS = {
     "full": _maha_full,
@@ -193,7 +232,40 @@ MAHALANOBIS = {
 }
 
 
-def estimate_log_gaussian_prob(X, means, prec_chol, covariance_type, shift=None):
+def _centred(X, shift, cache):
+    if cache is None:
+        return X - shift
+    if "Xc" not in cache:
+        cache["Xc"] = X - shift
+    return cache["Xc"]
+
+
+def prepare_log_gaussian_prob(means, prec_chol, covariance_type, shift):
+    """Everything the log-densities need that does not depend on the rows.
+
+    Computed once per E-step pass and shared by all chunks.
+    """
+    n_features = means.shape[1]
+    consts = PREPARE[covariance_type](means - shift, prec_chol)
+    consts["shift"] = shift
+    consts["constant"] = -0.5 * n_features * math.log(2 * math.pi) + _log_det_chol(
+        prec_chol, covariance_type, n_features
+    )
+    return consts
+
+
+def log_gaussian_prob_prepared(X, consts, covariance_type, cache=None):
+    """Log-densities from :func:`prepare_log_gaussian_prob`'s constants."""
+    Xc = _centred(X, consts["shift"].astype(X.dtype, copy=False), cache)
+    log_prob = MAHALANOBIS[covariance_type](Xc, consts, cache)
+    log_prob *= -0.5
+    log_prob += consts["constant"]
+    return log_prob
+
+
+def estimate_log_gaussian_prob(
+    X, means, prec_chol, covariance_type, shift=None, cache=None
+):
     """Log-density of each row under each Gaussian component.
 
     Parameters
@@ -206,45 +278,56 @@ def estimate_log_gaussian_prob(X, means, prec_chol, covariance_type, shift=None)
     shift : ndarray of shape (n_features,), default=None
         Centring point (any value gives the same result in exact arithmetic;
         one near the data keeps precision). Defaults to the mean of ``means``.
+    cache : dict, default=None
+        Per-chunk scratch space shared with :func:`gaussian_stats`.
 
     Returns
     -------
     log_prob : ndarray of shape (n_samples, n_components)
     """
-    n_features = X.shape[1]
     if shift is None:
         shift = means.mean(axis=0)
     shift = shift.astype(X.dtype, copy=False)
-    maha = MAHALANOBIS[covariance_type](X, means, prec_chol, shift)
-    log_det = _log_det_chol(prec_chol, covariance_type, n_features)
-    return -0.5 * (n_features * math.log(2 * math.pi) + maha) + log_det
+    consts = prepare_log_gaussian_prob(means, prec_chol, covariance_type, shift)
+    return log_gaussian_prob_prepared(X, consts, covariance_type, cache=cache)
 
 
 # ------------------------------------------------ sufficient statistics
-def _stats_full(X, resp, means, shift):
-    """Per component: ``S1_k = sum r (x - mu_k)``, ``S2_k = sum r (x - mu_k)(.)^T``."""
-    k, d = means.shape
-    s1 = np.empty((k, d), dtype=X.dtype)
-    s2 = np.empty((k, d, d), dtype=X.dtype)
-    for j in range(k):
-        diff = X - means[j]
-        weighted = diff * resp[:, j : j + 1]
-        s1[j] = weighted.sum(axis=0)
-        s2[j] = weighted.T @ diff
-    return {"s1": s1, "s2": s2}
+# Every covariance type keeps S1_k = sum_i r_ik xc_i and a second moment
+# around the same shift, so all four share one M-step shape. The full
+# second moments of all components come from ONE matrix product of the
+# responsibilities with the rows' packed outer products (upper triangle).
+def _triu(n_features):
+    return np.triu_indices(n_features)
 
 
-def _stats_tied(X, resp, means, shift):
-    """``S1_k = sum r (x - c)`` and the pooled ``sum w (x - c)(x - c)^T``."""
-    Xc = X - shift
+def _packed_outer_T(XcT):
+    """Upper triangles of the rows' outer products, one row per pair (i <= j).
+
+    Built from the transposed chunk so every product writes a contiguous
+    block: row block ``j`` is ``x_j * x_{j:}``, in ``np.triu_indices`` order.
+    """
+    d, n = XcT.shape
+    out = np.empty((d * (d + 1) // 2, n), dtype=XcT.dtype)
+    start = 0
+    for j in range(d):
+        np.multiply(XcT[j], XcT[j:], out=out[start : start + d - j])
+        start += d - j
+    return out
+
+
+def _stats_full(Xc, resp, cache):
+    XcT = np.ascontiguousarray(Xc.T)
+    return {"s1": (XcT @ resp).T, "s2": (_packed_outer_T(XcT) @ resp).T}
+
+
+def _stats_tied(Xc, resp, cache):
     weight = resp.sum(axis=1)
     return {"s1": resp.T @ Xc, "s2": (Xc * weight[:, np.newaxis]).T @ Xc}
 
 
-def _stats_diag(X, resp, means, shift):
-    """``S1_k = sum r (x - c)`` and ``S2_k = sum r (x - c)**2`` per feature."""
-    Xc = X - shift
-    return {"s1": resp.T @ Xc, "s2": resp.T @ (Xc * Xc)}
+def _stats_diag(Xc, resp, cache):
+    return {"s1": resp.T @ Xc, "s2": resp.T @ _squares(Xc, cache)}
 
 
 COMPONENT_STATS = {
@@ -255,47 +338,44 @@ COMPONENT_STATS = {
 }
 
 
+def _unpack_full(packed, n_features):
+    rows, cols = _triu(n_features)
+    out = np.empty((packed.shape[0], n_features, n_features), dtype=packed.dtype)
+    out[:, rows, cols] = packed
+    out[:, cols, rows] = packed
+    return out
+
+
 # ------------------------------------------------------------------ M-step
-# Each function gets the statistics, the counts ``nk``, the reference points
-# and the means to use: ``None`` for the maximum-likelihood means, or the
-# held means when ``fixed_params`` includes "means" (the covariance is then
-# taken around those, which is its maximum-likelihood value given them).
-def _mstep_full(stats, nk, means, shift, reg_covar, held_means):
-    offset = stats["s1"] / nk[:, np.newaxis]  # new mean minus reference
-    e = offset if held_means is None else held_means - means
-    covariances = stats["s2"] / nk[:, np.newaxis, np.newaxis]
-    if held_means is None:
-        covariances -= offset[:, :, np.newaxis] * offset[:, np.newaxis, :]
-    else:
-        covariances -= offset[:, :, np.newaxis] * e[:, np.newaxis, :]
-        covariances -= e[:, :, np.newaxis] * offset[:, np.newaxis, :]
-        covariances += e[:, :, np.newaxis] * e[:, np.newaxis, :]
-    d = covariances.shape[-1]
-    covariances[:, np.arange(d), np.arange(d)] += reg_covar
-    return means + e, covariances
+# ``m`` is the maximum-likelihood mean minus the shift; ``e`` the mean used
+# minus the shift: ``m`` itself, or the held means when ``fixed_params``
+# includes "means" (the covariance is then taken around those, which is its
+# maximum-likelihood value given them). Around any point c,
+# sum r (x - mu)(x - mu)^T / N = S2/N - m e^T - e m^T + e e^T.
+def _mstep_full(stats, nk, m, e, reg_covar):
+    d = m.shape[1]
+    cov = _unpack_full(stats["s2"], d) / nk[:, np.newaxis, np.newaxis]
+    cov -= m[:, :, np.newaxis] * e[:, np.newaxis, :]
+    cov -= e[:, :, np.newaxis] * m[:, np.newaxis, :]
+    cov += e[:, :, np.newaxis] * e[:, np.newaxis, :]
+    cov[:, np.arange(d), np.arange(d)] += reg_covar
+    return cov
 
 
-def _mstep_tied(stats, nk, means, shift, reg_covar, held_means):
-    offset = stats["s1"] / nk[:, np.newaxis]
-    e = offset if held_means is None else held_means - shift
+def _mstep_tied(stats, nk, m, e, reg_covar):
     weighted = nk[:, np.newaxis] * e
-    covariance = stats["s2"] - weighted.T @ offset - offset.T @ weighted
-    covariance += weighted.T @ e
-    covariance /= np.sum(nk)
-    covariance.flat[:: covariance.shape[0] + 1] += reg_covar
-    return shift + e, covariance
+    cov = stats["s2"] - weighted.T @ m - m.T @ weighted + weighted.T @ e
+    cov /= np.sum(nk)
+    cov.flat[:: cov.shape[0] + 1] += reg_covar
+    return cov
 
 
-def _mstep_diag(stats, nk, means, shift, reg_covar, held_means):
-    offset = stats["s1"] / nk[:, np.newaxis]
-    e = offset if held_means is None else held_means - shift
-    variances = stats["s2"] / nk[:, np.newaxis] - 2.0 * offset * e + e * e
-    return shift + e, variances + reg_covar
+def _mstep_diag(stats, nk, m, e, reg_covar):
+    return stats["s2"] / nk[:, np.newaxis] - 2.0 * m * e + e * e + reg_covar
 
 
-def _mstep_spherical(stats, nk, means, shift, reg_covar, held_means):
-    new_means, variances = _mstep_diag(stats, nk, means, shift, reg_covar, held_means)
-    return new_means, variances.mean(axis=1)
+def _mstep_spherical(stats, nk, m, e, reg_covar):
+    return _mstep_diag(stats, nk, m, e, reg_covar).mean(axis=1)
 
 
 MSTEP = {
@@ -306,17 +386,17 @@ MSTEP = {
 }
 
 
-def gaussian_stats(X, resp, means, shift, covariance_type):
+def gaussian_stats(X, resp, shift, covariance_type, cache=None):
     """Expected sufficient statistics of one chunk (``nk`` excluded).
 
-    ``resp`` holds the responsibilities times the sample weights. ``means``
-    (for 'full') and ``shift`` (for the others) are the reference points and
+    ``resp`` holds the responsibilities times the sample weights; ``shift``
     must be the same for every chunk of one E-step.
     """
-    return COMPONENT_STATS[covariance_type](X, resp, means, shift.astype(X.dtype))
+    Xc = _centred(X, shift.astype(X.dtype, copy=False), cache)
+    return COMPONENT_STATS[covariance_type](Xc, resp, cache)
 
 
-def gaussian_mstep(stats, means, shift, reg_covar, covariance_type, held_means=None):
+def gaussian_mstep(stats, shift, reg_covar, covariance_type, held_means=None):
     """Means and covariances from summed statistics (``nk`` included).
 
     ``nk`` gets scikit-learn's ``10 * eps`` so that an emptied component gives
@@ -324,7 +404,10 @@ def gaussian_mstep(stats, means, shift, reg_covar, covariance_type, held_means=N
     maximum-likelihood means.
     """
     nk = stats["nk"] + 10 * np.finfo(stats["nk"].dtype).eps
-    return MSTEP[covariance_type](stats, nk, means, shift, reg_covar, held_means)
+    m = stats["s1"] / nk[:, np.newaxis]
+    e = m if held_means is None else held_means - shift
+    covariances = MSTEP[covariance_type](stats, nk, m, e, reg_covar)
+    return shift + e, covariances
 
 
 # ------------------------------------------------------------ user inits
@@ -548,44 +631,49 @@ default='kmeans'
     def _params_from_resp(self, X, resp, sample_weight):
         """Weights, means and covariances from weighted responsibilities.
 
-        Two passes (means, then statistics around them) so that the start is
-        as accurate as the M-step; weights are divided by the total weight,
-        as scikit-learn divides by ``n_samples`` at the start.
+        Weights are divided by the total weight, as scikit-learn divides by
+        ``n_samples`` at the start.
         """
-        nk = resp.sum(axis=0)
         shift = np.average(X, axis=0, weights=sample_weight).astype(X.dtype)
-        tiny = 10 * np.finfo(X.dtype).eps
-        means = shift + (resp.T @ (X - shift)) / (nk + tiny)[:, np.newaxis]
-        stats = gaussian_stats(X, resp, means, shift, self.covariance_type)
-        stats["nk"] = nk
+        stats = gaussian_stats(X, resp, shift, self.covariance_type)
+        stats["nk"] = resp.sum(axis=0)
         means, covariances = gaussian_mstep(
-            stats, means, shift, self.reg_covar, self.covariance_type
+            stats, shift, self.reg_covar, self.covariance_type
         )
-        weights = (nk + tiny) / np.sum(sample_weight)
+        tiny = 10 * np.finfo(X.dtype).eps
+        weights = (stats["nk"] + tiny) / np.sum(sample_weight)
         return self._params(weights, means, covariances)
 
-    def _log_prob(self, X, params):
-        return estimate_log_gaussian_prob(
-            X,
-            params["means"],
-            params["precisions_cholesky"],
-            self.covariance_type,
-            shift=_mixture_mean(params["weights"], params["means"]),
-        )
-
-    def _component_stats(self, X, resp, params):
-        shift = _mixture_mean(params["weights"], params["means"])
-        return gaussian_stats(X, resp, params["means"], shift, self.covariance_type)
-
-    def _em_mstep(self, stats, params):
-        shift = _mixture_mean(params["weights"], params["means"]).astype(
+    def _shift(self, params):
+        return _mixture_mean(params["weights"], params["means"]).astype(
             params["means"].dtype
         )
+
+    def _em_prepare(self, params):
+        shift = self._shift(params)
+        consts = prepare_log_gaussian_prob(
+            params["means"], params["precisions_cholesky"], self.covariance_type, shift
+        )
+        return {**params, "_consts": consts}
+
+    def _log_prob(self, X, params, cache=None):
+        if "_consts" not in params:
+            params = self._em_prepare(params)
+        return log_gaussian_prob_prepared(
+            X, params["_consts"], self.covariance_type, cache=cache
+        )
+
+    def _component_stats(self, X, resp, params, cache=None):
+        shift = params["_consts"]["shift"] if "_consts" in params else None
+        if shift is None:
+            shift = self._shift(params)
+        return gaussian_stats(X, resp, shift, self.covariance_type, cache=cache)
+
+    def _em_mstep(self, stats, params):
         fixed = self._em_fixed_groups()
         means, covariances = gaussian_mstep(
             stats,
-            params["means"],
-            shift,
+            self._shift(params),
             self.reg_covar,
             self.covariance_type,
             held_means=params["means"] if "means" in fixed else None,

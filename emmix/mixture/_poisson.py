@@ -254,10 +254,10 @@ default='kmeans'
         return arrays
 
     # ------------------------------------------------------------ the family
-    def _log_prob(self, X, params):
+    def _log_prob(self, X, params, cache=None):
         return poisson_log_prob(X, params["rates"])
 
-    def _component_stats(self, X, resp, params) -> dict:
+    def _component_stats(self, X, resp, params, cache=None) -> dict:
         return poisson_stats(X, resp)
 
     def _em_mstep(self, stats, params):
