@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from numbers import Integral, Real
 from time import perf_counter
 
@@ -188,14 +189,41 @@ class EMMixin:
         """
         return params
 
+    @contextmanager
+    def _em_threads(self, X):
+        """Thread pool for the E-step passes of one fit (BLAS then single-threaded).
+
+        Chunks run on several threads (numpy releases the GIL in its array
+        work); BLAS is limited to one thread meanwhile so the two do not
+        oversubscribe the cores. Data that fit in one chunk run unthreaded
+        with BLAS's own threads.
+        """
+        rows = chunk_n_rows(self._em_row_bytes(X, None), X.shape[0])
+        n_threads = n_threads_for(-(-X.shape[0] // rows))
+        if n_threads == 1:
+            self._em_pool = None
+            try:
+                yield
+            finally:
+                del self._em_pool
+            return
+        with (
+            threadpool_limits(limits=1, user_api="blas"),
+            ThreadPoolExecutor(max_workers=n_threads) as pool,
+        ):
+            self._em_pool = pool
+            try:
+                yield
+            finally:
+                del self._em_pool
+
     def _em_pass(self, X, sample_weight, params):
         """One E-step over all rows, chunk by chunk.
 
-        Chunks run on several threads (numpy releases the GIL in its array
-        work) with BLAS limited to one thread each; the statistics are summed
-        in chunk order, so the result does not depend on the thread count.
-        Returns the summed statistics and the total weighted log-likelihood
-        (accumulated in float64 whatever the data type).
+        The statistics are summed in chunk order, so the result does not
+        depend on the number of threads. Returns the summed statistics and the
+        total weighted log-likelihood (accumulated in float64 whatever the
+        data type).
         """
         params = self._em_prepare(params)
         chunks = list(iter_chunks(X.shape[0], self._em_row_bytes(X, params)))
@@ -203,22 +231,13 @@ class EMMixin:
         def estep(rows):
             return self._em_estep(X[rows], sample_weight[rows], params)
 
-        n_threads = n_threads_for(len(chunks))
+        pool = getattr(self, "_em_pool", None)
+        results = map(estep, chunks) if pool is None else pool.map(estep, chunks)
         stats = None
         loglik = 0.0
-        if n_threads == 1:
-            results = map(estep, chunks)
-            for part, part_loglik in results:
-                stats = add_stats(stats, part)
-                loglik += float(part_loglik)
-            return stats, loglik
-        with (
-            threadpool_limits(limits=1, user_api="blas"),
-            ThreadPoolExecutor(max_workers=n_threads) as pool,
-        ):
-            for part, part_loglik in pool.map(estep, chunks):
-                stats = add_stats(stats, part)
-                loglik += float(part_loglik)
+        for part, part_loglik in results:
+            stats = add_stats(stats, part)
+            loglik += float(part_loglik)
         return stats, loglik
 
     # ------------------------------------------------------------- the loop
@@ -232,11 +251,30 @@ class EMMixin:
         sample_weight : ndarray of shape (n_samples,)
             Validated non-negative weights with a positive sum.
         """
-        total_weight = float(np.sum(sample_weight, dtype=np.float64))
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
-        random_state = check_random_state(self.random_state)
+        with self._em_threads(X):
+            best = self._em_restarts(X, sample_weight, do_init, n_init)
+        lower_bound, params, n_iter, history, converged = best
+        if not converged and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different "
+                "init parameters, or increase max_iter, tol, or check for "
+                "degenerate data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self._em_store(params)
+        self.converged_ = bool(converged)
+        self.n_iter_ = int(n_iter)
+        self.lower_bound_ = float(lower_bound)
+        self.lower_bounds_ = [float(b) for b in history]
+        return params
 
+    def _em_restarts(self, X, sample_weight, do_init, n_init):
+        """The ``n_init`` runs; returns the best as a tuple."""
+        total_weight = float(np.sum(sample_weight, dtype=np.float64))
+        random_state = check_random_state(self.random_state)
         best = None
         for init in range(n_init):
             self._verbose_init_begin(init)
@@ -266,22 +304,7 @@ class EMMixin:
             # fit whose every bound is -inf or nan still stores parameters.
             if best is None or lower_bound > best[0] or self.max_iter == 0:
                 best = (lower_bound, params, n_iter, history, converged)
-
-        lower_bound, params, n_iter, history, converged = best
-        if not converged and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. Try different "
-                "init parameters, or increase max_iter, tol, or check for "
-                "degenerate data.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        self._em_store(params)
-        self.converged_ = bool(converged)
-        self.n_iter_ = int(n_iter)
-        self.lower_bound_ = float(lower_bound)
-        self.lower_bounds_ = [float(b) for b in history]
-        return params
+        return best
 
     # ------------------------------------------------------------ verbosity
     def _verbose_init_begin(self, init):

@@ -64,6 +64,9 @@ def normalize_log_prob(weighted_log_prob):
     resp -= top[:, np.newaxis]
     with np.errstate(under="ignore"):
         np.exp(resp, out=resp)
+    # Subnormal numbers (exp of very negative values) slow matrix products
+    # down by orders of magnitude; they carry no weight, so flush them to 0.
+    resp[resp < np.finfo(resp.dtype).tiny] = 0.0
     total = resp @ np.ones(resp.shape[1], dtype=resp.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
         resp /= total[:, np.newaxis]
