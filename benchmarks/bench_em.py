@@ -140,6 +140,7 @@ def bench_gaussian(n, d, k, covariance_type, dtype, peak_gflops, args):
     rel = abs(fit_ours.lower_bound_ - fit_theirs.lower_bound_) / abs(
         fit_theirs.lower_bound_
     )
+    gflops = gaussian_flops(covariance_type, n, d, k) / t_ours / 1e9
     row = {
         "cov": covariance_type,
         "dtype": np.dtype(dtype).name,
@@ -149,8 +150,8 @@ def bench_gaussian(n, d, k, covariance_type, dtype, peak_gflops, args):
         "sklearn s/it": f"{t_theirs:.4f}",
         "emmix s/it": f"{t_ours:.4f}",
         "speed-up": f"{t_theirs / t_ours:.2f}x",
-        "emmix GFLOP/s": f"{gaussian_flops(covariance_type, n, d, k) / t_ours / 1e9:.1f}",
-        "% of matmul": f"{100 * gaussian_flops(covariance_type, n, d, k) / t_ours / 1e9 / peak_gflops:.0f}",
+        "emmix GFLOP/s": f"{gflops:.1f}",
+        "% of matmul": f"{100 * gflops / peak_gflops:.0f}",
         "loglik rel diff": f"{rel:.1e}",
     }
     if args.memory:
@@ -273,7 +274,8 @@ def main(argv=None):
     gflops64 = matmul_gflops(np.float64)
     gflops32 = matmul_gflops(np.float32)
     print(
-        f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}"
+        f"python {platform.python_version()}, numpy {np.__version__}, "
+        f"{platform.machine()}"
     )
     print(
         f"matrix-product throughput: {gflops64:.1f} GFLOP/s (float64), "

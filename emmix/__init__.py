@@ -1,5 +1,6 @@
 """emmix: EM estimators that behave exactly like scikit-learn estimators."""
 
+from .impute import MissingBivariateImputer, MultivariateNormalImputer
 from .mixture import CoinMixture, GaussianMixtureEM, PoissonMixture
 
 __version__ = "0.1.0"
@@ -7,6 +8,8 @@ __version__ = "0.1.0"
 __all__ = [
     "CoinMixture",
     "GaussianMixtureEM",
+    "MissingBivariateImputer",
+    "MultivariateNormalImputer",
     "PoissonMixture",
     "__version__",
 ]
