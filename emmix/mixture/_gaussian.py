@@ -68,17 +68,33 @@ def _singular_error(dtype, which=""):
     return ValueError(message)
 
 
+def _check_finite_covariances(covariances):
+    """NaN or inf covariances (overflow on extreme data) must never pass silently."""
+    if not np.all(np.isfinite(covariances)):
+        k = int(np.argwhere(~np.isfinite(covariances))[0][0])
+        raise ValueError(
+            f"Fitting the mixture model failed: component {k} has a non-finite "
+            "covariance (the data's scale overflows the floating-point range). "
+            "Scale the input data (e.g. with StandardScaler) or pass float64."
+        )
+
+
 def _chol_full(covariances):
-    """Upper-triangular ``L_k`` with ``L_k L_k^T = inv(Sigma_k)``, for all k."""
-    n_features = covariances.shape[-1]
-    eye = np.eye(n_features, dtype=covariances.dtype)
+    """Upper-triangular ``L_k`` with ``L_k L_k^T = inv(Sigma_k)``, for all k.
+
+    LAPACK's ``potrf`` and ``trtri`` directly: scipy's ``cholesky`` and
+    ``solve_triangular`` wrappers cost more than the arithmetic at these sizes.
+    """
+    _check_finite_covariances(covariances)
+    potrf, trtri = linalg.get_lapack_funcs(("potrf", "trtri"), (covariances,))
     out = np.empty_like(covariances)
     for k, cov in enumerate(covariances):
-        try:
-            cov_chol = linalg.cholesky(cov, lower=True)
-        except linalg.LinAlgError:
-            raise _singular_error(covariances.dtype, f"component {k}") from None
-        out[k] = linalg.solve_triangular(cov_chol, eye, lower=True).T
+        cov_chol, info = potrf(cov, lower=True)
+        if info == 0:
+            inverse, info = trtri(cov_chol, lower=True)
+        if info != 0:
+            raise _singular_error(covariances.dtype, f"component {k}")
+        out[k] = inverse.T
     return out
 
 
@@ -87,6 +103,7 @@ def _chol_tied(covariance):
 
 
 def _chol_diag(covariances):
+    _check_finite_covariances(covariances)
     if np.any(covariances <= 0.0):
         k = int(np.argwhere(covariances <= 0.0)[0][0])
         raise _singular_error(covariances.dtype, f"component {k}")
