@@ -30,7 +30,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, SimpleImputer
 
-from emmix._datasets_missing import make_missing_normal
+from emmix.datasets import make_missing_normal
 from emmix.impute import MultivariateNormalImputer
 
 N_FEATURES = 20

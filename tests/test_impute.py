@@ -24,8 +24,8 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 
 import emmix
-from emmix._datasets_missing import make_missing_normal
 from emmix._em import iter_chunks
+from emmix.datasets import make_missing_normal
 from emmix.impute import MissingBivariateImputer, MultivariateNormalImputer
 from emmix.impute._normal import _row_bytes, naive_regression_fill
 

@@ -1006,7 +1006,7 @@ class MissingBivariateImputer(MultivariateNormalImputer):
     twenty rows:
 
     >>> import numpy as np
-    >>> from emmix._datasets_missing import make_missing_normal
+    >>> from emmix.datasets import make_missing_normal
     >>> from emmix.impute import MissingBivariateImputer
     >>> X, X_complete = make_missing_normal(random_state=0)
     >>> X[18:22]

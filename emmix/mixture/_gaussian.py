@@ -59,7 +59,7 @@ def _mixture_mean(weights, means):
 def _singular_error(dtype, which=""):
     message = _SINGULAR_MESSAGE
     if which:
-        message = message.replace("some components", which)
+        message = message.replace("some components have", f"{which} has")
     if dtype == np.float32:
         message += (
             " The numerical accuracy can also be improved by passing float64 "

@@ -1,0 +1,472 @@
+"""Choosing the number of components of a mixture.
+
+Two kinds of numbers can rank mixtures with different numbers of components
+``K``, and they must not be mixed:
+
+* **information criteria** (:func:`bic <select_n_components>`, AIC) are
+  computed on the *training* data: ``-2 * total log-likelihood + penalty``.
+  They are totals over the rows (they grow with ``n_samples``) and **lower is
+  better**;
+* **held-out log-likelihood** (``criterion="cv"``, and the default ``score`` of
+  every emmix mixture, hence of :class:`~sklearn.model_selection.GridSearchCV`)
+  is the *mean* log-likelihood per row of data the model did not see, averaged
+  over cross-validation folds, and **higher is better**.
+
+A BIC of 1234.5 and a held-out score of -3.1 are not on the same scale and not
+even in the same direction. :func:`bic_scorer` and :func:`aic_scorer` exist so
+that a criterion can be plugged into ``GridSearchCV(scoring=...)``: they are
+negated (greater is better, as scikit-learn's scorers must be), and there they
+are evaluated on the held-out fold, not on the training data (see their notes).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Iterable
+from numbers import Integral, Real
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import clone
+from sklearn.model_selection import KFold, check_cv
+from sklearn.pipeline import Pipeline
+
+__all__ = [
+    "ComponentSelection",
+    "aic_scorer",
+    "bic_scorer",
+    "select_n_components",
+]
+
+CRITERIA = ("bic", "aic", "cv")
+
+
+# ------------------------------------------------------------------ helpers
+def _final_step(estimator, X):
+    """The mixture at the end of ``estimator`` and the data as it sees them.
+
+    A :class:`~sklearn.pipeline.Pipeline` is scored by its last step on the
+    output of the steps before it (a pipeline has no ``bic`` of its own).
+    """
+    if isinstance(estimator, Pipeline):
+        if len(estimator.steps) > 1:
+            X = estimator[:-1].transform(X)
+        return estimator.steps[-1][1], X
+    return estimator, X
+
+
+def _last_step(estimator):
+    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+
+
+def _n_samples(X) -> int:
+    return int(np.shape(X)[0])
+
+
+def _criterion_value(estimator, X, criterion: str, sample_weight=None) -> float:
+    """BIC or AIC of a fitted estimator (or pipeline) on ``X``.
+
+    Without weights this is exactly ``estimator.bic(X)`` / ``estimator.aic(X)``.
+    With weights the log-likelihood is the weighted sum and the number of
+    samples is the sum of the weights, so an integer weight is a repeated row.
+    """
+    model, Xt = _final_step(estimator, X)
+    if sample_weight is None:
+        return float(getattr(model, criterion)(Xt))
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    log_likelihood = float(np.dot(weights, model.score_samples(Xt)))
+    penalty_per_parameter = (
+        math.log(float(weights.sum())) if criterion == "bic" else 2.0
+    )
+    return -2.0 * log_likelihood + penalty_per_parameter * model._n_parameters()
+
+
+def _total_log_likelihood(estimator, X, sample_weight=None) -> float:
+    model, Xt = _final_step(estimator, X)
+    log_prob = np.asarray(model.score_samples(Xt), dtype=np.float64)
+    if sample_weight is None:
+        return float(log_prob.sum())
+    return float(np.dot(np.asarray(sample_weight, dtype=np.float64), log_prob))
+
+
+def _n_components_param(estimator) -> str:
+    """Name of the ``n_components`` parameter (``step__n_components`` in a pipeline)."""
+    params = estimator.get_params(deep=True)
+    if "n_components" in params:
+        return "n_components"
+    if isinstance(estimator, Pipeline):
+        name = f"{estimator.steps[-1][0]}__n_components"
+        if name in params:
+            return name
+    raise TypeError(
+        f"{type(estimator).__name__} has no 'n_components' parameter; "
+        "select_n_components needs a mixture (or a Pipeline ending in one)."
+    )
+
+
+def _fit(estimator, X, sample_weight):
+    """Fit, passing ``sample_weight`` to the mixture (the last step of a pipeline)."""
+    if sample_weight is None:
+        return estimator.fit(X)
+    if isinstance(estimator, Pipeline):
+        key = f"{estimator.steps[-1][0]}__sample_weight"
+        return estimator.fit(X, **{key: sample_weight})
+    return estimator.fit(X, sample_weight=sample_weight)
+
+
+def _take(X, rows):
+    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+
+
+def _make_table(columns: dict):
+    """A pandas DataFrame when pandas is installed, otherwise the dict itself."""
+    try:
+        import pandas as pd
+    except ImportError:  # pandas is optional
+        return columns
+    return pd.DataFrame(columns).set_index("n_components")
+
+
+# ----------------------------------------------------------------- scorers
+def bic_scorer(estimator, X: ArrayLike, y: None = None) -> float:
+    """Negated BIC of a fitted mixture on ``X``: a scorer, greater is better.
+
+    Usable as ``GridSearchCV(..., scoring=bic_scorer)`` for any emmix mixture
+    or a :class:`~sklearn.pipeline.Pipeline` ending in one.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        A mixture with a ``bic`` method, or a pipeline ending in one.
+    X : array-like of shape (n_samples, n_features)
+        Data to score.
+    y : Ignored
+        Not used, present for the scorer signature.
+
+    Returns
+    -------
+    score : float
+        ``-estimator.bic(X)``.
+
+    Notes
+    -----
+    Inside ``GridSearchCV`` the scorer is called on each **held-out fold**, so
+    the log-likelihood term is a held-out one and the penalty uses the fold's
+    size, ``log(n_test)``. That is not the textbook BIC, which is computed on
+    the training data (what :func:`select_n_components` with
+    ``criterion="bic"`` does); both usually agree on well-separated data.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from emmix import GaussianMixtureEM
+    >>> from emmix.model_selection import bic_scorer
+    >>> search = GridSearchCV(
+    ...     GaussianMixtureEM(random_state=0),
+    ...     {"n_components": [1, 2, 3]},
+    ...     scoring=bic_scorer,
+    ... )
+    """
+    model, Xt = _final_step(estimator, X)
+    return -float(model.bic(Xt))
+
+
+def aic_scorer(estimator, X: ArrayLike, y: None = None) -> float:
+    """Negated AIC of a fitted mixture on ``X``: a scorer, greater is better.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        A mixture with an ``aic`` method, or a pipeline ending in one.
+    X : array-like of shape (n_samples, n_features)
+        Data to score.
+    y : Ignored
+        Not used, present for the scorer signature.
+
+    Returns
+    -------
+    score : float
+        ``-estimator.aic(X)``.
+
+    Notes
+    -----
+    As for :func:`bic_scorer`, inside ``GridSearchCV`` this is evaluated on the
+    held-out fold, not on the training data.
+    """
+    model, Xt = _final_step(estimator, X)
+    return -float(model.aic(Xt))
+
+
+# ------------------------------------------------------------ the result
+class ComponentSelection:
+    """Result of :func:`select_n_components`.
+
+    Attributes
+    ----------
+    criterion : {'bic', 'aic', 'cv'}
+        The criterion used.
+    greater_is_better : bool
+        False for 'bic' and 'aic' (the minimum wins), True for 'cv' (mean
+        held-out log-likelihood per sample; the maximum wins).
+    n_components_ : ndarray of shape (n_candidates,)
+        The numbers of components tried, in the order given.
+    scores_ : ndarray of shape (n_candidates,)
+        The criterion's value for each candidate (NaN where a fit failed and
+        ``error_score=np.nan``).
+    best_n_components_ : int
+        The number of components chosen.
+    best_index_ : int
+        Position of ``best_n_components_`` in ``n_components_``.
+    best_estimator_ : estimator
+        The chosen model, fitted on all the data.
+    estimators_ : list of estimator
+        Every candidate fitted on all the data (None where the fit failed).
+    table_ : pandas.DataFrame or dict of ndarray
+        One row per candidate, indexed by ``n_components``, with the columns
+        ``<criterion>`` (the value), ``log_likelihood`` (total over the
+        training rows, sample-weighted), ``n_parameters``, ``converged``,
+        ``n_iter`` and ``fit_time`` (seconds, including cross-validation fits
+        for 'cv', plus ``cv_std``, the standard deviation over folds). A dict of
+        arrays with the same keys when pandas is not installed.
+    """
+
+    def __init__(
+        self,
+        *,
+        criterion: str,
+        n_components: np.ndarray,
+        scores: np.ndarray,
+        columns: dict,
+        estimators: list,
+    ):
+        self.criterion = criterion
+        self.greater_is_better = criterion == "cv"
+        self.n_components_ = np.asarray(n_components, dtype=np.int64)
+        self.scores_ = np.asarray(scores, dtype=np.float64)
+        self.estimators_ = estimators
+        if np.all(np.isnan(self.scores_)):
+            raise ValueError(
+                "Every candidate number of components failed to fit; see the "
+                "warnings above, or pass error_score='raise' to see the error."
+            )
+        pick = np.nanargmax if self.greater_is_better else np.nanargmin
+        self.best_index_ = int(pick(self.scores_))
+        self.best_n_components_ = int(self.n_components_[self.best_index_])
+        self.best_estimator_ = estimators[self.best_index_]
+        self.table_ = _make_table(columns)
+
+    def __repr__(self) -> str:
+        direction = "max" if self.greater_is_better else "min"
+        return (
+            f"ComponentSelection(criterion={self.criterion!r} ({direction}), "
+            f"best_n_components_={self.best_n_components_}, "
+            f"candidates={self.n_components_.tolist()})"
+        )
+
+
+# --------------------------------------------------------------- selection
+def _check_candidates(n_components, n_samples: int) -> np.ndarray:
+    if isinstance(n_components, Integral):
+        candidates = np.arange(1, int(n_components) + 1)
+    elif isinstance(n_components, Iterable):
+        candidates = np.asarray(list(n_components))
+    else:
+        raise TypeError(
+            "n_components must be an int (try 1..n) or an iterable of ints, "
+            f"got {n_components!r}."
+        )
+    if candidates.ndim != 1 or candidates.size == 0:
+        raise ValueError("n_components must give at least one candidate.")
+    if not all(
+        isinstance(k, Integral | np.integer) and not isinstance(k, bool) and k >= 1
+        for k in candidates.tolist()
+    ):
+        raise ValueError(
+            f"n_components must hold positive integers, got {candidates.tolist()}."
+        )
+    if len(set(candidates.tolist())) != candidates.size:
+        raise ValueError(f"n_components has duplicates: {candidates.tolist()}.")
+    if candidates.max() > n_samples:
+        raise ValueError(
+            f"n_components goes up to {int(candidates.max())} but X has only "
+            f"{n_samples} rows; lower the largest candidate."
+        )
+    return candidates.astype(np.int64)
+
+
+def select_n_components(
+    estimator,
+    X: ArrayLike,
+    n_components: int | Iterable[int] = range(1, 11),
+    *,
+    criterion: str = "bic",
+    cv=5,
+    sample_weight: ArrayLike | None = None,
+    error_score: str | float = "raise",
+) -> ComponentSelection:
+    """Fit a mixture for each number of components and pick the best.
+
+    Each candidate is a :func:`~sklearn.base.clone` of ``estimator`` with only
+    ``n_components`` changed, so its other settings (``n_init``,
+    ``random_state``, covariance type, ...) are kept.
+
+    Parameters
+    ----------
+    estimator : estimator
+        An (unfitted) emmix mixture, or a :class:`~sklearn.pipeline.Pipeline`
+        ending in one.
+    X : array-like of shape (n_samples, n_features)
+        Training data.
+    n_components : int or iterable of int, default=range(1, 11)
+        Candidate numbers of components; an int ``n`` means ``1..n``.
+    criterion : {'bic', 'aic', 'cv'}, default='bic'
+        'bic' and 'aic' are computed on the training data and the **smallest**
+        wins. 'cv' is the mean held-out log-likelihood per sample averaged over
+        the folds of ``cv`` and the **largest** wins. The two kinds of numbers
+        are on different scales (a total versus a per-sample mean) and in
+        opposite directions: compare candidates only within one criterion.
+    cv : int, cross-validation generator or iterable, default=5
+        Folds for ``criterion='cv'`` (ignored otherwise). An int gives a
+        shuffled :class:`~sklearn.model_selection.KFold` seeded with the
+        estimator's ``random_state`` when it is an int, because data files are
+        often sorted by group and unshuffled folds would then hold out whole
+        groups.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the rows, passed to every fit and used in every criterion
+        (BIC then uses ``log(sum of weights)`` as the number of samples, so an
+        integer weight is exactly a repeated row).
+    error_score : 'raise' or float, default='raise'
+        What to do when a candidate fails to fit: raise the error, or warn and
+        record this value (for example ``np.nan``: that candidate cannot be
+        chosen).
+
+    Returns
+    -------
+    selection : ComponentSelection
+        The chosen ``best_estimator_`` (fitted on all the data),
+        ``best_n_components_`` and the table ``table_`` of every candidate.
+
+    See Also
+    --------
+    bic_scorer : The BIC as a scorer for ``GridSearchCV``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from emmix import GaussianMixtureEM
+    >>> from emmix.model_selection import select_n_components
+    >>> X, _ = make_blobs(300, centers=[[0, 0], [8, 0], [0, 8]], random_state=0)
+    >>> selection = select_n_components(
+    ...     GaussianMixtureEM(random_state=0), X, range(1, 6), criterion="bic"
+    ... )
+    >>> selection.best_n_components_
+    3
+    >>> list(selection.table_.columns)
+    ['bic', 'log_likelihood', 'n_parameters', 'converged', 'n_iter', 'fit_time']
+    """
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}.")
+    if not (error_score == "raise" or isinstance(error_score, Real)):
+        raise ValueError(
+            f"error_score must be 'raise' or a number, got {error_score!r}."
+        )
+    n_samples = _n_samples(X)
+    candidates = _check_candidates(n_components, n_samples)
+    param = _n_components_param(estimator)
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != (n_samples,):
+            raise ValueError(
+                f"sample_weight must have shape ({n_samples},), one weight per "
+                f"row of X; got shape {sample_weight.shape}."
+            )
+
+    splits = None
+    if criterion == "cv":
+        if isinstance(cv, Integral):
+            seed = estimator.get_params(deep=True).get("random_state")
+            if isinstance(seed, Integral):
+                cv = KFold(n_splits=int(cv), shuffle=True, random_state=int(seed))
+            else:
+                cv = KFold(n_splits=int(cv), shuffle=True, random_state=None)
+        splits = list(check_cv(cv).split(X))
+
+    columns: dict[str, list] = {
+        "n_components": [],
+        criterion: [],
+        "log_likelihood": [],
+        "n_parameters": [],
+        "converged": [],
+        "n_iter": [],
+        "fit_time": [],
+    }
+    if criterion == "cv":
+        columns["cv_std"] = []
+    estimators: list = []
+    scores: list[float] = []
+
+    for k in candidates.tolist():
+        start = time.perf_counter()
+        spread = np.nan
+        try:
+            model = _fit(clone(estimator).set_params(**{param: k}), X, sample_weight)
+            if criterion == "cv":
+                fold_scores = []
+                for train, test in splits:
+                    w_train = None if sample_weight is None else sample_weight[train]
+                    fold = _fit(
+                        clone(estimator).set_params(**{param: k}),
+                        _take(X, train),
+                        w_train,
+                    )
+                    fold_model, X_test = _final_step(fold, _take(X, test))
+                    w_test = None if sample_weight is None else sample_weight[test]
+                    fold_scores.append(fold_model.score(X_test, sample_weight=w_test))
+                value = float(np.mean(fold_scores))
+                spread = float(np.std(fold_scores))
+            else:
+                value = _criterion_value(model, X, criterion, sample_weight)
+            log_likelihood = _total_log_likelihood(model, X, sample_weight)
+        except Exception as exc:
+            if error_score == "raise":
+                raise
+            warnings.warn(
+                f"Fitting with n_components={k} failed and is scored "
+                f"{error_score}: {type(exc).__name__}: {exc}",
+                UserWarning,
+                stacklevel=2,
+            )
+            model, value, spread, log_likelihood = (
+                None,
+                float(error_score),
+                np.nan,
+                np.nan,
+            )
+        elapsed = time.perf_counter() - start
+        mixture = None if model is None else _last_step(model)
+        estimators.append(model)
+        scores.append(value)
+        columns["n_components"].append(k)
+        columns[criterion].append(value)
+        columns["log_likelihood"].append(log_likelihood)
+        columns["n_parameters"].append(
+            -1 if mixture is None else int(mixture._n_parameters())
+        )
+        columns["converged"].append(
+            False if mixture is None else bool(mixture.converged_)
+        )
+        columns["n_iter"].append(-1 if mixture is None else int(mixture.n_iter_))
+        columns["fit_time"].append(elapsed)
+        if criterion == "cv":
+            columns["cv_std"].append(spread)
+
+    arrays = {name: np.asarray(values) for name, values in columns.items()}
+    return ComponentSelection(
+        criterion=criterion,
+        n_components=candidates,
+        scores=np.asarray(scores),
+        columns=arrays,
+        estimators=estimators,
+    )

@@ -1,0 +1,529 @@
+"""Figures for fitted emmix estimators (needs matplotlib: ``pip install emmix[plot]``).
+
+Every function draws on the Axes it is given (or on a new figure's Axes) and
+returns that Axes, so figures can be composed and saved as the caller likes.
+matplotlib is imported only when a function is called: the rest of emmix never
+needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+from sklearn.utils.validation import check_is_fitted
+
+if TYPE_CHECKING:  # matplotlib is optional: only for the annotations
+    from matplotlib.axes import Axes
+
+__all__ = ["plot_convergence", "plot_criterion", "plot_imputation", "plot_mixture"]
+
+_MISSING_MATPLOTLIB = (
+    "emmix.plotting needs matplotlib, which is not installed. Install the plot "
+    "extra: pip install 'emmix[plot]' (or pip install matplotlib)."
+)
+
+# Observed data in neutral grey, the fitted model in colour.
+_DATA_COLOR = "0.75"
+_MODEL_COLOR = "black"
+
+
+def _new_axes(ax):
+    """``ax`` itself, or the Axes of a new figure (importing pyplot only then)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(_MISSING_MATPLOTLIB) from exc
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
+    return ax
+
+
+def _colors(n: int) -> list:
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["tab10"]
+    return [cmap(i % 10) for i in range(n)]
+
+
+# ----------------------------------------------------------- convergence
+def plot_convergence(estimator, ax: Axes | None = None) -> Axes:
+    """Mean log-likelihood per sample at each EM iteration of the kept run.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Any emmix estimator (it has ``lower_bounds_``).
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure if None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    ax = _new_axes(ax)
+    check_is_fitted(estimator, "lower_bounds_")
+    bounds = np.asarray(estimator.lower_bounds_, dtype=np.float64)
+    iterations = np.arange(1, bounds.size + 1)
+    ax.plot(iterations, bounds, marker="o", markersize=3, color=_MODEL_COLOR)
+    status = "converged" if getattr(estimator, "converged_", False) else "not converged"
+    ax.set_title(
+        f"{type(estimator).__name__}: {bounds.size} iterations, {status}",
+        fontsize="medium",
+    )
+    ax.set_xlabel("EM iteration")
+    ax.set_ylabel("mean log-likelihood per sample")
+    if bounds.size:
+        ax.annotate(
+            f"{bounds[-1]:.4f}",
+            xy=(iterations[-1], bounds[-1]),
+            xytext=(-4, -14),
+            textcoords="offset points",
+            ha="right",
+            fontsize="small",
+        )
+    # Integer ticks: iterations are counts. No offset ("-1.086e1 + 0.003"):
+    # the log-likelihood values themselves are what a reader compares.
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.ticklabel_format(axis="y", useOffset=False)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+# -------------------------------------------------------------- criterion
+_CRITERION_LABELS = {
+    "bic": "BIC on training data (lower is better)",
+    "aic": "AIC on training data (lower is better)",
+    "cv": "mean held-out log-likelihood\nper sample (higher is better)",
+}
+
+
+def plot_criterion(selection, ax: Axes | None = None) -> Axes:
+    """The selection criterion against the number of components.
+
+    Parameters
+    ----------
+    selection : ComponentSelection
+        The result of :func:`emmix.model_selection.select_n_components`.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure if None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    ax = _new_axes(ax)
+    ks = np.asarray(selection.n_components_)
+    scores = np.asarray(selection.scores_, dtype=np.float64)
+    order = np.argsort(ks)
+    spread = None
+    table = selection.table_
+    if selection.criterion == "cv":
+        spread = np.asarray(table["cv_std"], dtype=np.float64)[order]
+    if spread is not None:
+        ax.errorbar(
+            ks[order],
+            scores[order],
+            yerr=spread,
+            marker="o",
+            color=_MODEL_COLOR,
+            capsize=3,
+            label="mean ± sd over folds",
+        )
+        ax.legend(loc="lower right", fontsize="small")
+    else:
+        ax.plot(ks[order], scores[order], marker="o", color=_MODEL_COLOR)
+    best = selection.best_n_components_
+    ax.plot(
+        [best],
+        [scores[selection.best_index_]],
+        marker="*",
+        markersize=16,
+        color="tab:red",
+        linestyle="none",
+        zorder=3,
+    )
+    ax.axvline(best, color="tab:red", alpha=0.3, linestyle="--")
+    ax.set_xticks(ks[order])
+    ax.set_xlabel("number of components K")
+    ax.set_ylabel(_CRITERION_LABELS[selection.criterion])
+    ax.set_title(f"chosen: K = {best}", fontsize="medium")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+# ---------------------------------------------------------------- mixture
+def _full_covariances(estimator) -> np.ndarray:
+    """Covariances as an array (n_components, d, d), whatever the covariance type."""
+    cov = np.asarray(estimator.covariances_, dtype=np.float64)
+    k, d = np.shape(estimator.means_)
+    kind = getattr(estimator, "covariance_type", "full")
+    if kind == "full":
+        return cov
+    if kind == "tied":
+        return np.broadcast_to(cov, (k, d, d))
+    if kind == "diag":
+        return np.stack([np.diag(c) for c in cov])
+    return cov[:, np.newaxis, np.newaxis] * np.eye(d)  # spherical
+
+
+def _ellipse(ax, mean, cov, color, n_std: float, **kwargs):
+    """Draw the ``n_std`` contour of a 2-d Gaussian."""
+    from matplotlib.patches import Ellipse
+
+    values, vectors = np.linalg.eigh(cov)
+    values = np.clip(values, 0.0, None)
+    angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
+    width, height = 2.0 * n_std * np.sqrt(values[::-1])
+    ax.add_patch(
+        Ellipse(
+            mean,
+            width,
+            height,
+            angle=angle,
+            facecolor="none",
+            edgecolor=color,
+            **kwargs,
+        )
+    )
+
+
+def _plot_gaussian_1d(estimator, X, ax, names):
+    x = X[:, 0]
+    ax.hist(
+        x,
+        bins="auto",
+        density=True,
+        color=_DATA_COLOR,
+        edgecolor="white",
+        label="data",
+    )
+    span = x.max() - x.min()
+    grid = np.linspace(x.min() - 0.1 * span, x.max() + 0.1 * span, 400)
+    means = np.asarray(estimator.means_)[:, 0]
+    sds = np.sqrt(_full_covariances(estimator)[:, 0, 0])
+    total = np.zeros_like(grid)
+    for k, (w, m, s, c) in enumerate(
+        zip(estimator.weights_, means, sds, _colors(len(means)), strict=True)
+    ):
+        density = w * stats.norm.pdf(grid, m, s)
+        total += density
+        # Shaded, so a component stays visible where it equals the mixture.
+        ax.fill_between(grid, density, color=c, alpha=0.3, linewidth=0)
+        ax.plot(grid, density, color=c, linestyle="--", label=f"component {k}")
+    ax.plot(grid, total, color=_MODEL_COLOR, linewidth=2, label="mixture")
+    ax.set_xlabel(_feature_name(estimator, 0, names))
+    ax.set_ylabel("density")
+    ax.legend(fontsize="small")
+
+
+def _feature_name(estimator, j: int, names=None) -> str:
+    """Column ``j``'s name: given, seen at fit (a DataFrame's), or ``feature j``."""
+    if names is None:
+        names = getattr(estimator, "feature_names_in_", None)
+    return str(names[j]) if names is not None else f"feature {j}"
+
+
+#: Most points a scatter shows; beyond that the ellipses drown in ink.
+MAX_SCATTER_POINTS = 5000
+
+
+def _plot_gaussian_2d(estimator, X, features, ax, names):
+    i, j = features
+    n_total = X.shape[0]
+    if n_total > MAX_SCATTER_POINTS:
+        # A fixed random subset, so the same data always give the same figure.
+        rows = np.random.default_rng(0).choice(n_total, MAX_SCATTER_POINTS, False)
+        X = X[np.sort(rows)]
+    labels = estimator.predict(X)
+    k = len(estimator.weights_)
+    colors = _colors(k)
+    point_colors = [colors[label] for label in labels]
+    ax.scatter(X[:, i], X[:, j], c=point_colors, s=12, alpha=0.5, linewidths=0)
+    covariances = _full_covariances(estimator)[:, [i, j]][:, :, [i, j]]
+    means = np.asarray(estimator.means_)[:, [i, j]]
+    for c in range(k):
+        # 1 and 2 standard deviations: ~39% and ~86% of a 2-d Gaussian's mass.
+        # Drawn above the points (zorder), with a white halo to stand out.
+        from matplotlib import patheffects
+
+        halo = [patheffects.withStroke(linewidth=4, foreground="white")]
+        for n_std, width, style in ((1.0, 2.5, "-"), (2.0, 1.5, "--")):
+            _ellipse(
+                ax,
+                means[c],
+                covariances[c],
+                colors[c],
+                n_std,
+                lw=width,
+                ls=style,
+                zorder=3,
+                path_effects=halo,
+            )
+        ax.plot(
+            *means[c],
+            marker="X",
+            color=colors[c],
+            markersize=10,
+            mec="black",
+            zorder=4,
+        )
+        ax.annotate(
+            f"{c}: w={estimator.weights_[c]:.2f}",
+            means[c],
+            xytext=(6, 6),
+            textcoords="offset points",
+            fontsize="small",
+            fontweight="bold",
+            zorder=5,
+            bbox={
+                "boxstyle": "round,pad=0.2",
+                "fc": "white",
+                "ec": "none",
+                "alpha": 0.7,
+            },
+        )
+    ax.set_xlabel(_feature_name(estimator, i, names))
+    ax.set_ylabel(_feature_name(estimator, j, names))
+    notes = []
+    if X.shape[1] != 2:
+        notes.append(f"features {i} and {j} of {X.shape[1]}")
+    if n_total > X.shape[0]:
+        notes.append(f"{X.shape[0]} of {n_total} points")
+    note = f"\n({'; '.join(notes)})" if notes else ""
+    ax.set_title(f"{k} components, 1 and 2 sd contours{note}", fontsize="medium")
+
+
+def _count_pmfs(estimator, X, feature):
+    """Observed values, and each component's expected frequency of each value.
+
+    Returns ``(values, heads, expected)`` where ``expected[k, v]`` is the
+    expected number of rows whose count in ``feature`` equals ``values[v]``
+    under component ``k`` times its weight. The marginal of one feature of a
+    mixture of independent products is the mixture of that feature's
+    marginals, so this is exact for any number of features.
+    """
+    weights = np.asarray(estimator.weights_, dtype=np.float64)
+    n = X.shape[0]
+    if hasattr(estimator, "rates_"):
+        counts = X[:, feature]
+        values = np.arange(0, int(np.ceil(counts.max())) + 1)
+        rates = np.asarray(estimator.rates_, dtype=np.float64)[:, feature]
+        pmf = stats.poisson.pmf(values[np.newaxis], rates[:, np.newaxis])
+        return values, counts, n * weights[:, np.newaxis] * pmf
+    # A binomial (coin) mixture: tosses fixed by the model or given in X.
+    probs = np.asarray(estimator.probs_, dtype=np.float64)[:, feature]
+    n_coins = np.shape(estimator.probs_)[1]
+    if isinstance(estimator.n_trials, str):  # 'from_X': X = [heads | tosses]
+        heads, trials = X[:, feature], X[:, n_coins + feature]
+    else:
+        heads = X[:, feature]
+        trials = np.broadcast_to(np.asarray(estimator.n_trials), (n_coins,))[feature]
+        trials = np.full(n, trials)
+    values = np.arange(0, int(np.max(trials)) + 1)
+    # Sum over rows of each row's pmf, so rounds of different sizes count right.
+    pmf = stats.binom.pmf(
+        values[np.newaxis, np.newaxis],
+        trials[np.newaxis, :, np.newaxis],
+        probs[:, np.newaxis, np.newaxis],
+    ).sum(axis=1)
+    return values, heads, weights[:, np.newaxis] * pmf
+
+
+def _plot_counts(estimator, X, feature, ax, names):
+    values, counts, expected = _count_pmfs(estimator, X, feature)
+    observed = np.array([np.sum(counts == v) for v in values])
+    ax.bar(values, observed, color=_DATA_COLOR, width=0.85, label="observed")
+    colors = _colors(expected.shape[0])
+    for k, row in enumerate(expected):
+        ax.plot(
+            values,
+            row,
+            color=colors[k],
+            linestyle="--",
+            linewidth=1.2,
+            label=f"component {k}",
+        )
+    ax.plot(
+        values,
+        expected.sum(axis=0),
+        color=_MODEL_COLOR,
+        marker="o",
+        markersize=4,
+        linewidth=1.5,
+        label="fitted mixture",
+    )
+    kind = "heads" if hasattr(estimator, "probs_") else "count"
+    unnamed = names is None and getattr(estimator, "feature_names_in_", None) is None
+    params = estimator.probs_ if kind == "heads" else estimator.rates_
+    if unnamed and np.shape(params)[1] == 1:
+        ax.set_xlabel(kind)  # one anonymous column: nothing to name
+    else:
+        name = _feature_name(estimator, feature, names)
+        ax.set_xlabel(name if name == kind else f"{kind} ({name})")
+    ax.set_ylabel("number of rows")
+    if values.size <= 25:
+        ax.set_xticks(values)
+    ax.legend(fontsize="small")
+    ax.set_title(
+        f"observed vs fitted frequencies, {X.shape[0]} rows", fontsize="medium"
+    )
+
+
+def plot_mixture(
+    estimator,
+    X: ArrayLike,
+    ax: Axes | None = None,
+    *,
+    features: tuple[int, int] = (0, 1),
+    feature_names: Sequence[str] | None = None,
+) -> Axes:
+    """Draw a fitted mixture over its data.
+
+    * Gaussian mixture on 1 feature: histogram and the weighted component
+      densities with their sum;
+    * Gaussian mixture on 2 or more features: scatter coloured by predicted
+      component with the 1 and 2 standard deviation ellipses (of the two
+      ``features`` shown);
+    * count mixtures (Poisson, coins): bar chart of the observed frequency of
+      each count against the fitted expected frequencies (first of
+      ``features``).
+
+    Parameters
+    ----------
+    estimator : fitted mixture
+        A fitted :class:`~emmix.GaussianMixtureEM`, :class:`~emmix.PoissonMixture`
+        or :class:`~emmix.CoinMixture`.
+    X : array-like of shape (n_samples, n_features)
+        The data to show (normally the training data).
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure if None.
+    features : tuple of int, default=(0, 1)
+        Columns to show when there are more than the plot can hold.
+    feature_names : sequence of str, default=None
+        Names of all the columns of ``X``, for the axis labels; by default the
+        names seen at fit (a DataFrame's columns) or ``feature j``.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    ax = _new_axes(ax)
+    check_is_fitted(estimator)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, np.newaxis]
+    if hasattr(estimator, "rates_") or hasattr(estimator, "probs_"):
+        _plot_counts(estimator, X, features[0], ax, feature_names)
+    elif hasattr(estimator, "means_") and hasattr(estimator, "covariances_"):
+        if X.shape[1] == 1:
+            _plot_gaussian_1d(estimator, X, ax, feature_names)
+        else:
+            _plot_gaussian_2d(estimator, X, tuple(features), ax, feature_names)
+    else:
+        raise TypeError(
+            f"plot_mixture does not know how to draw a {type(estimator).__name__}; "
+            "it draws GaussianMixtureEM, PoissonMixture and CoinMixture."
+        )
+    ax.grid(alpha=0.3)
+    return ax
+
+
+# ------------------------------------------------------------- imputation
+def plot_imputation(
+    imputer,
+    X: ArrayLike,
+    ax: Axes | None = None,
+    *,
+    features: tuple[int, int] = (0, 1),
+    feature_names: Sequence[str] | None = None,
+) -> Axes:
+    """Scatter of the data with the imputed values marked.
+
+    Complete rows are grey dots; rows that had a missing value are drawn at
+    their filled-in position, as coloured crosses. When the imputer exposes a
+    fitted mean and covariance (``mean_``, ``covariance_``), the 2 standard
+    deviation ellipse of the fitted normal distribution is drawn too.
+
+    Parameters
+    ----------
+    imputer : fitted imputer
+        Any fitted transformer that fills NaN entries (for example
+        ``emmix.impute.MultivariateNormalImputer``).
+    X : array-like of shape (n_samples, n_features)
+        Data with missing values as NaN (normally the training data).
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure if None.
+    features : tuple of int, default=(0, 1)
+        The two columns to show.
+    feature_names : sequence of str, default=None
+        Names of all the columns of ``X``, for the labels; by default the
+        names seen at fit (a DataFrame's columns) or ``feature j``.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    ax = _new_axes(ax)
+    X = np.asarray(X, dtype=np.float64)
+    filled = np.asarray(imputer.transform(X), dtype=np.float64)
+    i, j = features
+    name_i = _feature_name(imputer, i, feature_names)
+    name_j = _feature_name(imputer, j, feature_names)
+    missing = np.isnan(X[:, [i, j]])
+    complete = ~missing.any(axis=1)
+    ax.scatter(
+        X[complete, i],
+        X[complete, j],
+        s=14,
+        color=_DATA_COLOR,
+        edgecolors="0.5",
+        linewidths=0.4,
+        label=f"complete rows ({int(complete.sum())})",
+    )
+    groups = [
+        (missing[:, 0] & ~missing[:, 1], "tab:blue", f"{name_i} imputed"),
+        (~missing[:, 0] & missing[:, 1], "tab:orange", f"{name_j} imputed"),
+        (missing[:, 0] & missing[:, 1], "tab:red", "both imputed"),
+    ]
+    for rows, color, label in groups:
+        if rows.any():
+            ax.scatter(
+                filled[rows, i],
+                filled[rows, j],
+                s=30,
+                marker="x",
+                color=color,
+                label=f"{label} ({int(rows.sum())})",
+            )
+    mean = getattr(imputer, "mean_", None)
+    cov = getattr(imputer, "covariance_", None)
+    if mean is not None and cov is not None:
+        mean = np.asarray(mean, dtype=np.float64)[[i, j]]
+        cov = np.asarray(cov, dtype=np.float64)[[i, j]][:, [i, j]]
+        _ellipse(
+            ax,
+            mean,
+            cov,
+            _MODEL_COLOR,
+            2.0,
+            linewidth=1.5,
+            ls="--",
+            label="fitted normal, 2 sd",
+        )
+        ax.plot(*mean, marker="+", color=_MODEL_COLOR, markersize=12)
+    ax.set_xlabel(name_i)
+    ax.set_ylabel(name_j)
+    ax.set_title(
+        f"{type(imputer).__name__}: {int((~complete).sum())} rows filled in",
+        fontsize="medium",
+    )
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax

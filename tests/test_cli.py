@@ -1,0 +1,464 @@
+"""The ``emmix`` command: demo, fit, impute, progress line and bad input."""
+
+import builtins
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from threadpoolctl import threadpool_limits
+
+from emmix import GaussianMixtureEM, PoissonMixture, cli
+from emmix.cli import main
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with threadpool_limits(limits=1):  # tiny fits: threads only cost
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _agg_backend(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+
+
+def hide_matplotlib(monkeypatch):
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+
+
+def write_blobs(path, header=True, n=240):
+    X, _ = make_blobs(n_samples=n, centers=[[0, 0], [10, 0], [0, 10]], random_state=0)
+    np.savetxt(path, X, delimiter=",", header="a,b" if header else "", comments="")
+    return X
+
+
+def one_error_line(capsys, path_text):
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith(f"emmix: error: {path_text}")
+    assert "Traceback" not in captured.err + captured.out
+    return lines[0]
+
+
+# ------------------------------------------------------------------ help
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "fit", "impute"):
+        assert command in out
+
+
+@pytest.mark.parametrize(
+    "command, words",
+    [
+        ("demo", ["--out"]),
+        (
+            "fit",
+            [
+                "--model",
+                "--n-components",
+                "--select",
+                "--max-components",
+                "--covariance-type",
+                "--n-trials",
+                "--out",
+                "--quiet",
+            ],
+        ),
+        ("impute", ["-o", "--output"]),
+    ],
+)
+def test_each_command_has_complete_help(command, words, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for word in words:
+        assert word in out
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "usage: emmix" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ demo
+def test_demo_reports_writes_figures_and_results(tmp_path, capsys):
+    out_dir = tmp_path / "demo"
+    assert main(["demo", "--out", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "BIC chooses K = 2" in out  # iris, full covariances
+    assert "BIC chooses K = 3" in out  # the generated Poisson counts
+    assert "coin A 0.797, coin B 0.520" in out  # heads 5, 7, 8, 9, 4
+    assert "Figures skipped" not in out
+    results = json.loads((out_dir / "results.json").read_text())
+    assert set(results) == {
+        "gaussian_iris",
+        "poisson_counts",
+        "two_coins",
+        "missing_normal",
+    }
+    assert results["poisson_counts"]["n_components"] == 3
+    np.testing.assert_allclose(
+        results["poisson_counts"]["rates"], [[2], [8], [20]], rtol=0.1
+    )
+    np.testing.assert_allclose(results["two_coins"]["probs"], [0.80, 0.52], atol=0.005)
+    for name in (
+        "gaussian_iris.png",
+        "poisson_counts.png",
+        "two_coins.png",
+        "missing_normal.png",
+    ):
+        data = (out_dir / name).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+
+
+def test_demo_without_matplotlib_still_reports(tmp_path, capsys, monkeypatch):
+    hide_matplotlib(monkeypatch)
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "coin A 0.797" in out
+    assert "Figures skipped: matplotlib is not installed" in out
+    assert "pip install 'emmix[plot]'" in out
+    assert (tmp_path / "results.json").exists()
+    assert not list(tmp_path.glob("*.png"))
+
+
+# ------------------------------------------------------------------- fit
+def test_fit_chooses_k_and_writes_params_labels_and_figure(tmp_path, capsys):
+    X = write_blobs(tmp_path / "blobs.csv")
+    out_dir = tmp_path / "out"
+    assert main(["fit", str(tmp_path / "blobs.csv"), "--out", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "Number of components chosen by BIC" in out
+    assert "K = 3" in out
+    params = json.loads((out_dir / "params.json").read_text())
+    assert params["n_components"] == 3
+    assert params["columns"] == ["a", "b"]
+    assert params["selected_by"] == "bic"
+    assert [row["n_components"] for row in params["selection"]] == list(range(1, 9))
+    # The same numbers as the estimator with the command's defaults.
+    reference = GaussianMixtureEM(3, n_init=3, random_state=0, max_iter=500).fit(X)
+    np.testing.assert_allclose(params["fitted"]["means_"], reference.means_)
+    assert params["log_likelihood"] == pytest.approx(reference.score(X) * len(X))
+    with open(out_dir / "labels.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["label", "prob_0", "prob_1", "prob_2"]
+    labels = np.array([int(r[0]) for r in rows[1:]])
+    proba = np.array([[float(v) for v in r[1:]] for r in rows[1:]])
+    np.testing.assert_array_equal(labels, reference.predict(X))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert (out_dir / "fit.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_header_is_optional(tmp_path, capsys):
+    write_blobs(tmp_path / "with.csv", header=True)
+    write_blobs(tmp_path / "without.csv", header=False)
+    for name in ("with", "without"):
+        args = ["fit", str(tmp_path / f"{name}.csv"), "--n-components", "3"]
+        assert main([*args, "--out", str(tmp_path / name), "--quiet"]) == 0
+    assert capsys.readouterr().out == ""  # --quiet
+    with_header = json.loads((tmp_path / "with" / "params.json").read_text())
+    without = json.loads((tmp_path / "without" / "params.json").read_text())
+    assert with_header["columns"] == ["a", "b"] and without["columns"] is None
+    assert with_header["fitted"]["means_"] == without["fitted"]["means_"]
+
+
+def test_fit_poisson_from_npy_with_cv_selection(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    counts = np.concatenate([rng.poisson(2, 150), rng.poisson(15, 150)])
+    np.save(tmp_path / "counts.npy", counts)  # 1-d: one column
+    args = ["fit", str(tmp_path / "counts.npy"), "--model", "poisson"]
+    args += ["--select", "cv", "--max-components", "3", "--out", str(tmp_path)]
+    assert main(args) == 0
+    params = json.loads((tmp_path / "params.json").read_text())
+    assert params["model"] == "PoissonMixture"
+    assert params["selected_by"] == "cv"
+    assert params["n_components"] >= 2
+    reference = PoissonMixture(
+        params["n_components"], n_init=3, random_state=0, max_iter=500
+    ).fit(counts[:, None])
+    np.testing.assert_allclose(params["fitted"]["rates_"], reference.rates_)
+
+
+def test_fit_two_coins(tmp_path, capsys):
+    (tmp_path / "coins.csv").write_text("heads\n5\n7\n8\n9\n4\n")
+    args = ["fit", str(tmp_path / "coins.csv"), "--model", "coin", "--n-trials", "10"]
+    assert main([*args, "--n-components", "2", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "P(heads)" in out
+    params = json.loads((tmp_path / "params.json").read_text())
+    assert params["params"]["n_trials"] == 10
+    assert sorted(np.ravel(params["fitted"]["probs_"])) == pytest.approx(
+        [0.5, 0.79], abs=0.02
+    )
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--model", "coin"], "--model coin needs --n-trials"),
+        (["--model", "coin", "--n-trials", "ten"], "--n-trials must be"),
+        (["--model", "poisson", "--covariance-type", "diag"], "--covariance-type"),
+        (["--model", "poisson", "--n-trials", "3"], "--n-trials applies only"),
+    ],
+)
+def test_inconsistent_options(extra, message, tmp_path, capsys):
+    write_blobs(tmp_path / "d.csv")
+    assert main(["fit", str(tmp_path / "d.csv"), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_too_many_components_for_the_rows(tmp_path, capsys):
+    (tmp_path / "small.csv").write_text("1\n2\n3\n")
+    path = tmp_path / "small.csv"
+    assert main(["fit", str(path), "--n-components", "5"]) == 2
+    assert "more than the 3 rows" in one_error_line(capsys, str(path))
+
+
+def test_data_the_model_rejects_is_a_one_line_error(tmp_path, capsys):
+    path = tmp_path / "negative.csv"
+    path.write_text("1\n2\n-3\n4\n")
+    assert main(["fit", str(path), "--model", "poisson", "--n-components", "1"]) == 2
+    assert "Negative values" in one_error_line(capsys, str(path))
+
+
+# -------------------------------------------------------------- bad files
+BAD_CSV = {
+    "empty.csv": ("", "the file is empty"),
+    "blank.csv": ("\n  \n", "the file is empty"),
+    "header_only.csv": ("a,b\n", "header line but no data rows"),
+    "text.csv": ("1,2\n3,abc\n", "line 2, column 2: 'abc' is not a number"),
+    "ragged.csv": ("1,2\n3,4\n5\n", "line 3 has 1 value but the first row has 2"),
+    "semicolon.csv": ("1;2\n3;4\n", "seems to use ';' as delimiter"),
+    "tabs.csv": ("x\ty\n1\t2\n3\t4\n", "'1\\t2' is not a number; the file"),
+    "missing.csv": ("a,b\n1,2\n3,\n", "line 3, column 2 ('b'): missing value"),
+    "infinite.csv": ("1,2\n3,inf\n", "'inf' is not a finite number"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CSV))
+def test_bad_csv_is_a_one_line_error(name, tmp_path, capsys):
+    content, message = BAD_CSV[name]
+    path = tmp_path / name
+    path.write_text(content)
+    assert main(["fit", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert message in one_error_line(capsys, str(path))
+    assert not (tmp_path / "out" / "params.json").exists()
+
+
+def test_tab_delimiter_hint_and_option(tmp_path, capsys):
+    path = tmp_path / "tabs.csv"
+    X = write_blobs(tmp_path / "tmp.csv", header=False)
+    np.savetxt(path, X, delimiter="\t")
+    assert main(["fit", str(path)]) == 2
+    line = one_error_line(capsys, str(path))
+    assert "the file seems to use tabs as delimiter: pass --delimiter '\\t'" in line
+    args = ["fit", str(path), "--delimiter", "\\t", "--n-components", "3"]
+    assert main([*args, "--out", str(tmp_path), "--quiet"]) == 0
+
+
+def test_right_delimiter_reads_the_file(tmp_path, capsys):
+    path = tmp_path / "semicolon.csv"
+    X = write_blobs(tmp_path / "tmp.csv", header=False)
+    np.savetxt(path, X, delimiter=";")
+    args = ["fit", str(path), "--delimiter", ";", "--n-components", "3"]
+    assert main([*args, "--out", str(tmp_path), "--quiet"]) == 0
+
+
+def test_missing_file_directory_and_binary(tmp_path, capsys):
+    assert main(["fit", str(tmp_path / "nope.csv")]) == 2
+    assert "no such file" in one_error_line(capsys, str(tmp_path / "nope.csv"))
+    assert main(["fit", str(tmp_path)]) == 2
+    assert "is a directory" in one_error_line(capsys, str(tmp_path))
+    binary = tmp_path / "image.csv"
+    binary.write_bytes(PNG_MAGIC + bytes(range(256)))
+    assert main(["fit", str(binary)]) == 2
+    assert "not a text file" in one_error_line(capsys, str(binary))
+
+
+def test_unreadable_file(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "secret.csv"
+    path.write_text("1\n2\n")
+    # chmod 000 does not stop root (who runs CI), so deny access the way the
+    # command checks it.
+    monkeypatch.setattr(cli.os, "access", lambda *args: False)
+    assert main(["fit", str(path)]) == 2
+    assert "permission denied" in one_error_line(capsys, str(path))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.write_text("1,2\n"), "not a readable .npy file"),
+        (lambda p: np.save(p, np.zeros((2, 2, 2))), "shape (2, 2, 2)"),
+        (lambda p: np.save(p, np.array(["a", "b"])), "not numbers"),
+        (lambda p: np.save(p, np.zeros((0, 3))), "the array is empty"),
+        (lambda p: np.save(p, np.array([[1.0], [np.nan]])), "missing value (NaN)"),
+    ],
+)
+def test_bad_npy_is_a_one_line_error(make, message, tmp_path, capsys):
+    path = tmp_path / "data.npy"
+    make(path)
+    assert main(["fit", str(path)]) == 2
+    assert message in one_error_line(capsys, str(path))
+
+
+# ----------------------------------------------------------------- impute
+def test_impute_fills_and_reports(tmp_path, capsys):
+    from emmix.impute import MultivariateNormalImputer
+
+    rng = np.random.RandomState(0)
+    X = rng.multivariate_normal(
+        [1, 2, 3], [[1, 0.5, 0.2], [0.5, 1, 0.3], [0.2, 0.3, 1]], 80
+    )
+    X[rng.rand(*X.shape) < 0.15] = np.nan
+    X[0] = [1.0, np.nan, 3.0]
+    lines = ["u,v,w"] + [
+        ",".join("" if np.isnan(v) else repr(float(v)) for v in row) for row in X
+    ]
+    lines[2] = lines[2].replace(lines[2].split(",")[0], "NA", 1)  # an NA marker
+    X[1, 0] = np.nan
+    (tmp_path / "holes.csv").write_text("\n".join(lines) + "\n")
+    filled_path = tmp_path / "filled.csv"
+    assert main(["impute", str(tmp_path / "holes.csv"), "-o", str(filled_path)]) == 0
+    out = capsys.readouterr().out
+    reference = MultivariateNormalImputer().fit(X)
+    with open(filled_path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["u", "v", "w"]
+    filled = np.array(rows[1:], dtype=float)
+    assert not np.isnan(filled).any()
+    observed = ~np.isnan(X)
+    np.testing.assert_array_equal(filled[observed], X[observed])
+    np.testing.assert_allclose(filled, reference.transform(X), rtol=1e-12)
+    assert f"{int(np.isnan(X).sum())} missing values" in out
+    assert f"u={reference.mean_[0]:.4g}" in out
+    assert "covariance:" in out
+
+
+def test_impute_needs_an_output(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["impute", str(tmp_path / "x.csv")])
+    assert exit_info.value.code == 2
+    assert "-o/--output" in capsys.readouterr().err
+
+
+def test_impute_bad_file(tmp_path, capsys):
+    path = tmp_path / "words.csv"
+    path.write_text("a,b\n1,x\n")
+    assert main(["impute", str(path), "-o", str(tmp_path / "f.csv")]) == 2
+    assert "'x' is not a number" in one_error_line(capsys, str(path))
+
+
+# --------------------------------------------------------------- progress
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_line_on_a_terminal(tmp_path, monkeypatch):
+    write_blobs(tmp_path / "d.csv")
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(cli, "PROGRESS_INTERVAL", 0.0)
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    assert (
+        main(
+            [
+                "fit",
+                str(tmp_path / "d.csv"),
+                "--max-components",
+                "3",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    text = terminal.getvalue()
+    assert "\r" in text
+    assert "K=3  run 2/3  iteration" in text
+    assert "log-likelihood" in text and "per sample" in text
+
+
+def test_progress_is_silent_with_quiet_or_off_a_terminal(tmp_path, monkeypatch):
+    write_blobs(tmp_path / "d.csv")
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(cli, "PROGRESS_INTERVAL", 0.0)
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    args = ["fit", str(tmp_path / "d.csv"), "--max-components", "2"]
+    assert main([*args, "--out", str(tmp_path), "--quiet"]) == 0
+    assert terminal.getvalue() == ""
+    pipe = io.StringIO()  # not a terminal
+    monkeypatch.setattr(sys, "stdout", pipe)
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    assert "\r" not in pipe.getvalue() and "K = " in pipe.getvalue()
+
+
+def test_progress_waits_before_showing(monkeypatch):
+    terminal = FakeTerminal()
+    progress = cli.Progress(terminal)
+    progress.task("fitting")
+    gm = GaussianMixtureEM(2)
+    progress.start_run(gm)
+    progress.iteration_done(gm, -1.5)  # within PROGRESS_DELAY of the start
+    assert terminal.getvalue() == ""
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
+    progress.iteration_done(gm, -1.25)
+    assert (
+        terminal.getvalue()
+        == "\rfitting  K=2  iteration 2  log-likelihood -1.25 per sample"
+    )
+    progress.close()
+    assert terminal.getvalue().endswith("\r")
+
+
+# ------------------------------------------------------ the console script
+def test_console_script(tmp_path):
+    script = shutil.which("emmix", path=str(Path(sys.executable).parent))
+    assert script is not None, "the emmix console script is not installed"
+    env = {**os.environ, "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [script, "demo", "--out", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "two-coin problem" in done.stdout
+    assert "\r" not in done.stdout  # not a terminal: no progress line
+    assert (tmp_path / "demo" / "results.json").exists()
+    bad = subprocess.run(
+        [script, "fit", "absent.csv"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr == "emmix: error: absent.csv: no such file\n"
