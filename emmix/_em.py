@@ -32,8 +32,10 @@ import numpy as np
 from sklearn import get_config
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, gen_batches
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
+
+from ._accel import run_squarem
 
 __all__ = ["EMMixin", "add_stats", "iter_chunks"]
 
@@ -47,6 +49,7 @@ ENGINE_PARAMETER_CONSTRAINTS: dict = {
     "verbose": ["verbose"],
     "verbose_interval": [Interval(Integral, 1, None, closed="left")],
     "fixed_params": [list, tuple, set, frozenset, str, None],
+    "accelerate": [StrOptions({"squarem"}), None],
 }
 
 
@@ -180,6 +183,22 @@ class EMMixin:
                 new_params[key] = old_params[key]
         return new_params
 
+    # -------------------------------------------------------- acceleration
+    def _em_free_keys(self) -> tuple[str, ...]:
+        """Keys of the params dict that SQUAREM extrapolates (one per group).
+
+        Other keys are derived from these by ``_em_project``.
+        """
+        return tuple(keys[0] for keys in self._fixable_groups.values())
+
+    def _em_project(self, params):
+        """Bring extrapolated parameters back into their valid set.
+
+        Families override this (weights on the simplex, positive rates,
+        positive-definite covariances) and recompute derived keys.
+        """
+        return params
+
     # ------------------------------------------------------------- the pass
     def _em_prepare(self, params):
         """Derived quantities used by every chunk of one pass (default: none).
@@ -271,6 +290,24 @@ class EMMixin:
         self.lower_bounds_ = [float(b) for b in history]
         return params
 
+    def _em_iterate(self, X, sample_weight, params, lower_bound, total_weight):
+        """Plain EM from ``params`` until ``tol`` or ``max_iter``.
+
+        Returns ``(params, lower_bound, history, n_iter, converged)``.
+        """
+        history: list[float] = []
+        n_iter = 0
+        for n_iter in range(1, self.max_iter + 1):
+            previous = lower_bound
+            stats, loglik = self._em_pass(X, sample_weight, params)
+            params = self._em_hold_fixed(self._em_mstep(stats, params), params)
+            lower_bound = loglik / total_weight
+            history.append(lower_bound)
+            self._verbose_iter_end(n_iter, lower_bound - previous)
+            if abs(lower_bound - previous) < self.tol:
+                return params, lower_bound, history, n_iter, True
+        return params, lower_bound, history, n_iter, False
+
     def _em_restarts(self, X, sample_weight, do_init, n_init):
         """The ``n_init`` runs; returns the best as a tuple."""
         total_weight = float(np.sum(sample_weight, dtype=np.float64))
@@ -284,20 +321,15 @@ class EMMixin:
             else:
                 params = self._em_load()
                 lower_bound = self.lower_bound_
-            history: list[float] = []
-            converged = False
-            n_iter = 0
-            for n_iter in range(1, self.max_iter + 1):
-                previous = lower_bound
-                stats, loglik = self._em_pass(X, sample_weight, params)
-                params = self._em_hold_fixed(self._em_mstep(stats, params), params)
-                lower_bound = loglik / total_weight
-                history.append(lower_bound)
-                change = lower_bound - previous
-                self._verbose_iter_end(n_iter, change)
-                if abs(change) < self.tol:
-                    converged = True
-                    break
+            if getattr(self, "accelerate", None) == "squarem":
+                result = run_squarem(
+                    self, X, sample_weight, params, lower_bound, total_weight
+                )
+            else:
+                result = self._em_iterate(
+                    X, sample_weight, params, lower_bound, total_weight
+                )
+            params, lower_bound, history, n_iter, converged = result
             if self.max_iter > 0:
                 self._verbose_init_end(lower_bound, converged)
             # The first run is kept whatever its bound, as in scikit-learn, so a
