@@ -22,7 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["flatten_params", "squarem_alpha", "unflatten_params"]
+__all__ = [
+    "flatten_params",
+    "project_psd",
+    "project_simplex",
+    "squarem_alpha",
+    "unflatten_params",
+]
 
 #: Step length bounds: alpha = -1 is the plain EM step; the upper bound grows
 #: by ``STEP_FACTOR`` after each accepted long step and resets after a failure
@@ -48,6 +54,26 @@ def unflatten_params(vector: np.ndarray, template: dict, keys) -> dict:
         out[key] = vector[start : start + size].reshape(ref.shape).astype(ref.dtype)
         start += size
     return out
+
+
+def project_simplex(weights: np.ndarray) -> np.ndarray:
+    """Mixing weights made positive and summing to one."""
+    tiny = np.finfo(weights.dtype).tiny
+    weights = np.maximum(weights, tiny)
+    return weights / weights.sum()
+
+
+def project_psd(matrices: np.ndarray, floor: float) -> np.ndarray:
+    """Symmetric matrices with every eigenvalue at least ``floor``.
+
+    Works on one matrix or a stack; the nearest such matrix in Frobenius norm.
+    """
+    sym = 0.5 * (matrices + np.swapaxes(matrices, -1, -2))
+    values, vectors = np.linalg.eigh(sym)
+    if np.all(values >= floor):
+        return sym
+    values = np.maximum(values, floor)
+    return (vectors * values[..., np.newaxis, :]) @ np.swapaxes(vectors, -1, -2)
 
 
 def squarem_alpha(r: np.ndarray, v: np.ndarray, alpha_max: float) -> float | None:

@@ -50,6 +50,8 @@ ENGINE_PARAMETER_CONSTRAINTS: dict = {
     "verbose_interval": [Interval(Integral, 1, None, closed="left")],
     "fixed_params": [list, tuple, set, frozenset, str, None],
     "accelerate": [StrOptions({"squarem"}), None],
+    "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
+    "learning_offset": [Interval(Real, 0.0, None, closed="left")],
 }
 
 
@@ -337,6 +339,59 @@ class EMMixin:
             if best is None or lower_bound > best[0] or self.max_iter == 0:
                 best = (lower_bound, params, n_iter, history, converged)
         return best
+
+    # ----------------------------------------------------------- streaming
+    def _em_stream_start(self, params):
+        """Hook: fix whatever the statistics are taken around for a stream.
+
+        Running statistics are averaged over batches, so every batch's
+        statistics must use the same reference point; a family whose
+        statistics depend on one (a centring shift) pins it here.
+        """
+        return params
+
+    def _partial_fit_em(self, X, sample_weight):
+        """One step of stepwise (online) EM on a batch of rows.
+
+        The running statistics, per unit of weight, are updated as
+        ``S <- (1 - eta) S + eta S_batch`` with
+        ``eta = (t + learning_offset) ** -learning_decay`` (Cappe & Moulines,
+        2009; Liang & Klein, 2009), then the M-step gives the parameters. The
+        first call starts from its batch (``init_params`` or ``*_init``) and
+        takes ``S`` from it alone. Only the small statistics are kept between
+        calls, so a stream larger than memory is fitted in one pass.
+        """
+        total_weight = float(np.sum(sample_weight, dtype=np.float64))
+        first = not hasattr(self, "_stream_stats")
+        with self._em_threads(X):
+            if first:
+                random_state = check_random_state(self.random_state)
+                params = self._em_initialize(X, sample_weight, random_state)
+                params = self._em_stream_start(params)
+            else:
+                params = self._stream_params
+            stats, loglik = self._em_pass(X, sample_weight, params)
+        batch = {key: value / total_weight for key, value in stats.items()}
+        if first:
+            running = batch
+            self._stream_t = 1
+            self.lower_bounds_ = []
+        else:
+            self._stream_t += 1
+            eta = (self._stream_t + self.learning_offset) ** -self.learning_decay
+            running = {
+                key: (1.0 - eta) * self._stream_stats[key] + eta * batch[key]
+                for key in batch
+            }
+        params = self._em_hold_fixed(self._em_mstep(running, params), params)
+        self._stream_stats = running
+        self._stream_params = params
+        self._em_store(params)
+        self.lower_bound_ = loglik / total_weight
+        self.lower_bounds_ = [*self.lower_bounds_, self.lower_bound_]
+        self.n_iter_ = self._stream_t
+        self.converged_ = False
+        return params
 
     # ------------------------------------------------------------ verbosity
     def _verbose_init_begin(self, init):

@@ -14,7 +14,9 @@ __all__ = [
     "check_X",
     "check_array_shape",
     "check_finite",
+    "check_n_components",
     "check_sample_weight",
+    "check_squares_representable",
     "check_weights_init",
 ]
 
@@ -53,6 +55,63 @@ def _first_non_numeric(X):
     return None
 
 
+def _shape_of(X):
+    """Shape of ``X`` without converting it where possible (error path only)."""
+    shape = getattr(X, "shape", None)
+    if shape is not None:
+        return tuple(shape)
+    try:
+        return np.shape(X)
+    except (TypeError, ValueError):
+        return None
+
+
+def _shape_message(name, X, text, ensure_min_samples):
+    """A message naming ``X`` and its shape for scikit-learn's shape errors.
+
+    Returns None when ``text`` is not a shape error. The first line of
+    scikit-learn's own message is kept in brackets (its estimator checks and
+    users' habits look for it).
+    """
+    first_line = text.split("\n")[0].strip()
+    if "inhomogeneous" in text:
+        return (
+            "X must be a 2-d array of shape (n_samples, n_features), but its "
+            "rows have different lengths (a ragged list). Give every row the "
+            f"same number of values. ({first_line})"
+        )
+    shape = _shape_of(X)
+    if shape is None:
+        return None
+    if "Expected 2D array" in text or "dim <= 2" in text or len(shape) != 2:
+        kind = "a scalar" if len(shape) == 0 else f"a {len(shape)}-d array"
+        hint = ""
+        if len(shape) == 1:
+            hint = (
+                " Reshape your data: X.reshape(-1, 1) if it holds a single "
+                "feature, or X.reshape(1, -1) if it is a single sample."
+            )
+        elif len(shape) > 2:
+            hint = " Flatten the trailing dimensions into features first."
+        return (
+            "X must be a 2-d array of shape (n_samples, n_features), but got "
+            f"{kind} of shape {shape}.{hint} ({first_line})"
+        )
+    if "sample(s)" in text:
+        n = shape[0]
+        what = "X is empty" if n == 0 else f"X has {n} sample" + "s" * (n != 1)
+        return (
+            f"{what} (shape {shape}), but {name} needs at least "
+            f"{ensure_min_samples} samples. ({first_line})"
+        )
+    if "feature(s)" in text:
+        return (
+            f"X has no features (shape {shape}): {name} needs at least one "
+            f"column. ({first_line})"
+        )
+    return None
+
+
 def check_X(
     estimator,
     X,
@@ -64,8 +123,11 @@ def check_X(
 ):
     """Validate ``X`` through scikit-learn's ``validate_data`` with clearer errors.
 
-    Non-numeric cells and non-finite values are reported with their row and
-    column, and the message says what to do about them.
+    Every error names ``X`` and what is wrong with it: its shape (not 2-d,
+    empty, too few rows), the row and column of the first non-numeric cell
+    (strings, dates, complex numbers; a pandas column is named) or of the
+    first NaN or infinite value. Sparse matrices are not accepted: a
+    ``TypeError`` says to call ``.toarray()``.
 
     Parameters
     ----------
@@ -100,10 +162,12 @@ def check_X(
         )
     except (TypeError, ValueError) as exc:
         text = str(exc)
+        error = TypeError if isinstance(exc, TypeError) else ValueError
         if (
             "could not convert" in text
             or "argument must be" in text
             or "complex" in text.lower()
+            or "could not be promoted" in text
         ):
             where = _first_non_numeric(X)
             detail = ""
@@ -113,11 +177,14 @@ def check_X(
                     f" The first one is {cell!r} (type {type(cell).__name__}) at "
                     f"row {row}, {column}."
                 )
-            raise type(exc)(
-                f"{name} needs numeric input, but X has non-numeric values.{detail} "
+            raise error(
+                f"{name} needs real numbers, but X has non-numeric values.{detail} "
                 "Convert or drop that column (e.g. one-hot encode categories) "
                 f"before fitting. ({text})"
             ) from exc
+        message = _shape_message(name, X, text, ensure_min_samples)
+        if message is not None:
+            raise error(message) from exc
         raise
     check_finite(X_checked, name=name, allow_nan=allow_nan, names=_column_names(X))
     return X_checked
@@ -154,6 +221,109 @@ def check_finite(X, *, name: str, allow_nan: bool = False, names=None) -> None:
     )
 
 
+def _has_n_distinct_rows(X, n: int) -> tuple[bool, int]:
+    """Whether ``X`` has at least ``n`` distinct rows, and how many were found.
+
+    Rows are read in blocks and only the distinct rows found so far (fewer
+    than ``n``) are kept, so the usual case (the first rows already differ)
+    costs one small sort, and a full scan happens only for heavily
+    duplicated data.
+    """
+    block = max(4 * n, 1024)
+    found = X[:0]
+    for start in range(0, X.shape[0], block):
+        found = np.unique(np.concatenate([found, X[start : start + block]]), axis=0)
+        if found.shape[0] >= n:
+            return True, found.shape[0]
+    return False, found.shape[0]
+
+
+def check_n_components(X, n_components: int, sample_weight=None) -> None:
+    """Check that ``X`` can hold ``n_components`` different components.
+
+    ``n_components`` may not exceed the number of rows (with a positive
+    weight), nor the number of *distinct* rows: with fewer distinct points
+    than components, some components can only be copies of others (the
+    likelihood has no unique maximum), so the fit is refused before any work
+    starts. Counting distinct rows stops as soon as ``n_components`` were
+    found, which is almost always within the first block of rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    n_components : int
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Rows with weight 0 do not count.
+    """
+    n_samples = X.shape[0]
+    if n_samples < n_components:
+        raise ValueError(
+            "Expected n_samples >= n_components but got n_components = "
+            f"{n_components}, n_samples = {n_samples}. Lower n_components or "
+            "provide more samples."
+        )
+    rows = X
+    if sample_weight is not None and not np.all(sample_weight > 0):
+        rows = X[sample_weight > 0]
+        if rows.shape[0] < n_components:
+            raise ValueError(
+                f"Only {rows.shape[0]} rows have a positive sample_weight, fewer "
+                f"than n_components={n_components}. Lower n_components or give "
+                "more rows a positive weight."
+            )
+    if n_components <= 1:
+        return
+    enough, n_distinct = _has_n_distinct_rows(rows, n_components)
+    if not enough:
+        raise ValueError(
+            f"n_components={n_components} is larger than the number of distinct "
+            f"rows of X ({n_distinct} among {rows.shape[0]} rows with a positive "
+            "weight): some components could only be copies of others. Lower "
+            f"n_components to at most {n_distinct}."
+        )
+
+
+def check_squares_representable(
+    X, *, name: str, names=None, underflow: bool = False
+) -> None:
+    """Reject a column whose range, squared, leaves the floating-point range.
+
+    A normal model needs each column's variance; when the spread of a column
+    (its largest minus its smallest value) exceeds the square root of the
+    largest number of the dtype (1.3e154 in float64, 1.8e19 in float32) its
+    squares overflow, and no rescaling inside the fit could store the
+    variance. With ``underflow=True``, a non-zero spread below the square
+    root of the smallest normal number (1.5e-154 in float64) is refused too:
+    its variance would be subnormal or 0. NaN entries are ignored.
+    """
+    if X.shape[0] == 0 or X.dtype.kind != "f":
+        return
+    info = np.finfo(X.dtype)
+    if not underflow:
+        # Whole-array reductions are several times cheaper than per-column
+        # ones; a span is at most twice the largest magnitude. (NaN makes the
+        # comparison false and falls through to the NaN-ignoring path.)
+        top = max(float(np.max(X)), -float(np.min(X)))
+        if top <= np.sqrt(info.max) / 2:
+            return
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.fmax.reduce(X, axis=0) - np.fmin.reduce(X, axis=0)
+    bad = spread > np.sqrt(info.max)
+    problem, fix = "overflow", "Divide X (or that column) by a large constant"
+    if underflow and not bad.any():
+        bad = (spread > 0) & (spread < np.sqrt(info.tiny))
+        problem, fix = "underflow to 0", "Multiply X (or that column) by a constant"
+    if not bad.any():
+        return
+    j = int(np.flatnonzero(bad)[0])
+    raise ValueError(
+        f"The values of X in {_describe_column(j, names)} span {float(spread[j]):g} "
+        f"(largest minus smallest): their squares {problem} in {X.dtype}, so "
+        f"{name} cannot compute a variance. {fix} (e.g. with "
+        "sklearn.preprocessing.StandardScaler) before fitting."
+    )
+
+
 def check_sample_weight(sample_weight, X, *, n_components: int | None = None):
     """Validate ``sample_weight`` for an EM fit.
 
@@ -175,7 +345,20 @@ def check_sample_weight(sample_weight, X, *, n_components: int | None = None):
                 "sample_weight must be a 1-d array with one weight per row of X: "
                 f"got shape {sample_weight.shape} for X with {X.shape[0]} rows."
             )
-    sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, copy=True)
+        if sample_weight.dtype.kind == "f" and not np.all(np.isfinite(sample_weight)):
+            i = int(np.flatnonzero(~np.isfinite(sample_weight))[0])
+            raise ValueError(
+                "sample_weight must be finite, but "
+                f"sample_weight[{i}] = {sample_weight[i]}."
+            )
+    try:
+        sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, copy=True)
+    except ValueError as exc:
+        if "non-zero" not in str(exc):
+            raise
+        raise ValueError(
+            "sample_weight sums to zero: at least one row needs a positive weight."
+        ) from exc
     if not np.all(np.isfinite(sw)):
         i = int(np.flatnonzero(~np.isfinite(sw))[0])
         raise ValueError(

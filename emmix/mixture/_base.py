@@ -19,8 +19,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._accel import project_simplex
 from .._em import ENGINE_PARAMETER_CONSTRAINTS, EMMixin, iter_chunks
-from .._validation import check_sample_weight, check_X
+from .._validation import check_n_components, check_sample_weight, check_X
 
 __all__ = ["BaseMixture", "initial_responsibilities", "normalize_log_prob"]
 
@@ -84,6 +85,24 @@ def _mixture_weights(nk, normalizer=None):
     return nk / (np.sum(nk) if normalizer is None else normalizer)
 
 
+def power_of_two_scale(X) -> float:
+    """A power of two bringing the largest magnitude of ``X`` near 1, or 1.0.
+
+    Only data whose squares could overflow or underflow (largest magnitude
+    above ``2**(maxexp / 4)`` or below ``2**(minexp / 4)``: 1.2e77 and 1.7e-77 in
+    float64, 4.3e9 and 2.3e-10 in float32) get a factor other than 1.
+    Multiplying by a power of two is exact, so distances, and everything that
+    compares them, scale without rounding.
+    """
+    if X.size == 0:
+        return 1.0
+    info = np.finfo(X.dtype)
+    top = max(float(np.max(X)), -float(np.min(X)))
+    if top == 0.0 or 2.0 ** (info.minexp // 4) <= top <= 2.0 ** (info.maxexp // 4):
+        return 1.0
+    return float(np.ldexp(1.0, -int(np.frexp(top)[1])))
+
+
 def initial_responsibilities(X, n_components, method, sample_weight, random_state):
     """Starting responsibilities, drawn exactly as scikit-learn draws them.
 
@@ -107,6 +126,12 @@ def initial_responsibilities(X, n_components, method, sample_weight, random_stat
     from sklearn.cluster import KMeans, kmeans_plusplus
 
     n_samples = X.shape[0]
+    # k-means compares squared distances: extreme data (counts near 1e160, say)
+    # are brought near 1 first. The factor is an exact power of two, so the
+    # partition is the one of the unscaled data; other data are not touched.
+    scale = power_of_two_scale(X)
+    if scale != 1.0:
+        X = X * np.asarray(scale, dtype=X.dtype)
     uniform = bool(np.all(sample_weight == sample_weight[0]))
     weights = None if uniform else sample_weight
     if method == "kmeans":
@@ -182,6 +207,10 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _check_init_arrays(self, X) -> dict:
         """Validate user-supplied ``*_init`` arrays; return validated copies."""
         return {}
+
+    def _em_project(self, params):
+        """Weights back on the simplex after a SQUAREM extrapolation."""
+        return {**params, "weights": project_simplex(params["weights"])}
 
     # ------------------------------------------------------------ the start
     def _init_features(self, X):
@@ -278,18 +307,56 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """
         self._validate_params()
         X = self._validate_input(X, reset=True)
-        if X.shape[0] < self.n_components:
-            raise ValueError(
-                "Expected n_samples >= n_components but got n_components = "
-                f"{self.n_components}, n_samples = {X.shape[0]}. Lower "
-                "n_components or provide more samples."
-            )
-        sample_weight = check_sample_weight(
-            sample_weight, X, n_components=self.n_components
-        )
+        sample_weight = check_sample_weight(sample_weight, X)
         self._em_fixed_groups()  # unknown group names fail before any work
         self._init_arrays = self._check_init_arrays(X)
+        check_n_components(X, self.n_components, sample_weight)
+        self._reset_stream()
         self._fit_em(X, sample_weight)
+        return self
+
+    def _reset_stream(self):
+        for name in ("_stream_stats", "_stream_params", "_stream_t"):
+            if hasattr(self, name):
+                delattr(self, name)
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the model with one batch of rows (stepwise EM).
+
+        Keeps running expected sufficient statistics per unit of weight,
+        ``S <- (1 - eta_t) S + eta_t S_batch`` with
+        ``eta_t = (t + learning_offset) ** -learning_decay``, and sets the
+        parameters to the M-step of ``S`` after each batch. The first call
+        starts from its batch (by ``init_params`` or the ``*_init`` arrays)
+        and must have at least ``n_components`` rows. A later :meth:`fit`
+        starts afresh.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One batch of rows.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row of the batch.
+
+        Returns
+        -------
+        self : object
+            The updated estimator. ``n_iter_`` counts the batches seen and
+            ``lower_bounds_`` holds each batch's mean log-likelihood under the
+            parameters before its update.
+        """
+        first = not hasattr(self, "_stream_stats")
+        if first:
+            self._validate_params()
+        X = self._validate_input(X, reset=first)
+        sample_weight = check_sample_weight(sample_weight, X)
+        if first:
+            self._em_fixed_groups()
+            self._init_arrays = self._check_init_arrays(X)
+            check_n_components(X, self.n_components, sample_weight)
+        self._partial_fit_em(X, sample_weight)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):

@@ -175,6 +175,21 @@ default='kmeans'
         ``weights_init`` or ``probs_init`` (e.g. ``fixed_params={'weights'}``,
         ``weights_init=[0.5, 0.5]`` for coins known to be picked equally
         often); fixed groups do not count in :meth:`bic` and :meth:`aic`.
+    accelerate : {None, 'squarem'}, default=None
+        None runs plain EM. 'squarem' accelerates it with the SqS3 scheme of
+        Varadhan & Roland (2008): two EM steps, an extrapolation along them,
+        parameters projected back into their valid set, and a fall-back to the
+        plain EM step whenever the log-likelihood would not improve, so
+        ``lower_bounds_`` never decreases. ``n_iter_`` counts passes over the
+        data (E-steps) in both modes. Worth it when components overlap and EM
+        crawls; on well-separated data it costs at most a few extra passes.
+    learning_decay : float, default=0.7
+        Exponent ``alpha`` in (0.5, 1] of the step size
+        ``eta_t = (t + learning_offset) ** -alpha`` of :meth:`partial_fit`
+        (as in scikit-learn's online ``LatentDirichletAllocation``).
+    learning_offset : float, default=10.0
+        Offset ``t0 >= 0`` of that step size; larger values weigh early
+        batches less.
 
     Attributes
     ----------
@@ -205,6 +220,12 @@ default='kmeans'
     Heads must lie in ``[0, tosses]`` and be finite; non-integer values are
     accepted, with ``Gamma`` functions in the binomial coefficient. For integer
     counts the log-densities equal ``scipy.stats.binom.logpmf``.
+
+    ``n_components`` may not exceed the number of distinct rows of ``X``
+    (some coins could only be copies of others): :meth:`fit` raises a
+    ``ValueError`` before any work. With as many coins as distinct rows each
+    coin sits on one row. Sparse input raises a ``TypeError`` (call
+    ``.toarray()``).
 
     :meth:`sample` draws rounds of ``n_trials`` tosses; it is not available
     with ``n_trials='from_X'``, where the model does not say how many tosses a
@@ -285,6 +306,9 @@ default='kmeans'
         verbose_interval: int = 10,
         assignment: str = "soft",
         fixed_params=None,
+        accelerate: str | None = None,
+        learning_decay: float = 0.7,
+        learning_offset: float = 10.0,
     ):
         self.n_components = n_components
         self.n_trials = n_trials
@@ -301,6 +325,9 @@ default='kmeans'
         self.verbose_interval = verbose_interval
         self.assignment = assignment
         self.fixed_params = fixed_params
+        self.accelerate = accelerate
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -417,6 +444,11 @@ default='kmeans'
             "weights": _mixture_weights(stats["nk"]),
             "probs": binomial_probs(stats["heads"], stats["tosses"], floor),
         }
+
+    def _em_project(self, params):
+        params = super()._em_project(params)
+        floor = effective_prob_floor(self.prob_floor, params["probs"].dtype)
+        return {**params, "probs": np.clip(params["probs"], floor, 1.0 - floor)}
 
     def _em_store(self, params):
         self.weights_ = params["weights"]

@@ -24,7 +24,13 @@ import numpy as np
 from scipy import linalg
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._validation import check_array_shape, check_weights_init
+from .._accel import project_psd
+from .._validation import (
+    _column_names,
+    check_array_shape,
+    check_squares_representable,
+    check_weights_init,
+)
 from ._base import INIT_METHODS, BaseMixture, _mixture_weights
 
 __all__ = ["GaussianMixtureEM"]
@@ -95,7 +101,22 @@ def _chol_full(covariances):
         if info != 0:
             raise _singular_error(covariances.dtype, f"component {k}")
         out[k] = inverse.T
+    _check_precisions_representable(out)
     return out
+
+
+def _check_precisions_representable(prec_chol):
+    """A precision factor whose square overflows is as unusable as a singular one.
+
+    A positive but tiny covariance (data near 1e-160 with ``reg_covar=0``:
+    squares that underflow) factorises, yet its precision ``L L^T`` is inf.
+    """
+    n_features = prec_chol.shape[-1] if prec_chol.ndim == 3 else 1
+    limit = np.sqrt(np.finfo(prec_chol.dtype).max / n_features)
+    fine = np.abs(prec_chol) < limit
+    if not np.all(fine):
+        k = int(np.argwhere(~fine)[0][0]) if prec_chol.ndim > 1 else 0
+        raise _singular_error(prec_chol.dtype, f"component {k}")
 
 
 def _chol_tied(covariance):
@@ -107,7 +128,9 @@ def _chol_diag(covariances):
     if np.any(covariances <= 0.0):
         k = int(np.argwhere(covariances <= 0.0)[0][0])
         raise _singular_error(covariances.dtype, f"component {k}")
-    return 1.0 / np.sqrt(covariances)
+    prec_chol = 1.0 / np.sqrt(covariances)
+    _check_precisions_representable(prec_chol)
+    return prec_chol
 
 
 PRECISION_CHOLESKY = {
@@ -509,6 +532,21 @@ default='kmeans'
         their values with ``weights_init``, ``means_init`` or
         ``precisions_init``. With fixed means, covariances are estimated around
         them; fixed groups do not count in :meth:`bic` and :meth:`aic`.
+    accelerate : {None, 'squarem'}, default=None
+        None runs plain EM. 'squarem' accelerates it with the SqS3 scheme of
+        Varadhan & Roland (2008): two EM steps, an extrapolation along them,
+        parameters projected back into their valid set, and a fall-back to the
+        plain EM step whenever the log-likelihood would not improve, so
+        ``lower_bounds_`` never decreases. ``n_iter_`` counts passes over the
+        data (E-steps) in both modes. Worth it when components overlap and EM
+        crawls; on well-separated data it costs at most a few extra passes.
+    learning_decay : float, default=0.7
+        Exponent ``alpha`` in (0.5, 1] of the step size
+        ``eta_t = (t + learning_offset) ** -alpha`` of :meth:`partial_fit`
+        (as in scikit-learn's online ``LatentDirichletAllocation``).
+    learning_offset : float, default=10.0
+        Offset ``t0 >= 0`` of that step size; larger values weigh early
+        batches less.
 
     Attributes
     ----------
@@ -545,6 +583,15 @@ default='kmeans'
 
     Float32 input is computed in float32 (the log-likelihood is accumulated in
     float64).
+
+    ``n_components`` may not exceed the number of distinct rows of ``X``: with
+    fewer distinct points than components some components could only be
+    copies of others, so :meth:`fit` raises a ``ValueError`` before any work.
+    Duplicated points with as many components as distinct points are fitted
+    (each component sits on one point, with variance ``reg_covar``). A column
+    whose range, squared, overflows (a span above 1.3e154 in float64, 1.8e19
+    in float32) is refused too, as no covariance could be stored: divide it
+    by a constant. Sparse input raises a ``TypeError`` (call ``.toarray()``).
 
     Examples
     --------
@@ -588,6 +635,9 @@ default='kmeans'
         verbose_interval: int = 10,
         assignment: str = "soft",
         fixed_params=None,
+        accelerate: str | None = None,
+        learning_decay: float = 0.7,
+        learning_offset: float = 10.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -605,6 +655,9 @@ default='kmeans'
         self.verbose_interval = verbose_interval
         self.assignment = assignment
         self.fixed_params = fixed_params
+        self.accelerate = accelerate
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     _fixable_groups = {
         "weights": ("weights",),
@@ -613,6 +666,14 @@ default='kmeans'
     }
 
     # ------------------------------------------------------------ checks
+    def _validate_input(self, X, *, reset: bool):
+        X_checked = super()._validate_input(X, reset=reset)
+        if reset:
+            check_squares_representable(
+                X_checked, name=type(self).__name__, names=_column_names(X)
+            )
+        return X_checked
+
     def _check_init_arrays(self, X):
         k, d, dt = self.n_components, X.shape[1], X.dtype
         arrays = {}
@@ -662,9 +723,16 @@ default='kmeans'
         return self._params(weights, means, covariances)
 
     def _shift(self, params):
+        if "_ref" in params:  # pinned for a stream (partial_fit)
+            return params["_ref"]
         return _mixture_mean(params["weights"], params["means"]).astype(
             params["means"].dtype
         )
+
+    def _em_stream_start(self, params):
+        # Statistics of all batches must be taken around one point; the
+        # mixture mean of the first batch's start is as good as any.
+        return {**params, "_ref": self._shift(params)}
 
     def _em_prepare(self, params):
         shift = self._shift(params)
@@ -699,8 +767,25 @@ default='kmeans'
         if "covariances" in fixed:
             # Never factorise covariances that are thrown away: they may be
             # singular (e.g. reg_covar=0) although the held ones are fine.
-            return {**params, "weights": weights, "means": means}
-        return self._params(weights, means, covariances)
+            new = {**params, "weights": weights, "means": means}
+        else:
+            new = self._params(weights, means, covariances)
+        if "_ref" in params:
+            new["_ref"] = params["_ref"]
+        return new
+
+    def _em_project(self, params):
+        params = super()._em_project(params)
+        covariances = params["covariances"]
+        # Keep every variance at least reg_covar (or a tiny fraction of the
+        # largest one): the M-step itself never goes below that.
+        scale = float(np.max(np.abs(covariances))) if covariances.size else 1.0
+        floor = max(self.reg_covar, 1e-12 * scale)
+        if self.covariance_type in ("full", "tied"):
+            covariances = project_psd(covariances, floor)
+        else:
+            covariances = np.maximum(covariances, floor)
+        return self._params(params["weights"], params["means"], covariances)
 
     def _em_row_bytes(self, X, params):
         d, k = X.shape[1], self.n_components
