@@ -36,6 +36,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
 from ._accel import run_squarem
+from ._dask import dask_em_pass, dask_initialize, is_dask
 
 __all__ = ["EMMixin", "add_stats", "iter_chunks"]
 
@@ -219,8 +220,11 @@ class EMMixin:
         oversubscribe the cores. Data that fit in one chunk run unthreaded
         with BLAS's own threads.
         """
-        rows = chunk_n_rows(self._em_row_bytes(X, None), X.shape[0])
-        n_threads = n_threads_for(-(-X.shape[0] // rows))
+        # A Dask array's blocks are spread over Dask's workers instead.
+        n_threads = 1
+        if not is_dask(X):
+            rows = chunk_n_rows(self._em_row_bytes(X, None), X.shape[0])
+            n_threads = n_threads_for(-(-X.shape[0] // rows))
         if n_threads == 1:
             self._em_pool = None
             try:
@@ -244,8 +248,11 @@ class EMMixin:
         The statistics are summed in chunk order, so the result does not
         depend on the number of threads. Returns the summed statistics and the
         total weighted log-likelihood (accumulated in float64 whatever the
-        data type).
+        data type). On a Dask array the same pass runs on each row block where
+        it lives and Dask sums the blocks' statistics (``emmix._dask``).
         """
+        if is_dask(X):
+            return dask_em_pass(self, X, sample_weight, params)
         params = self._em_prepare(params)
         chunks = list(iter_chunks(X.shape[0], self._em_row_bytes(X, params)))
 
@@ -260,6 +267,13 @@ class EMMixin:
             stats = add_stats(stats, part)
             loglik += float(part_loglik)
         return stats, loglik
+
+    def _em_start(self, X, sample_weight, random_state):
+        """First parameters of a run: ``_em_initialize``, or on a Dask array
+        the start drawn without gathering the data (``emmix._dask``)."""
+        if is_dask(X):
+            return dask_initialize(self, X, sample_weight, random_state)
+        return self._em_initialize(X, sample_weight, random_state)
 
     # ------------------------------------------------------------- the loop
     def _fit_em(self, X, sample_weight):
@@ -318,7 +332,7 @@ class EMMixin:
         for init in range(n_init):
             self._verbose_init_begin(init)
             if do_init:
-                params = self._em_initialize(X, sample_weight, random_state)
+                params = self._em_start(X, sample_weight, random_state)
                 lower_bound = -np.inf
             else:
                 params = self._em_load()
@@ -366,7 +380,7 @@ class EMMixin:
         with self._em_threads(X):
             if first:
                 random_state = check_random_state(self.random_state)
-                params = self._em_initialize(X, sample_weight, random_state)
+                params = self._em_start(X, sample_weight, random_state)
                 params = self._em_stream_start(params)
             else:
                 params = self._stream_params

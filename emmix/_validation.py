@@ -15,9 +15,11 @@ __all__ = [
     "check_array_shape",
     "check_finite",
     "check_n_components",
+    "check_rows_observed",
     "check_sample_weight",
     "check_squares_representable",
     "check_weights_init",
+    "fill_column_means",
 ]
 
 
@@ -419,3 +421,37 @@ def check_weights_init(weights, n_components: int, dtype) -> np.ndarray:
             f"sum(weights) = {float(np.sum(weights)):.5f}. Divide it by its sum."
         )
     return weights
+
+
+def check_rows_observed(X, name: str) -> None:
+    """Raise a ``ValueError`` naming the first row whose every entry is NaN."""
+    if X.dtype.kind != "f" or X.shape[1] == 0:
+        return
+    missing = np.isnan(X)
+    if not missing.any():
+        return
+    empty = missing.all(axis=1)
+    if empty.any():
+        rows = np.flatnonzero(empty)
+        more = f" (and {len(rows) - 1} other such rows)" if len(rows) > 1 else ""
+        raise ValueError(
+            f"Row {int(rows[0])} of X has no observed value (every entry is NaN)"
+            f"{more}: {name} cannot learn from or score it. Drop rows that are "
+            "entirely missing."
+        )
+
+
+def fill_column_means(X, sample_weight=None):
+    """``X`` with NaN entries replaced by their column's (weighted) mean.
+
+    Returns ``X`` itself when nothing is missing (no copy).
+    """
+    missing = np.isnan(X)
+    if not missing.any():
+        return X
+    weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    observed = (~missing) * weights[:, np.newaxis]
+    totals = observed.sum(axis=0)
+    sums = np.where(missing, 0.0, X).T @ weights
+    means = np.divide(sums, totals, out=np.zeros_like(sums), where=totals > 0)
+    return np.where(missing, means.astype(X.dtype), X)

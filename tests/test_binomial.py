@@ -356,7 +356,6 @@ def test_sample(rounds):
     [
         (-1.0, r"Negative values in data.*row 2, column 1"),
         (11.0, r"X\[2, 1\] = 11.0 heads at row 2, column 1 exceeds the 10.0 tosses"),
-        (np.nan, r"NaN at row 2, column 1"),
         (np.inf, r"infinity at row 2, column 1"),
     ],
 )

@@ -456,7 +456,7 @@ def test_unknown_fixed_group_is_rejected():
 @pytest.mark.parametrize(
     "X, match",
     [
-        (np.array([[1.0, np.nan], [2.0, 3.0], [4.0, 5.0]]), "NaN at row 0, column 1"),
+        (np.array([[1.0, 2.0], [np.nan, np.nan], [4.0, 5.0]]), "Row 1 of X has no"),
         (np.array([[1.0, 2.0], [np.inf, 3.0], [4.0, 5.0]]), "infinity at row 1"),
         (np.arange(5.0), "Expected 2D array"),
         (np.array([["a", "b"], ["c", "d"]]), "non-numeric"),

@@ -50,6 +50,7 @@ from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from .._accel import project_psd
+from .._dask import dask_fit_imputer, dask_transform_imputer, is_dask
 from .._em import ENGINE_PARAMETER_CONSTRAINTS, EMMixin, iter_chunks
 from .._validation import check_sample_weight, check_squares_representable, check_X
 
@@ -637,17 +638,29 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
 
     def _check_columns(self, X, mask, sample_weight, kept):
         """Reject columns that leave nothing to estimate; warn on unidentified pairs."""
-        names = self._names()
-        index = np.flatnonzero(kept)
         observed = ~mask[:, kept] & (sample_weight > 0)[:, np.newaxis]
         values = np.where(observed, X[:, kept], np.nan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
             low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+        together = observed.T.astype(np.float64) @ observed
+        self._check_column_summary(low, high, together, kept)
+
+    def _check_column_summary(self, low, high, together, kept):
+        """The checks of ``_check_columns`` from per-column summaries.
+
+        ``low`` and ``high`` are the smallest and largest observed values of
+        each modelled column in rows with a positive weight, ``together`` the
+        number of such rows where two columns are both observed (its diagonal
+        counts each column's observed values). Dask input computes them as
+        reductions.
+        """
+        names = self._names()
+        index = np.flatnonzero(kept)
         flat = np.flatnonzero(~(high > low))
         if flat.size:
             j = int(index[flat[0]])
-            count = int(observed[:, flat[0]].sum())
+            count = int(together[flat[0], flat[0]])
             what = {
                 0: "has no observed value in a row with positive sample_weight",
                 1: "has 1 observed value (in rows with positive sample_weight)",
@@ -658,7 +671,6 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
                 "is nothing to estimate. Drop that column (or impute it "
                 "separately, e.g. with SimpleImputer(strategy='constant'))."
             )
-        together = observed.T.astype(np.float64) @ observed
         never = np.argwhere(together == 0)
         if never.size:
             a, b = (int(index[v]) for v in never[0])
@@ -668,7 +680,7 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
                 "identified by the data; EM keeps the value implied by its "
                 "start. Treat the imputed values of these columns with care.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
     # -------------------------------------------------------------- fit
@@ -690,6 +702,8 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
+        if is_dask(X):
+            return dask_fit_imputer(self, X, sample_weight)
         self._validate_params()
         previous = getattr(self, "_modelled", None)
         X, mask = self._validate_input(X, reset=True)
@@ -857,6 +871,8 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
             ``keep_empty_features=True``; indicator columns appended with
             ``add_indicator=True``).
         """
+        if is_dask(X):
+            return dask_transform_imputer(self, X)
         X, mask = self._check_fitted_input(X)
         kept = self._modelled
         noise = None
@@ -897,6 +913,8 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
             for a row with none). Columns with no observed value at fit are
             not modelled and ignored.
         """
+        if is_dask(X):
+            return dask_transform_imputer(self, X, "score_samples")
         X, mask = self._check_fitted_input(X)
         out = np.empty(X.shape[0], dtype=np.float64)
         for rows, _, _, loglik in self._iter_conditional(X, mask):

@@ -20,12 +20,31 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._accel import project_simplex
+from .._dask import (
+    dask_apply,
+    dask_fit_mixture,
+    dask_partial_fit_mixture,
+    dask_score_mixture,
+    is_dask,
+)
 from .._em import ENGINE_PARAMETER_CONSTRAINTS, EMMixin, iter_chunks
-from .._validation import check_n_components, check_sample_weight, check_X
+from .._validation import (
+    check_n_components,
+    check_rows_observed,
+    check_sample_weight,
+    check_X,
+    fill_column_means,
+)
 
 __all__ = ["BaseMixture", "initial_responsibilities", "normalize_log_prob"]
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
+_LOG_TINY = {
+    np.float64: np.log(np.finfo(np.float64).tiny),
+    np.float32: np.float32(np.log(np.finfo(np.float32).tiny) + 1),
+}
 
 
 def _row_max(a):
@@ -63,11 +82,11 @@ def normalize_log_prob(weighted_log_prob):
     top[~np.isfinite(top)] = 0.0
     resp = weighted_log_prob
     resp -= top[:, np.newaxis]
-    with np.errstate(under="ignore"):
-        np.exp(resp, out=resp)
-    # Subnormal numbers (exp of very negative values) slow matrix products
-    # down by orders of magnitude; they carry no weight, so flush them to 0.
-    resp[resp < np.finfo(resp.dtype).tiny] = 0.0
+    # exp of very negative values gives subnormal numbers, which slow matrix
+    # products down by orders of magnitude: stop at the smallest normal one
+    # (a responsibility of ~1e-308, or ~1e-38 in float32, weighs nothing).
+    np.maximum(resp, _LOG_TINY[resp.dtype.type], out=resp)
+    np.exp(resp, out=resp)
     total = resp @ np.ones(resp.shape[1], dtype=resp.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
         resp /= total[:, np.newaxis]
@@ -201,8 +220,22 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """Draw ``counts[k]`` rows from component ``k``, stacked in order."""
 
     def _validate_input(self, X, *, reset: bool):
-        """Validate X for this family (override to add range checks)."""
-        return check_X(self, X, reset=reset, ensure_min_samples=2 if reset else 1)
+        """Validate X for this family (override to add range checks).
+
+        NaN marks a missing entry: it is integrated out of the likelihood (the
+        data are taken to be missing at random). Every row needs at least one
+        observed value.
+        """
+        X = check_X(
+            self, X, reset=reset, allow_nan=True, ensure_min_samples=2 if reset else 1
+        )
+        check_rows_observed(X, type(self).__name__)
+        return X
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
     def _check_init_arrays(self, X) -> dict:
         """Validate user-supplied ``*_init`` arrays; return validated copies."""
@@ -236,6 +269,9 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         user = self._init_arrays
         params = {}
         if not set(self._fixable_groups) <= set(user):
+            # The start only needs rough parameters: missing entries are
+            # filled with their column's mean for it (EM then does it right).
+            X = fill_column_means(X, sample_weight)
             resp = initial_responsibilities(
                 self._init_features(X),
                 self.n_components,
@@ -265,9 +301,13 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             labels = np.argmax(resp, axis=1)
             resp[:] = 0.0
             resp[np.arange(resp.shape[0]), labels] = 1.0
-        resp *= sample_weight[:, np.newaxis]
+        unit_weights = bool(np.all(sample_weight == 1))
+        if not unit_weights:
+            resp *= sample_weight[:, np.newaxis]
         stats = self._component_stats(X, resp, params, cache=cache)
         stats["nk"] = np.ones(resp.shape[0], dtype=resp.dtype) @ resp
+        if unit_weights:
+            return stats, float(np.sum(log_norm, dtype=np.float64))
         positive = sample_weight > 0  # 0 * -inf must not poison the sum
         loglik = np.dot(
             sample_weight[positive].astype(np.float64),
@@ -305,6 +345,8 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted estimator.
         """
+        if is_dask(X):
+            return dask_fit_mixture(self, X, sample_weight)
         self._validate_params()
         X = self._validate_input(X, reset=True)
         sample_weight = check_sample_weight(sample_weight, X)
@@ -347,6 +389,8 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             ``lower_bounds_`` holds each batch's mean log-likelihood under the
             parameters before its update.
         """
+        if is_dask(X):
+            return dask_partial_fit_mixture(self, X, sample_weight)
         first = not hasattr(self, "_stream_stats")
         if first:
             self._validate_params()
@@ -408,6 +452,8 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         log_prob : ndarray of shape (n_samples,)
             ``log p(x)`` for each row.
         """
+        if is_dask(X):
+            return dask_apply(self, X, "score_samples")
         X = self._checked_input(X)
         out = np.empty(X.shape[0], dtype=X.dtype)
         for rows, log_norm, _ in self._chunked_log_normalize(X):
@@ -434,6 +480,8 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         log_likelihood : float
             Weighted mean of ``score_samples(X)``.
         """
+        if is_dask(X):
+            return dask_score_mixture(self, X, sample_weight)
         log_prob = self.score_samples(X)
         if sample_weight is None:
             return float(np.mean(log_prob, dtype=np.float64))
@@ -453,6 +501,8 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         labels : ndarray of shape (n_samples,)
             Component labels.
         """
+        if is_dask(X):
+            return dask_apply(self, X, "predict", dtype=np.int64)
         X = self._checked_input(X)
         out = np.empty(X.shape[0], dtype=np.int64)
         for rows, _, resp in self._chunked_log_normalize(X):
@@ -472,6 +522,8 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         resp : ndarray of shape (n_samples, n_components)
             Rows sum to 1.
         """
+        if is_dask(X):
+            return dask_apply(self, X, "predict_proba", n_columns=self.n_components)
         X = self._checked_input(X)
         out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
         for rows, _, resp in self._chunked_log_normalize(X):

@@ -369,8 +369,16 @@ default='kmeans'
         """``(heads, trials)``: trials of shape (n_coins,) or like ``heads``."""
         if self._trials_from_X():
             n_coins = X.shape[1] // 2
-            return X[:, :n_coins], X[:, n_coins:]
-        return X, self._trials_vector(X.shape[1], X.dtype)
+            heads, trials = X[:, :n_coins], X[:, n_coins:]
+        else:
+            heads, trials = X, self._trials_vector(X.shape[1], X.dtype)
+        missing = np.isnan(heads) | np.isnan(trials)
+        if missing.any():
+            # A missing count is a round with no tosses: it adds nothing to
+            # the likelihood or to the statistics.
+            heads = np.where(missing, 0.0, heads).astype(X.dtype, copy=False)
+            trials = np.where(missing, 0.0, trials).astype(X.dtype, copy=False)
+        return heads, trials
 
     def _validate_input(self, X, *, reset: bool):
         X_checked = super()._validate_input(X, reset=reset)

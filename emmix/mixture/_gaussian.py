@@ -32,6 +32,7 @@ from .._validation import (
     check_weights_init,
 )
 from ._base import INIT_METHODS, BaseMixture, _mixture_weights
+from ._gaussian_missing import missing_log_prob, missing_stats
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -187,74 +188,92 @@ def _log_det_chol(prec_chol, covariance_type, n_features):
     return n_features * np.log(prec_chol)
 
 
-def _prepare_full(Mc, prec_chol):
-    # All components' whitening in one matrix product: Xc @ [L_1 | ... | L_K].
+# Each _prepare_* folds every per-component constant (normalising constant,
+# log-determinant, the mean's own terms and, in the E-step, log pi_k) into the
+# matrices and one vector ``c``, so that a chunk costs its matrix products and
+# at most two passes over the (n, K) result.
+_HALF = math.sqrt(0.5)
+
+
+def _prepare_full(Mc, prec_chol, constant):
+    # All components' whitening in one matrix product: Xc @ [L_1 | ... | L_K],
+    # scaled by sqrt(1/2) so that the sum of squares is half the distance.
     k, d = Mc.shape
+    stacked = np.transpose(prec_chol, (1, 0, 2)).reshape(d, k * d) * _HALF
     return {
-        "stacked": np.transpose(prec_chol, (1, 0, 2)).reshape(d, k * d),
-        "ML": np.einsum("kd,kde->ke", Mc, prec_chol),
+        "stacked": stacked,
+        "ML": np.einsum("kd,kde->ke", Mc, prec_chol) * _HALF,
+        "c": constant,
     }
 
 
-def _maha_full(Xc, consts, cache):
+def _logp_full(Xc, consts, cache):
     n = Xc.shape[0]
     k, d = consts["ML"].shape
     Y = (Xc @ consts["stacked"]).reshape(n, k, d)
     Y -= consts["ML"][np.newaxis]
-    return np.einsum("nkd,nkd->nk", Y, Y)
+    half_maha = np.einsum("nkd,nkd->nk", Y, Y)
+    return np.subtract(consts["c"], half_maha, out=half_maha)
 
 
-def _prepare_tied(Mc, prec_chol):
+def _prepare_tied(Mc, prec_chol, constant):
     M = Mc @ prec_chol
-    return {"L": prec_chol, "M2T": -2.0 * M.T, "MM": np.einsum("kd,kd->k", M, M)}
+    return {
+        "L": prec_chol * _HALF,
+        "MT": np.ascontiguousarray(M.T) * (1.0 / _HALF),
+        "c": constant - 0.5 * np.einsum("kd,kd->k", M, M),
+    }
 
 
-def _maha_tied(Xc, consts, cache):
-    Y = Xc @ consts["L"]
-    maha = Y @ consts["M2T"]
-    maha += np.einsum("nd,nd->n", Y, Y)[:, np.newaxis]
-    maha += consts["MM"]
-    return maha
+def _logp_tied(Xc, consts, cache):
+    Y = Xc @ consts["L"]  # sqrt(1/2) L^T x: Y @ MT = x^T P mu, |Y|^2 = x^T P x / 2
+    log_prob = Y @ consts["MT"]
+    log_prob -= np.einsum("nd,nd->n", Y, Y)[:, np.newaxis]
+    log_prob += consts["c"]
+    return log_prob
 
 
-def _squares(Xc, cache):
-    if cache is None:
-        return Xc * Xc
-    if "Xc2" not in cache:
-        cache["Xc2"] = Xc * Xc
-    return cache["Xc2"]
+def _design(X, shift, covariance_type, cache):
+    """``[Xc | Xc**2]`` (diag) or ``[Xc | |Xc|**2]`` (spherical), built once.
+
+    One matrix product of it gives the log-densities, and one more the
+    statistics (``S1`` and ``S2`` together).
+    """
+    if cache is not None and "Z" in cache:
+        return cache["Z"]
+    n, d = X.shape
+    width = 2 * d if covariance_type == "diag" else d + 1
+    Z = np.empty((n, width), dtype=X.dtype)
+    np.subtract(X, shift, out=Z[:, :d])
+    if covariance_type == "diag":
+        np.multiply(Z[:, :d], Z[:, :d], out=Z[:, d:])
+    else:
+        np.einsum("nd,nd->n", Z[:, :d], Z[:, :d], out=Z[:, d])
+    if cache is not None:
+        cache["Z"] = Z
+    return Z
 
 
-def _prepare_diag(Mc, prec_chol):
+def _prepare_diag(Mc, prec_chol, constant):
     precisions = prec_chol**2
     return {
-        "PT": np.ascontiguousarray(precisions.T),
-        "MP2T": np.ascontiguousarray(-2.0 * (Mc * precisions).T),
-        "MMP": np.sum(Mc * Mc * precisions, axis=1),
+        "W": np.vstack([(Mc * precisions).T, -0.5 * precisions.T]),
+        "c": constant - 0.5 * np.sum(Mc * Mc * precisions, axis=1),
     }
 
 
-def _maha_diag(Xc, consts, cache):
-    maha = _squares(Xc, cache) @ consts["PT"]
-    maha += Xc @ consts["MP2T"]
-    maha += consts["MMP"]
-    return maha
-
-
-def _prepare_spherical(Mc, prec_chol):
+def _prepare_spherical(Mc, prec_chol, constant):
+    precisions = prec_chol**2
     return {
-        "P": prec_chol**2,
-        "M2T": np.ascontiguousarray(-2.0 * Mc.T),
-        "MM": np.einsum("kd,kd->k", Mc, Mc),
+        "W": np.vstack([(Mc * precisions[:, np.newaxis]).T, -0.5 * precisions]),
+        "c": constant - 0.5 * precisions * np.einsum("kd,kd->k", Mc, Mc),
     }
 
 
-def _maha_spherical(Xc, consts, cache):
-    sq = Xc @ consts["M2T"]
-    sq += np.sum(_squares(Xc, cache), axis=1)[:, np.newaxis]
-    sq += consts["MM"]
-    sq *= consts["P"]
-    return sq
+def _logp_design(Z, consts, cache):
+    log_prob = Z @ consts["W"]
+    log_prob += consts["c"]
+    return log_prob
 
 
 PREPARE = {
@@ -264,11 +283,11 @@ PREPARE = {
     "spherical": _prepare_spherical,
 }
 
-MAHALANOBIS = {
-    "full": _maha_full,
-    "tied": _maha_tied,
-    "diag": _maha_diag,
-    "spherical": _maha_spherical,
+LOG_PROB = {
+    "full": _logp_full,
+    "tied": _logp_tied,
+    "diag": _logp_design,
+    "spherical": _logp_design,
 }
 
 
@@ -280,27 +299,38 @@ def _centred(X, shift, cache):
     return cache["Xc"]
 
 
-def prepare_log_gaussian_prob(means, prec_chol, covariance_type, shift):
+def _rows_input(X, shift, covariance_type, cache):
+    if covariance_type in ("diag", "spherical"):
+        return _design(X, shift, covariance_type, cache)
+    return _centred(X, shift, cache)
+
+
+def prepare_log_gaussian_prob(
+    means, prec_chol, covariance_type, shift, log_weights=None
+):
     """Everything the log-densities need that does not depend on the rows.
 
-    Computed once per E-step pass and shared by all chunks.
+    Computed once per E-step pass and shared by all chunks. With
+    ``log_weights`` the result is ``log pi_k + log p(x | k)``.
     """
     n_features = means.shape[1]
-    consts = PREPARE[covariance_type](means - shift, prec_chol)
-    consts["shift"] = shift
-    consts["constant"] = -0.5 * n_features * math.log(2 * math.pi) + _log_det_chol(
+    constant = -0.5 * n_features * math.log(2 * math.pi) + _log_det_chol(
         prec_chol, covariance_type, n_features
     )
+    constant = np.broadcast_to(constant, (means.shape[0],)).astype(means.dtype)
+    if log_weights is not None:
+        constant = constant + log_weights
+    consts = PREPARE[covariance_type](means - shift, prec_chol, constant)
+    consts["c"] = np.asarray(consts["c"], dtype=means.dtype)
+    consts["shift"] = shift
     return consts
 
 
 def log_gaussian_prob_prepared(X, consts, covariance_type, cache=None):
     """Log-densities from :func:`prepare_log_gaussian_prob`'s constants."""
-    Xc = _centred(X, consts["shift"].astype(X.dtype, copy=False), cache)
-    log_prob = MAHALANOBIS[covariance_type](Xc, consts, cache)
-    log_prob *= -0.5
-    log_prob += consts["constant"]
-    return log_prob
+    shift = consts["shift"].astype(X.dtype, copy=False)
+    rows = _rows_input(X, shift, covariance_type, cache)
+    return LOG_PROB[covariance_type](rows, consts, cache)
 
 
 def estimate_log_gaussian_prob(
@@ -366,15 +396,22 @@ def _stats_tied(Xc, resp, cache):
     return {"s1": resp.T @ Xc, "s2": (Xc * weight[:, np.newaxis]).T @ Xc}
 
 
-def _stats_diag(Xc, resp, cache):
-    return {"s1": resp.T @ Xc, "s2": resp.T @ _squares(Xc, cache)}
+def _stats_diag(Z, resp, cache):
+    both = resp.T @ Z  # [S1 | S2] in one product
+    d = Z.shape[1] // 2
+    return {"s1": both[:, :d], "s2": both[:, d:]}
+
+
+def _stats_spherical(Z, resp, cache):
+    both = resp.T @ Z  # [S1 | sum over features of S2]
+    return {"s1": both[:, :-1], "s2": both[:, -1]}
 
 
 COMPONENT_STATS = {
     "full": _stats_full,
     "tied": _stats_tied,
     "diag": _stats_diag,
-    "spherical": _stats_diag,
+    "spherical": _stats_spherical,
 }
 
 
@@ -415,7 +452,10 @@ def _mstep_diag(stats, nk, m, e, reg_covar):
 
 
 def _mstep_spherical(stats, nk, m, e, reg_covar):
-    return _mstep_diag(stats, nk, m, e, reg_covar).mean(axis=1)
+    # stats["s2"] is summed over features: the mean of the diagonal variances.
+    d = m.shape[1]
+    spread = np.sum(2.0 * m * e - e * e, axis=1)
+    return (stats["s2"] / nk - spread) / d + reg_covar
 
 
 MSTEP = {
@@ -432,8 +472,8 @@ def gaussian_stats(X, resp, shift, covariance_type, cache=None):
     ``resp`` holds the responsibilities times the sample weights; ``shift``
     must be the same for every chunk of one E-step.
     """
-    Xc = _centred(X, shift.astype(X.dtype, copy=False), cache)
-    return COMPONENT_STATS[covariance_type](Xc, resp, cache)
+    rows = _rows_input(X, shift.astype(X.dtype, copy=False), covariance_type, cache)
+    return COMPONENT_STATS[covariance_type](rows, resp, cache)
 
 
 def gaussian_mstep(stats, shift, reg_covar, covariance_type, held_means=None):
@@ -736,23 +776,62 @@ default='kmeans'
 
     def _em_prepare(self, params):
         shift = self._shift(params)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params["weights"]).astype(params["means"].dtype)
         consts = prepare_log_gaussian_prob(
-            params["means"], params["precisions_cholesky"], self.covariance_type, shift
+            params["means"],
+            params["precisions_cholesky"],
+            self.covariance_type,
+            shift,
+            log_weights=log_weights,
         )
-        return {**params, "_consts": consts}
+        return {**params, "_consts": consts, "_log_weights": log_weights}
+
+    def _weighted_log_prob(self, X, params, cache=None):
+        if "_consts" not in params:
+            params = self._em_prepare(params)
+        mask = np.isnan(X)
+        if not mask.any():  # complete data: the fast path, untouched
+            return log_gaussian_prob_prepared(
+                X, params["_consts"], self.covariance_type, cache=cache
+            )
+        # Rows with missing entries: observed-block densities, and the
+        # conditional fill their statistics need (kept in the chunk's cache).
+        complete = ~mask.any(axis=1)
+        out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
+        sub_cache: dict = {}
+        out[complete] = log_gaussian_prob_prepared(
+            X[complete], params["_consts"], self.covariance_type, cache=sub_cache
+        )
+        log_prob, fill = missing_log_prob(
+            X[~complete],
+            mask[~complete],
+            params["means"],
+            params["covariances"],
+            self.covariance_type,
+        )
+        out[~complete] = log_prob + params["_log_weights"]
+        if cache is not None:
+            cache["missing"] = (complete, sub_cache, fill)
+        return out
 
     def _log_prob(self, X, params, cache=None):
         if "_consts" not in params:
             params = self._em_prepare(params)
-        return log_gaussian_prob_prepared(
-            X, params["_consts"], self.covariance_type, cache=cache
-        )
+        return self._weighted_log_prob(X, params, cache) - params["_log_weights"]
 
     def _component_stats(self, X, resp, params, cache=None):
         shift = params["_consts"]["shift"] if "_consts" in params else None
         if shift is None:
             shift = self._shift(params)
-        return gaussian_stats(X, resp, shift, self.covariance_type, cache=cache)
+        if cache is None or "missing" not in cache:
+            return gaussian_stats(X, resp, shift, self.covariance_type, cache=cache)
+        complete, sub_cache, fill = cache["missing"]
+        stats = gaussian_stats(
+            X[complete], resp[complete], shift, self.covariance_type, cache=sub_cache
+        )
+        extra = missing_stats(resp[~complete], fill, shift, self.covariance_type)
+        return {key: stats[key] + extra[key] for key in stats}
 
     def _em_mstep(self, stats, params):
         fixed = self._em_fixed_groups()

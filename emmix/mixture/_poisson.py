@@ -45,23 +45,41 @@ def poisson_log_prob(X, rates):
     -------
     log_prob : ndarray of shape (n_samples, n_components)
     """
+    mask = np.isnan(X)
+    if mask.any():
+        # A missing count is integrated out: it adds nothing to the row.
+        X = np.where(mask, 0.0, X)
+        log_factorial = np.sum(gammaln(X + 1), axis=1, keepdims=True)
+        return X @ np.log(rates).T - (~mask).astype(X.dtype) @ rates.T - log_factorial
     log_factorial = np.sum(gammaln(X + 1), axis=1, keepdims=True)
     return X @ np.log(rates).T - np.sum(rates, axis=1) - log_factorial
 
 
 def poisson_stats(X, resp) -> dict:
-    """``S_kj = sum_i resp_ik x_ij`` (``resp`` already holds the sample weights)."""
-    return {"sum_x": resp.T @ X}
+    """``S_kj = sum_i resp_ik x_ij`` and the mass ``N_kj`` behind it.
+
+    ``resp`` already holds the sample weights. Missing entries (NaN) add to
+    neither: only the observed features of a row carry information, since the
+    features are independent within a component.
+    """
+    mask = np.isnan(X)
+    if not mask.any():
+        nk = resp.sum(axis=0)
+        count = np.repeat(nk[:, np.newaxis], X.shape[1], axis=1)
+        return {"sum_x": resp.T @ X, "count": count}
+    return {"sum_x": resp.T @ np.where(mask, 0.0, X), "count": resp.T @ ~mask}
 
 
-def poisson_rates(sum_x, nk, rate_floor: float):
+def poisson_rates(sum_x, count, rate_floor: float):
     """Maximum-likelihood rates ``S / N``, raised to ``rate_floor``.
 
-    ``10 * eps`` in the denominator (scikit-learn's rule) makes an emptied
-    component's rates ``0 / tiny = 0``, which the floor then raises.
+    ``count`` holds, per component and feature, the responsibility mass of the
+    rows where that feature is observed (``N_k`` for every feature on complete
+    data). ``10 * eps`` in the denominator (scikit-learn's rule) makes an
+    emptied component's rates ``0 / tiny = 0``, which the floor then raises.
     """
-    nk = nk + 10 * np.finfo(nk.dtype).eps
-    return np.maximum(sum_x / nk[:, np.newaxis], rate_floor).astype(sum_x.dtype)
+    count = count + 10 * np.finfo(count.dtype).eps
+    return np.maximum(sum_x / count, rate_floor).astype(sum_x.dtype)
 
 
 def check_non_negative(X, X_original, name: str) -> None:
@@ -290,7 +308,7 @@ default='kmeans'
     def _em_mstep(self, stats, params):
         return {
             "weights": _mixture_weights(stats["nk"]),
-            "rates": poisson_rates(stats["sum_x"], stats["nk"], self.rate_floor),
+            "rates": poisson_rates(stats["sum_x"], stats["count"], self.rate_floor),
         }
 
     def _em_project(self, params):

@@ -1,0 +1,155 @@
+"""Gaussian mixture E-step for rows with missing entries (NaN).
+
+For a row with observed block ``o`` and missing block ``m`` and a component
+``k`` with mean ``mu`` and covariance ``S``:
+
+* its log-density is that of the observed block, ``N(x_o; mu_o, S_oo)``
+  (the missing block is integrated out);
+* given the row and the component, the missing block is normal with mean
+  ``xhat_m = mu_m + S_mo S_oo^-1 (x_o - mu_o)`` and covariance
+  ``C = S_mm - S_mo S_oo^-1 S_om``;
+* the expected sufficient statistics are those of the filled row ``xhat``
+  (observed values kept) plus ``C`` in the missing block of the second
+  moment, so the M-step is unchanged.
+
+Rows are grouped by missingness pattern: one factorisation per pattern and
+component, vectorised over the rows of the pattern. Diagonal and spherical
+covariances need no pattern at all (the features are independent within a
+component). The statistics are the same dict as the complete-data E-step
+(``s1``, ``s2`` taken around ``shift``), so chunks with and without missing
+values add up.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import linalg
+
+__all__ = ["missing_log_prob", "missing_stats"]
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def _patterns(mask):
+    """Row groups with the same missingness: ``[(rows, observed, missing)]``."""
+    keys, inverse = np.unique(mask, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
+    groups = []
+    for p, key in enumerate(keys):
+        rows = order[bounds[p] : bounds[p + 1]]
+        groups.append((rows, np.flatnonzero(~key), np.flatnonzero(key)))
+    return groups
+
+
+def _full_covariances(covariances, covariance_type, n_components):
+    if covariance_type == "tied":
+        return np.broadcast_to(covariances, (n_components, *covariances.shape))
+    return covariances
+
+
+def missing_log_prob(X, mask, means, covariances, covariance_type):
+    """Log-densities of the observed part of each row, and the conditional fill.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Rows with at least one observed value; NaN marks a missing entry.
+    mask : ndarray of bool, same shape
+        True where missing.
+    means : ndarray of shape (n_components, n_features)
+    covariances : ndarray
+        Shaped by ``covariance_type`` (as ``GaussianMixtureEM.covariances_``).
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+
+    Returns
+    -------
+    log_prob : ndarray of shape (n_samples, n_components)
+    fill : dict
+        What :func:`missing_stats` needs: the filled rows per component
+        (``xhat``, shape (n_samples, n_components, n_features)) and the
+        conditional covariances of the missing blocks.
+    """
+    n, d = X.shape
+    k = means.shape[0]
+    observed = ~mask
+    X0 = np.where(mask, 0.0, X).astype(X.dtype, copy=False)
+    if covariance_type in ("diag", "spherical"):
+        variances = (
+            covariances
+            if covariance_type == "diag"
+            else np.repeat(covariances[:, np.newaxis], d, axis=1)
+        )
+        diff = X0[:, np.newaxis, :] - means[np.newaxis]  # (n, k, d)
+        terms = diff * diff / variances + np.log(variances) + _LOG_2PI
+        log_prob = -0.5 * np.einsum("nkd,nd->nk", terms, observed.astype(X.dtype))
+        xhat = np.where(mask[:, np.newaxis, :], means[np.newaxis], X0[:, np.newaxis])
+        cond_var = mask[:, np.newaxis, :] * variances[np.newaxis]  # (n, k, d)
+        return log_prob, {"xhat": xhat, "cond_var": cond_var}
+
+    covs = _full_covariances(covariances, covariance_type, k)
+    log_prob = np.empty((n, k), dtype=X.dtype)
+    xhat = np.repeat(X0[:, np.newaxis, :], k, axis=1)
+    blocks = []  # (rows, missing index, C of shape (k, |m|, |m|))
+    for rows, o, m in _patterns(mask):
+        xo = X0[np.ix_(rows, o)]
+        cond = np.empty((k, len(m), len(m)), dtype=X.dtype)
+        for j in range(k):
+            s_oo = covs[j][np.ix_(o, o)]
+            chol = linalg.cholesky(s_oo, lower=True, check_finite=False)
+            centred = xo - means[j, o]
+            z = linalg.solve_triangular(chol, centred.T, lower=True, check_finite=False)
+            log_det = 2.0 * np.sum(np.log(np.diag(chol)))
+            log_prob[rows, j] = -0.5 * (
+                len(o) * _LOG_2PI + log_det + np.einsum("ij,ij->j", z, z)
+            )
+            if len(m):
+                s_mo = covs[j][np.ix_(m, o)]
+                # S_mo S_oo^-1 = (L^-1 S_om)^T L^-1 with S_oo = L L^T.
+                a = linalg.solve_triangular(
+                    chol, s_mo.T, lower=True, check_finite=False
+                )
+                xhat[np.ix_(rows, [j], m)] = (means[j, m] + z.T @ a)[:, np.newaxis, :]
+                cond[j] = covs[j][np.ix_(m, m)] - a.T @ a
+        if len(m):
+            blocks.append((rows, m, cond))
+    return log_prob, {"xhat": xhat, "blocks": blocks}
+
+
+def missing_stats(resp, fill, shift, covariance_type):
+    """Expected sufficient statistics of rows with missing values.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+        Responsibilities times sample weights.
+    fill : dict
+        From :func:`missing_log_prob` for the same rows and parameters.
+    shift : ndarray of shape (n_features,)
+        The centring point of the complete-data statistics.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+
+    Returns
+    -------
+    stats : dict
+        ``s1`` and ``s2`` in the layout of the complete-data E-step.
+    """
+    xc = fill["xhat"] - shift  # (n, k, d)
+    s1 = np.einsum("nk,nkd->kd", resp, xc)
+    d = xc.shape[2]
+    if covariance_type in ("diag", "spherical"):
+        s2 = np.einsum("nk,nkd->kd", resp, xc * xc + fill["cond_var"])
+        if covariance_type == "spherical":  # summed over features, as complete
+            s2 = s2.sum(axis=1)
+        return {"s1": s1, "s2": s2}
+    scatter = np.einsum("nk,nkd,nke->kde", resp, xc, xc)
+    for rows, m, cond in fill["blocks"]:
+        weight = resp[rows].sum(axis=0)  # (k,)
+        scatter[np.ix_(np.arange(len(weight)), m, m)] += weight[:, None, None] * cond
+    if covariance_type == "tied":
+        return {"s1": s1, "s2": scatter.sum(axis=0)}
+    rows_idx, cols_idx = np.triu_indices(d)
+    return {"s1": s1, "s2": scatter[:, rows_idx, cols_idx]}
