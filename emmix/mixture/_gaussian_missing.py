@@ -94,14 +94,25 @@ def missing_log_prob(X, mask, means, covariances, covariance_type):
     log_prob = np.empty((n, k), dtype=X.dtype)
     xhat = np.repeat(X0[:, np.newaxis, :], k, axis=1)
     blocks = []  # (rows, missing index, C of shape (k, |m|, |m|))
+    potrf, trtri = linalg.get_lapack_funcs(("potrf", "trtri"), (covs,))
     for rows, o, m in _patterns(mask):
         xo = X0[np.ix_(rows, o)]
         cond = np.empty((k, len(m), len(m)), dtype=X.dtype)
         for j in range(k):
-            s_oo = covs[j][np.ix_(o, o)]
-            chol = linalg.cholesky(s_oo, lower=True, check_finite=False)
+            # LAPACK directly: scipy's wrappers cost milliseconds per call,
+            # far more than these small factorisations.
+            chol, info = potrf(covs[j][np.ix_(o, o)], lower=True, clean=True)
+            if info == 0:
+                chol_inv, info = trtri(chol, lower=True)
+            if info != 0:
+                raise ValueError(
+                    f"Fitting the mixture model failed: the covariance of component "
+                    f"{j} is singular on the observed features {o.tolist()} of some "
+                    "rows. Increase reg_covar, decrease the number of components, "
+                    "or scale the input data."
+                )
             centred = xo - means[j, o]
-            z = linalg.solve_triangular(chol, centred.T, lower=True, check_finite=False)
+            z = chol_inv @ centred.T
             log_det = 2.0 * np.sum(np.log(np.diag(chol)))
             log_prob[rows, j] = -0.5 * (
                 len(o) * _LOG_2PI + log_det + np.einsum("ij,ij->j", z, z)
@@ -109,9 +120,7 @@ def missing_log_prob(X, mask, means, covariances, covariance_type):
             if len(m):
                 s_mo = covs[j][np.ix_(m, o)]
                 # S_mo S_oo^-1 = (L^-1 S_om)^T L^-1 with S_oo = L L^T.
-                a = linalg.solve_triangular(
-                    chol, s_mo.T, lower=True, check_finite=False
-                )
+                a = chol_inv @ s_mo.T
                 xhat[np.ix_(rows, [j], m)] = (means[j, m] + z.T @ a)[:, np.newaxis, :]
                 cond[j] = covs[j][np.ix_(m, m)] - a.T @ a
         if len(m):
