@@ -233,45 +233,38 @@ def _logp_tied(Xc, consts, cache):
     return log_prob
 
 
-def _design(X, shift, covariance_type, cache):
-    """``[Xc | Xc**2]`` (diag) or ``[Xc | |Xc|**2]`` (spherical), built once.
-
-    One matrix product of it gives the log-densities, and one more the
-    statistics (``S1`` and ``S2`` together).
-    """
-    if cache is not None and "Z" in cache:
-        return cache["Z"]
-    n, d = X.shape
-    width = 2 * d if covariance_type == "diag" else d + 1
-    Z = np.empty((n, width), dtype=X.dtype)
-    np.subtract(X, shift, out=Z[:, :d])
-    if covariance_type == "diag":
-        np.multiply(Z[:, :d], Z[:, :d], out=Z[:, d:])
-    else:
-        np.einsum("nd,nd->n", Z[:, :d], Z[:, :d], out=Z[:, d])
-    if cache is not None:
-        cache["Z"] = Z
-    return Z
+def _squares(Xc, cache):
+    if cache is None:
+        return Xc * Xc
+    if "Xc2" not in cache:
+        cache["Xc2"] = Xc * Xc
+    return cache["Xc2"]
 
 
 def _prepare_diag(Mc, prec_chol, constant):
     precisions = prec_chol**2
     return {
-        "W": np.vstack([(Mc * precisions).T, -0.5 * precisions.T]),
+        "W1": np.ascontiguousarray((Mc * precisions).T),
+        "W2": np.ascontiguousarray(-0.5 * precisions.T),
         "c": constant - 0.5 * np.sum(Mc * Mc * precisions, axis=1),
     }
 
 
 def _prepare_spherical(Mc, prec_chol, constant):
+    # As diag with every feature's precision equal (contiguous arrays and two
+    # matrix products beat any layout trick at these sizes).
     precisions = prec_chol**2
+    d = Mc.shape[1]
     return {
-        "W": np.vstack([(Mc * precisions[:, np.newaxis]).T, -0.5 * precisions]),
+        "W1": np.ascontiguousarray((Mc * precisions[:, np.newaxis]).T),
+        "W2": np.ascontiguousarray(np.tile(-0.5 * precisions, (d, 1))),
         "c": constant - 0.5 * precisions * np.einsum("kd,kd->k", Mc, Mc),
     }
 
 
-def _logp_design(Z, consts, cache):
-    log_prob = Z @ consts["W"]
+def _logp_independent(Xc, consts, cache):
+    log_prob = _squares(Xc, cache) @ consts["W2"]
+    log_prob += Xc @ consts["W1"]
     log_prob += consts["c"]
     return log_prob
 
@@ -286,8 +279,8 @@ PREPARE = {
 LOG_PROB = {
     "full": _logp_full,
     "tied": _logp_tied,
-    "diag": _logp_design,
-    "spherical": _logp_design,
+    "diag": _logp_independent,
+    "spherical": _logp_independent,
 }
 
 
@@ -297,12 +290,6 @@ def _centred(X, shift, cache):
     if "Xc" not in cache:
         cache["Xc"] = X - shift
     return cache["Xc"]
-
-
-def _rows_input(X, shift, covariance_type, cache):
-    if covariance_type in ("diag", "spherical"):
-        return _design(X, shift, covariance_type, cache)
-    return _centred(X, shift, cache)
 
 
 def prepare_log_gaussian_prob(
@@ -329,8 +316,7 @@ def prepare_log_gaussian_prob(
 def log_gaussian_prob_prepared(X, consts, covariance_type, cache=None):
     """Log-densities from :func:`prepare_log_gaussian_prob`'s constants."""
     shift = consts["shift"].astype(X.dtype, copy=False)
-    rows = _rows_input(X, shift, covariance_type, cache)
-    return LOG_PROB[covariance_type](rows, consts, cache)
+    return LOG_PROB[covariance_type](_centred(X, shift, cache), consts, cache)
 
 
 def estimate_log_gaussian_prob(
@@ -396,15 +382,13 @@ def _stats_tied(Xc, resp, cache):
     return {"s1": resp.T @ Xc, "s2": (Xc * weight[:, np.newaxis]).T @ Xc}
 
 
-def _stats_diag(Z, resp, cache):
-    both = resp.T @ Z  # [S1 | S2] in one product
-    d = Z.shape[1] // 2
-    return {"s1": both[:, :d], "s2": both[:, d:]}
+def _stats_diag(Xc, resp, cache):
+    return {"s1": resp.T @ Xc, "s2": resp.T @ _squares(Xc, cache)}
 
 
-def _stats_spherical(Z, resp, cache):
-    both = resp.T @ Z  # [S1 | sum over features of S2]
-    return {"s1": both[:, :-1], "s2": both[:, -1]}
+def _stats_spherical(Xc, resp, cache):
+    # S2 summed over features: all the spherical M-step needs.
+    return {"s1": resp.T @ Xc, "s2": resp.T @ np.sum(_squares(Xc, cache), axis=1)}
 
 
 COMPONENT_STATS = {
@@ -472,8 +456,8 @@ def gaussian_stats(X, resp, shift, covariance_type, cache=None):
     ``resp`` holds the responsibilities times the sample weights; ``shift``
     must be the same for every chunk of one E-step.
     """
-    rows = _rows_input(X, shift.astype(X.dtype, copy=False), covariance_type, cache)
-    return COMPONENT_STATS[covariance_type](rows, resp, cache)
+    Xc = _centred(X, shift.astype(X.dtype, copy=False), cache)
+    return COMPONENT_STATS[covariance_type](Xc, resp, cache)
 
 
 def gaussian_mstep(stats, shift, reg_covar, covariance_type, held_means=None):
