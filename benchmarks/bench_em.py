@@ -268,6 +268,12 @@ def main(argv=None):
     parser.add_argument(
         "--no-memory", dest="memory", action="store_false", help="skip peak memory"
     )
+    parser.add_argument(
+        "--only",
+        choices=["targets", "scaling", "counts"],
+        action="append",
+        help="run only these sections (repeatable); default all",
+    )
     parser.add_argument("--out", default="benchmarks/results/bench_em.json")
     args = parser.parse_args(argv)
 
@@ -285,6 +291,26 @@ def main(argv=None):
     n = 50_000 if args.quick else 200_000
     results = {"matmul_gflops": {"float64": gflops64, "float32": gflops32}}
 
+    sections = set(args.only or ["targets", "scaling", "counts"])
+    columns = None
+    if "targets" in sections:
+        columns = run_targets(n, gflops64, gflops32, args, results)
+    if "scaling" in sections:
+        run_scaling(gflops64, args, results, columns)
+    if "counts" in sections:
+        print("== Count mixtures against plain numpy EM (float64) ==")
+        counts = bench_counts(n, 8, 8, args)
+        table(counts, list(counts[0]))
+        results["counts"] = counts
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"results written to {out}")
+    return 0
+
+
+def run_targets(n, gflops64, gflops32, args, results):
     print(f"== Targets: n={n}, d=16, K=16 ==")
     rows = []
     for covariance_type in ("full", "tied", "diag", "spherical"):
@@ -294,8 +320,11 @@ def main(argv=None):
     columns = list(rows[0])
     table(rows, columns)
     results["targets"] = rows
+    return columns
 
-    print("== Scaling (full covariance, float64) ==")
+
+def run_scaling(gflops64, args, results, columns):
+    print("== Scaling (full and diag covariance, float64) ==")
     grid = (
         [(10_000, 16, 16), (50_000, 16, 16), (50_000, 2, 16), (50_000, 16, 4)]
         if args.quick
@@ -315,19 +344,8 @@ def main(argv=None):
             scaling.append(
                 bench_gaussian(nn, d, k, covariance_type, np.float64, gflops64, args)
             )
-    table(scaling, columns)
+    table(scaling, columns or list(scaling[0]))
     results["scaling"] = scaling
-
-    print("== Count mixtures against plain numpy EM (float64) ==")
-    counts = bench_counts(n, 8, 8, args)
-    table(counts, list(counts[0]))
-    results["counts"] = counts
-
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"results written to {out}")
-    return 0
 
 
 if __name__ == "__main__":

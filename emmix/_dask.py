@@ -117,9 +117,17 @@ def _with_rows(exc: Exception, start: int, n_rows: int) -> Exception:
         return ValueError(f"{exc}{note}")
 
 
-def _blocks(array):
-    """Delayed row blocks of a Dask array chunked by rows only."""
-    return list(array.to_delayed().ravel())
+def _row_blocks(*arrays):
+    """Delayed row blocks of Dask arrays chunked by rows only, block by block.
+
+    The arrays are optimised together, once: optimising each on its own can
+    fuse their shared inputs into tasks with equal names but different
+    contents, which the distributed scheduler warns about.
+    """
+    dask, _ = _dask()
+    optimised = dask.optimize(*arrays)
+    blocks = [list(a.to_delayed(optimize_graph=False).ravel()) for a in optimised]
+    return list(zip(*blocks, strict=True))
 
 
 # ------------------------------------------------------------- validation
@@ -286,7 +294,7 @@ def dask_validate(
     starts = _row_starts(X.chunks[0])
     parts = [
         dask.delayed(_block_summary)(est, x, w, start)
-        for x, w, start in zip(_blocks(X), _blocks(sample_weight), starts, strict=False)
+        for (x, w), start in zip(_row_blocks(X, sample_weight), starts, strict=False)
     ]
     (summary,) = dask.compute(_tree_reduce(parts, _combine_summaries))
     if reset:
@@ -356,7 +364,7 @@ def dask_em_pass(estimator, X, sample_weight, params):
     theta = _data_node(params, "params")
     parts = [
         dask.delayed(_block_em_pass)(est, x, w, theta)
-        for x, w in zip(_blocks(X), _blocks(sample_weight), strict=True)
+        for x, w in _row_blocks(X, sample_weight)
     ]
     (result,) = dask.compute(_tree_reduce(parts, _combine_stats))
     if result is None:  # pragma: no cover - validation requires rows
@@ -597,6 +605,11 @@ def dask_observed_moments(X, sample_weight, mean=None, total=None):
     return mean, second / total
 
 
+def _informative_weights(x, w):
+    """Weights in float64, 0 for rows with nothing observed (left out)."""
+    return np.where(np.isnan(x).all(axis=1), 0.0, w.astype(np.float64))
+
+
 def dask_fit_imputer(estimator, X, sample_weight):
     """``MultivariateNormalImputer.fit`` on a Dask array.
 
@@ -647,8 +660,19 @@ def dask_fit_imputer(estimator, X, sample_weight):
 
     index = np.flatnonzero(kept)
     X_fit = da.where(mask[:, index], np.nan, X[:, index]).astype(np.float64)
-    informative = ~mask[:, index].all(axis=1)
-    weights = da.where(informative, sample_weight.astype(np.float64), 0.0)
+    # Blockwise, not a reduction: its tasks then fuse the same way in every
+    # computation that uses them.
+    weights = da.blockwise(
+        _informative_weights,
+        "i",
+        X_fit,
+        "ij",
+        sample_weight,
+        "i",
+        dtype=np.float64,
+        concatenate=True,
+        meta=np.empty((0,), np.float64),
+    )
     if previous is None or not np.array_equal(previous, kept):
         estimator.__dict__.pop("converged_", None)
     estimator._modelled = kept

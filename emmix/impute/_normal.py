@@ -690,7 +690,9 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Data with missing entries marked by ``missing_values``.
+            Data with missing entries marked by ``missing_values``. A
+            ``dask.array.Array`` is fitted where its blocks live (see the
+            "Fitting with Dask" page); ``transform`` of one is lazy.
         y : Ignored
             Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None

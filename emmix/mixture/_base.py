@@ -333,7 +333,10 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data, one row per sample.
+            Training data, one row per sample. A ``dask.array.Array`` is
+            fitted where its blocks live, with a start drawn from a random
+            sample of its rows unless every ``*_init`` array is given (see
+            the "Fitting with Dask" page).
         y : Ignored
             Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
