@@ -559,3 +559,22 @@ def test_feature_names_in():
     gm = GaussianMixtureEM(2, random_state=0).fit(X)
     assert list(gm.feature_names_in_) == ["a", "b", "c"]
     assert gm.n_features_in_ == 3
+
+
+def test_many_features_take_per_component_moments_same_numbers():
+    # Above PACKED_OUTER_MAX_FEATURES the full second moments are computed
+    # one component at a time; the numbers must not change.
+    from emmix.mixture._gaussian import PACKED_OUTER_MAX_FEATURES
+
+    rng = np.random.RandomState(0)
+    d = PACKED_OUTER_MAX_FEATURES + 8
+    X = rng.normal(size=(300, d)) + 4.0 * rng.randint(2, size=(300, 1))
+    start = {
+        "weights_init": [0.5, 0.5],
+        "means_init": X[:2],
+        "precisions_init": np.stack([np.eye(d)] * 2),
+    }
+    ours, theirs = fit_both(X, "full", n_components=2, max_iter=10, tol=0.0, **start)
+    for name in ATTRIBUTES:
+        assert rel_err(getattr(ours, name), getattr(theirs, name)) < 1e-6, name
+    assert_allclose(ours.lower_bounds_, theirs.lower_bounds_, rtol=1e-8)

@@ -372,7 +372,20 @@ def _packed_outer_T(XcT):
     return out
 
 
+#: Above this many features the second moments are taken one component at a
+#: time, as ``(r_k * Xc)^T Xc``: those products are then large enough to run
+#: at full speed, while the packed outer products would grow as d**2 per row.
+PACKED_OUTER_MAX_FEATURES = 32
+
+
 def _stats_full(Xc, resp, cache):
+    d = Xc.shape[1]
+    if d > PACKED_OUTER_MAX_FEATURES:
+        rows, cols = _triu(d)
+        s2 = np.stack(
+            [((Xc * resp[:, [k]]).T @ Xc)[rows, cols] for k in range(resp.shape[1])]
+        )
+        return {"s1": resp.T @ Xc, "s2": s2}
     XcT = np.ascontiguousarray(Xc.T)
     return {"s1": (XcT @ resp).T, "s2": (_packed_outer_T(XcT) @ resp).T}
 
