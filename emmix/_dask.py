@@ -83,9 +83,14 @@ def _data_node(value, what: str):
 
 
 def _shippable(estimator):
-    """A shallow copy of ``estimator`` without the fit's thread pool."""
+    """A shallow copy of ``estimator`` without the fit's thread pool and memo.
+
+    The memo is keyed by row ranges of the in-process data; on a worker the
+    same ranges of another block would hit it, so it must not travel.
+    """
     est = copy.copy(estimator)
     est.__dict__.pop("_em_pool", None)
+    est.__dict__.pop("_em_memo", None)
     return est
 
 

@@ -38,7 +38,7 @@ from threadpoolctl import threadpool_limits
 from ._accel import run_squarem
 from ._dask import dask_em_pass, dask_initialize, is_dask
 
-__all__ = ["EMMixin", "add_stats", "iter_chunks"]
+__all__ = ["EMMixin", "add_stats", "iter_chunks", "memoized"]
 
 #: Constraints on the constructor arguments that the engine itself reads.
 ENGINE_PARAMETER_CONSTRAINTS: dict = {
@@ -77,6 +77,21 @@ def add_stats(total: dict | None, part: dict) -> dict:
 CACHE_CHUNK_BYTES = 2**25
 #: Never fewer rows than this per chunk for speed (working_memory may ask less).
 MIN_CHUNK_ROWS = 256
+
+
+def memoized(cache, key: str, compute):
+    """``compute()``, kept in the chunk's fit-long memo when there is one.
+
+    ``cache`` is the per-chunk dict a family's E-step functions receive; the
+    engine puts a ``"memo"`` dict in it that lives for one fit, so quantities
+    of the rows alone (not of the parameters) are computed once per fit.
+    """
+    memo = None if cache is None else cache.get("memo")
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def chunk_n_rows(row_bytes: int, n_samples: int) -> int:
@@ -135,11 +150,20 @@ class EMMixin:
     #: to the keys of the params dict it covers. Families override this.
     _fixable_groups: dict[str, tuple[str, ...]] = {}
 
+    def __getstate__(self):
+        # A fit's thread pool and per-chunk memo never travel (pickle, joblib,
+        # Dask): the memo is keyed by row ranges of the data being fitted.
+        state = super().__getstate__()
+        state.pop("_em_pool", None)
+        state.pop("_em_memo", None)
+        return state
+
     # ------------------------------------------------------------------ hooks
     def _em_initialize(self, X, sample_weight, random_state):  # pragma: no cover
         raise NotImplementedError
 
-    def _em_estep(self, X, sample_weight, params):  # pragma: no cover
+    def _em_estep(self, X, sample_weight, params, memo=None):  # pragma: no cover
+        """``memo``: a dict kept for this chunk across the passes of one fit."""
         raise NotImplementedError
 
     def _em_mstep(self, stats, params):  # pragma: no cover
@@ -222,27 +246,28 @@ class EMMixin:
         oversubscribe the cores. Data that fit in one chunk run unthreaded
         with BLAS's own threads.
         """
+        # Per-chunk memo for the fit: what a family computes from the rows
+        # alone (e.g. log x!) is computed on the first pass, then reused.
+        self._em_memo = {}
         # A Dask array's blocks are spread over Dask's workers instead.
         n_threads = 1
         if not is_dask(X):
             rows = chunk_n_rows(self._em_row_bytes(X, None), X.shape[0])
             n_threads = n_threads_for(-(-X.shape[0] // rows))
-        if n_threads == 1:
-            self._em_pool = None
-            try:
+        try:
+            if n_threads == 1:
+                self._em_pool = None
                 yield
-            finally:
-                del self._em_pool
-            return
-        with (
-            threadpool_limits(limits=1, user_api="blas"),
-            ThreadPoolExecutor(max_workers=n_threads) as pool,
-        ):
-            self._em_pool = pool
-            try:
+                return
+            with (
+                threadpool_limits(limits=1, user_api="blas"),
+                ThreadPoolExecutor(max_workers=n_threads) as pool,
+            ):
+                self._em_pool = pool
                 yield
-            finally:
-                del self._em_pool
+        finally:
+            self.__dict__.pop("_em_pool", None)
+            self.__dict__.pop("_em_memo", None)
 
     def _em_pass(self, X, sample_weight, params):
         """One E-step over all rows, chunk by chunk.
@@ -258,8 +283,13 @@ class EMMixin:
         params = self._em_prepare(params)
         chunks = list(iter_chunks(X.shape[0], self._em_row_bytes(X, params)))
 
+        memos = getattr(self, "_em_memo", None)
+
         def estep(rows):
-            return self._em_estep(X[rows], sample_weight[rows], params)
+            if memos is None:
+                return self._em_estep(X[rows], sample_weight[rows], params)
+            memo = memos.setdefault((rows.start, rows.stop), {})
+            return self._em_estep(X[rows], sample_weight[rows], params, memo=memo)
 
         pool = getattr(self, "_em_pool", None)
         results = map(estep, chunks) if pool is None else pool.map(estep, chunks)

@@ -773,7 +773,7 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
         centred[mask] = 0.0
         return centred, mask
 
-    def _em_estep(self, X, sample_weight, params):
+    def _em_estep(self, X, sample_weight, params, memo=None):
         centred, mask = self._centred(X, params)
         weights = np.asarray(sample_weight, dtype=np.float64)
         filled, loglik, cond_cov_sum = condition_on_observed(

@@ -291,8 +291,8 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         log_prob += log_weights
         return log_prob
 
-    def _em_estep(self, X, sample_weight, params):
-        cache: dict = {}
+    def _em_estep(self, X, sample_weight, params, memo=None):
+        cache: dict = {} if memo is None else {"memo": memo}
         log_norm, resp = normalize_log_prob(
             self._weighted_log_prob(X, params, cache=cache)
         )

@@ -27,6 +27,7 @@ import numpy as np
 from scipy.special import gammaln
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._em import memoized
 from .._validation import (
     _column_names,
     _describe_column,
@@ -43,7 +44,14 @@ FROM_X = "from_X"
 
 
 # ------------------------------------------------------------- pure maths
-def binomial_log_prob(heads, trials, probs):
+def binomial_row_constant(heads, trials):
+    """``sum_j log C(n_j, x_j)`` per row, through the gamma function."""
+    tails = trials - heads
+    log_coef = gammaln(trials + 1) - gammaln(heads + 1) - gammaln(tails + 1)
+    return np.sum(np.broadcast_to(log_coef, heads.shape), axis=1)
+
+
+def binomial_log_prob(heads, trials, probs, row_constant=None):
     """Log-probability of each row under each component's independent binomials.
 
     Parameters
@@ -54,6 +62,8 @@ def binomial_log_prob(heads, trials, probs):
         Tosses, per feature or per row and feature.
     probs : ndarray of shape (n_components, n_features)
         Probabilities of heads, strictly inside (0, 1).
+    row_constant : ndarray of shape (n_samples,), default=None
+        :func:`binomial_row_constant`, if already computed.
 
     Returns
     -------
@@ -61,10 +71,11 @@ def binomial_log_prob(heads, trials, probs):
         Equal to the sum over features of ``scipy.stats.binom.logpmf`` (the
         binomial coefficient is ``Gamma`` based, so non-integer counts work).
     """
-    tails = trials - heads
-    log_coef = gammaln(trials + 1) - gammaln(heads + 1) - gammaln(tails + 1)
-    log_coef = np.sum(log_coef, axis=1, keepdims=True)
-    return heads @ np.log(probs).T + tails @ np.log1p(-probs).T + log_coef
+    if row_constant is None:
+        row_constant = binomial_row_constant(heads, trials)
+    log_prob = heads @ np.log(probs).T + (trials - heads) @ np.log1p(-probs).T
+    log_prob += row_constant[:, np.newaxis]
+    return log_prob
 
 
 def binomial_stats(heads, trials, resp) -> dict:
@@ -440,7 +451,12 @@ default='kmeans'
 
     def _log_prob(self, X, params, cache=None):
         heads, trials = self._split(X)
-        return binomial_log_prob(heads, trials, params["probs"])
+        # The binomial coefficients depend on the rows only: once per chunk
+        # and fit.
+        row_constant = memoized(
+            cache, "row_constant", lambda: binomial_row_constant(heads, trials)
+        )
+        return binomial_log_prob(heads, trials, params["probs"], row_constant)
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
         heads, trials = self._split(X)

@@ -19,6 +19,7 @@ import numpy as np
 from scipy.special import gammaln
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._em import memoized
 from .._validation import (
     _column_names,
     _describe_column,
@@ -31,28 +32,38 @@ __all__ = ["PoissonMixture"]
 
 
 # ------------------------------------------------------------- pure maths
-def poisson_log_prob(X, rates):
+def poisson_row_constant(X):
+    """``-sum_j log Gamma(x_j + 1)`` per row (missing entries add nothing)."""
+    return -np.sum(gammaln(np.where(np.isnan(X), 0.0, X) + 1), axis=1)
+
+
+def poisson_log_prob(X, rates, row_constant=None):
     """Log-probability of each row under each component's independent Poissons.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Non-negative counts (non-integer values use ``Gamma(x + 1)`` for ``x!``).
+        Non-negative counts (non-integer values use ``Gamma(x + 1)`` for
+        ``x!``); NaN marks a missing count, which is integrated out.
     rates : ndarray of shape (n_components, n_features)
         Positive rates.
+    row_constant : ndarray of shape (n_samples,), default=None
+        :func:`poisson_row_constant` of ``X``, if already computed.
 
     Returns
     -------
     log_prob : ndarray of shape (n_samples, n_components)
     """
+    if row_constant is None:
+        row_constant = poisson_row_constant(X)
     mask = np.isnan(X)
     if mask.any():
-        # A missing count is integrated out: it adds nothing to the row.
         X = np.where(mask, 0.0, X)
-        log_factorial = np.sum(gammaln(X + 1), axis=1, keepdims=True)
-        return X @ np.log(rates).T - (~mask).astype(X.dtype) @ rates.T - log_factorial
-    log_factorial = np.sum(gammaln(X + 1), axis=1, keepdims=True)
-    return X @ np.log(rates).T - np.sum(rates, axis=1) - log_factorial
+        log_prob = X @ np.log(rates).T - (~mask).astype(X.dtype) @ rates.T
+    else:
+        log_prob = X @ np.log(rates).T - np.sum(rates, axis=1)
+    log_prob += row_constant[:, np.newaxis]
+    return log_prob
 
 
 def poisson_stats(X, resp) -> dict:
@@ -300,7 +311,9 @@ default='kmeans'
 
     # ------------------------------------------------------------ the family
     def _log_prob(self, X, params, cache=None):
-        return poisson_log_prob(X, params["rates"])
+        # log x! depends on the rows only: once per chunk and fit.
+        row_constant = memoized(cache, "row_constant", lambda: poisson_row_constant(X))
+        return poisson_log_prob(X, params["rates"], row_constant)
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
         return poisson_stats(X, resp)
