@@ -385,3 +385,14 @@ def test_import_without_dask():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_impute_on_dask_is_lazy_and_equal(client):
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(400, 3)) + 4.0 * rng.randint(2, size=(400, 1))
+    X[rng.rand(*X.shape) < 0.2] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 1.0
+    gm = GaussianMixtureEM(2, random_state=0).fit(X)
+    lazy = gm.impute(da.from_array(X, chunks=(100, 3)))
+    assert is_dask(lazy)
+    np.testing.assert_allclose(lazy.compute(), gm.impute(X), rtol=1e-12)

@@ -223,3 +223,56 @@ def test_coin_missing_rounds():
     )
     assert_allclose(coins.score_samples(Xm), expected, rtol=1e-10)
     assert np.all(np.diff(coins.lower_bounds_) >= -1e-12)
+
+
+# ------------------------------------------------------------- impute
+def test_impute_one_gaussian_equals_the_imputer():
+    X = knock_out(blobs(200, seed=9), 0.3, seed=9)
+    gm = GaussianMixtureEM(1, reg_covar=0.0, **tight()).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        imp = MultivariateNormalImputer(reg_covar=0.0, tol=1e-12, max_iter=5000).fit(X)
+    before = X.copy()
+    filled = gm.impute(X)
+    np.testing.assert_array_equal(X, before)  # input untouched
+    observed = ~np.isnan(X)
+    assert_allclose(filled[observed], X[observed])
+    assert_allclose(filled, imp.transform(X), rtol=1e-6, atol=1e-6)
+
+
+def test_impute_is_posterior_weighted_conditional_mean():
+    X = knock_out(blobs(300, seed=10), 0.2, seed=10)
+    gm = GaussianMixtureEM(2, covariance_type="full", random_state=0).fit(X)
+    row = np.array([[5.2, np.nan, np.nan]])
+    covs = full_covs(gm)
+    o, m = np.array([0]), np.array([1, 2])
+    dens = np.array(
+        [
+            w * stats.norm(mu[0], np.sqrt(c[0, 0])).pdf(row[0, 0])
+            for w, mu, c in zip(gm.weights_, gm.means_, covs, strict=True)
+        ]
+    )
+    post = dens / dens.sum()
+    cond = [
+        mu[m] + c[np.ix_(m, o)] @ np.linalg.solve(c[np.ix_(o, o)], row[0, o] - mu[o])
+        for mu, c in zip(gm.means_, covs, strict=True)
+    ]
+    expected = post @ np.array(cond)
+    assert_allclose(gm.impute(row)[0, m], expected, rtol=1e-9)
+
+
+def test_impute_counts_and_coins_one_component():
+    X, _ = make_poisson_mixture(
+        n_samples=300, rates=[[3.0, 7.0]], weights=[1.0], random_state=1
+    )
+    Xm = knock_out(X, 0.3, seed=11)
+    pm = PoissonMixture(1, **tight()).fit(Xm)
+    filled = pm.impute(Xm)
+    assert_allclose(filled[np.isnan(Xm)[:, 1], 1], np.nanmean(Xm[:, 1]), rtol=1e-9)
+    X, _ = make_coin_rounds(
+        n_rounds=300, n_trials=10, probs=[[0.3, 0.6]], random_state=1
+    )
+    Xm = knock_out(X, 0.3, seed=12)
+    coins = CoinMixture(1, n_trials=10, **tight()).fit(Xm)
+    filled = coins.impute(Xm)
+    assert_allclose(filled[np.isnan(Xm)[:, 0], 0], np.nanmean(Xm[:, 0]), rtol=1e-9)

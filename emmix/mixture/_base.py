@@ -533,6 +533,48 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             out[rows] = resp
         return out
 
+    def _conditional_means(self, X, params, cache):
+        """Per component, each row with its missing entries filled by their
+        conditional mean given the row's observed part; shape (n, K, d)."""
+        raise NotImplementedError  # pragma: no cover - every family has it
+
+    def impute(self, X):
+        """Fill missing entries (NaN) with their posterior-weighted conditional mean.
+
+        Each missing entry becomes ``sum_k p(k | x_obs) E[x_miss | x_obs, k]``:
+        the mean of the fitted mixture's conditional distribution given the
+        row's observed values. Observed values are returned unchanged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with NaN for missing entries; every row needs an observed value.
+
+        Returns
+        -------
+        X_filled : ndarray of shape (n_samples, n_features)
+            A new array; ``X`` is not modified (lazy for a Dask array).
+        """
+        if is_dask(X):
+            return dask_apply(self, X, "impute", n_columns=self.n_features_in_)
+        X = self._checked_input(X)
+        out = np.array(X, dtype=X.dtype, copy=True)
+        mask = np.isnan(out)
+        rows = mask.any(axis=1)
+        if not rows.any():
+            return out
+        params = self._em_prepare(self._em_load())
+        for chunk in iter_chunks(int(rows.sum()), self._em_row_bytes(X, params)):
+            index = np.flatnonzero(rows)[chunk]
+            part = out[index]
+            cache: dict = {}
+            _, resp = normalize_log_prob(self._weighted_log_prob(part, params, cache))
+            fill = np.einsum(
+                "nk,nkd->nd", resp, self._conditional_means(part, params, cache)
+            )
+            out[index] = np.where(mask[index], fill, part)
+        return out
+
     def sample(self, n_samples: int = 1):
         """Draw samples from the fitted mixture.
 

@@ -458,6 +458,21 @@ default='kmeans'
         )
         return binomial_log_prob(heads, trials, params["probs"], row_constant)
 
+    def _conditional_means(self, X, params, cache):
+        # Independent counts within a component: a missing heads count's mean
+        # is its probability times the tosses; with tosses in X ('from_X') a
+        # missing tosses entry has no model and stays missing.
+        n_coins = params["probs"].shape[1]
+        if self._trials_from_X():
+            trials = X[:, n_coins:]
+            heads = params["probs"][np.newaxis] * trials[:, np.newaxis, :]
+            tosses = np.repeat(trials[:, np.newaxis, :], self.n_components, axis=1)
+            return np.concatenate([heads, tosses], axis=2)
+        trials = self._trials_vector(n_coins, X.dtype)
+        return np.broadcast_to(
+            params["probs"] * trials, (X.shape[0], self.n_components, n_coins)
+        )
+
     def _component_stats(self, X, resp, params, cache=None) -> dict:
         heads, trials = self._split(X)
         return binomial_stats(heads, trials, resp)

@@ -812,6 +812,14 @@ default='kmeans'
             cache["missing"] = (complete, sub_cache, fill)
         return out
 
+    def _conditional_means(self, X, params, cache):
+        if "missing" not in cache:  # no missing entry: the rows themselves
+            return np.repeat(X[:, np.newaxis, :], self.n_components, axis=1)
+        complete, _, fill = cache["missing"]
+        out = np.repeat(X[:, np.newaxis, :], self.n_components, axis=1)
+        out[~complete] = fill["xhat"]
+        return out
+
     def _log_prob(self, X, params, cache=None):
         if "_consts" not in params:
             params = self._em_prepare(params)

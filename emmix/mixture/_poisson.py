@@ -315,6 +315,11 @@ default='kmeans'
         row_constant = memoized(cache, "row_constant", lambda: poisson_row_constant(X))
         return poisson_log_prob(X, params["rates"], row_constant)
 
+    def _conditional_means(self, X, params, cache):
+        # Features are independent within a component: a missing count's
+        # conditional mean is its component's rate.
+        return np.broadcast_to(params["rates"], (X.shape[0], *params["rates"].shape))
+
     def _component_stats(self, X, resp, params, cache=None) -> dict:
         return poisson_stats(X, resp)
 
