@@ -41,9 +41,13 @@ __all__ = ["BaseMixture", "initial_responsibilities", "normalize_log_prob"]
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
-_LOG_TINY = {
-    np.float64: np.log(np.finfo(np.float64).tiny),
-    np.float32: np.float32(np.log(np.finfo(np.float32).tiny) + 1),
+#: Floor of the log-responsibilities (before normalising). Responsibilities
+#: below ~1e-150 (1e-30 in float32) weigh nothing, but the subnormal numbers
+#: they would turn into (alone, divided by the row total or multiplied by the
+#: data in the statistics) slow matrix products down by orders of magnitude.
+_LOG_FLOOR = {
+    np.float64: np.float64(np.log(1e-150)),
+    np.float32: np.float32(np.log(1e-30)),
 }
 
 
@@ -82,10 +86,7 @@ def normalize_log_prob(weighted_log_prob):
     top[~np.isfinite(top)] = 0.0
     resp = weighted_log_prob
     resp -= top[:, np.newaxis]
-    # exp of very negative values gives subnormal numbers, which slow matrix
-    # products down by orders of magnitude: stop at the smallest normal one
-    # (a responsibility of ~1e-308, or ~1e-38 in float32, weighs nothing).
-    np.maximum(resp, _LOG_TINY[resp.dtype.type], out=resp)
+    np.maximum(resp, _LOG_FLOOR[resp.dtype.type], out=resp)
     np.exp(resp, out=resp)
     total = resp @ np.ones(resp.shape[1], dtype=resp.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
