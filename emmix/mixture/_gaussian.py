@@ -25,6 +25,7 @@ from scipy import linalg
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._accel import project_psd
+from .._em import memoized
 from .._validation import (
     _column_names,
     check_array_shape,
@@ -32,7 +33,7 @@ from .._validation import (
     check_weights_init,
 )
 from ._base import INIT_METHODS, BaseMixture, _mixture_weights
-from ._gaussian_missing import missing_log_prob, missing_stats
+from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -800,12 +801,16 @@ default='kmeans'
         out[complete] = log_gaussian_prob_prepared(
             X[complete], params["_consts"], self.covariance_type, cache=sub_cache
         )
+        incomplete_mask = mask[~complete]
         log_prob, fill = missing_log_prob(
             X[~complete],
-            mask[~complete],
+            incomplete_mask,
             params["means"],
             params["covariances"],
             self.covariance_type,
+            patterns=memoized(
+                cache, "patterns", lambda: missing_patterns(incomplete_mask)
+            ),
         )
         out[~complete] = log_prob + params["_log_weights"]
         if cache is not None:

@@ -25,14 +25,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import linalg
 
-__all__ = ["missing_log_prob", "missing_stats"]
+__all__ = ["missing_log_prob", "missing_patterns", "missing_stats"]
 
 _LOG_2PI = math.log(2 * math.pi)
 
 
-def _patterns(mask):
+def missing_patterns(mask):
     """Row groups with the same missingness: ``[(rows, observed, missing)]``."""
     keys, inverse = np.unique(mask, axis=0, return_inverse=True)
     inverse = inverse.ravel()
@@ -51,7 +50,7 @@ def _full_covariances(covariances, covariance_type, n_components):
     return covariances
 
 
-def missing_log_prob(X, mask, means, covariances, covariance_type):
+def missing_log_prob(X, mask, means, covariances, covariance_type, patterns=None):
     """Log-densities of the observed part of each row, and the conditional fill.
 
     Parameters
@@ -64,6 +63,9 @@ def missing_log_prob(X, mask, means, covariances, covariance_type):
     covariances : ndarray
         Shaped by ``covariance_type`` (as ``GaussianMixtureEM.covariances_``).
     covariance_type : {'full', 'tied', 'diag', 'spherical'}
+    patterns : list, default=None
+        ``missing_patterns(mask)``, if already computed (it depends on the rows
+        only, so a fit computes it once per chunk).
 
     Returns
     -------
@@ -94,38 +96,48 @@ def missing_log_prob(X, mask, means, covariances, covariance_type):
     log_prob = np.empty((n, k), dtype=X.dtype)
     xhat = np.repeat(X0[:, np.newaxis, :], k, axis=1)
     blocks = []  # (rows, missing index, C of shape (k, |m|, |m|))
-    potrf, trtri = linalg.get_lapack_funcs(("potrf", "trtri"), (covs,))
-    for rows, o, m in _patterns(mask):
-        xo = X0[np.ix_(rows, o)]
-        cond = np.empty((k, len(m), len(m)), dtype=X.dtype)
-        for j in range(k):
-            # LAPACK directly: scipy's wrappers cost milliseconds per call,
-            # far more than these small factorisations.
-            chol, info = potrf(covs[j][np.ix_(o, o)], lower=True, clean=True)
-            if info == 0:
-                chol_inv, info = trtri(chol, lower=True)
-            if info != 0:
-                raise ValueError(
-                    f"Fitting the mixture model failed: the covariance of component "
-                    f"{j} is singular on the observed features {o.tolist()} of some "
-                    "rows. Increase reg_covar, decrease the number of components, "
-                    "or scale the input data."
-                )
-            centred = xo - means[j, o]
-            z = chol_inv @ centred.T
-            log_det = 2.0 * np.sum(np.log(np.diag(chol)))
-            log_prob[rows, j] = -0.5 * (
-                len(o) * _LOG_2PI + log_det + np.einsum("ij,ij->j", z, z)
-            )
-            if len(m):
-                s_mo = covs[j][np.ix_(m, o)]
-                # S_mo S_oo^-1 = (L^-1 S_om)^T L^-1 with S_oo = L L^T.
-                a = chol_inv @ s_mo.T
-                xhat[np.ix_(rows, [j], m)] = (means[j, m] + z.T @ a)[:, np.newaxis, :]
-                cond[j] = covs[j][np.ix_(m, m)] - a.T @ a
+    components = np.arange(k)
+    for rows, o, m in missing_patterns(mask) if patterns is None else patterns:
+        # One batch over the components for each pattern.
+        q = len(o)
+        s_oo = covs[:, o[:, np.newaxis], o[np.newaxis, :]]  # (k, q, q)
+        chol = _cholesky_or_raise(s_oo, o)
+        chol_inv = np.linalg.inv(chol)  # lower triangular, (k, q, q)
+        centred = X0[np.ix_(rows, o)][np.newaxis] - means[:, np.newaxis, o]
+        z = centred @ np.swapaxes(chol_inv, 1, 2)  # (k, r, q): L^-1 (x_o - mu_o)
+        log_det = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+        log_prob[rows] = (
+            -0.5 * (q * _LOG_2PI + log_det[:, np.newaxis] + np.sum(z * z, axis=2))
+        ).T
         if len(m):
+            s_mo = covs[:, m[:, np.newaxis], o[np.newaxis, :]]  # (k, |m|, q)
+            # S_mo S_oo^-1 (x_o - mu_o) = (L^-1 S_om)^T z with S_oo = L L^T.
+            a = chol_inv @ np.swapaxes(s_mo, 1, 2)  # (k, q, |m|)
+            filled = means[:, np.newaxis, m] + z @ a  # (k, r, |m|)
+            xhat[np.ix_(rows, components, m)] = np.swapaxes(filled, 0, 1)
+            cond = (
+                covs[:, m[:, np.newaxis], m[np.newaxis, :]] - np.swapaxes(a, 1, 2) @ a
+            )
             blocks.append((rows, m, cond))
     return log_prob, {"xhat": xhat, "blocks": blocks}
+
+
+def _cholesky_or_raise(matrices, observed):
+    """Batched lower Cholesky factors; a clear error names a singular block."""
+    try:
+        return np.linalg.cholesky(matrices)
+    except np.linalg.LinAlgError:
+        for j, matrix in enumerate(matrices):
+            try:
+                np.linalg.cholesky(matrix)
+            except np.linalg.LinAlgError:
+                raise ValueError(
+                    "Fitting the mixture model failed: the covariance of component "
+                    f"{j} is singular on the observed features {observed.tolist()} "
+                    "of some rows. Increase reg_covar, decrease the number of "
+                    "components, or scale the input data."
+                ) from None
+        raise  # pragma: no cover - one of them failed above
 
 
 def missing_stats(resp, fill, shift, covariance_type):
