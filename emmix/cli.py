@@ -497,8 +497,10 @@ def _fit_command(args) -> int:
 
     out = sys.stdout
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out))
-    X, header = read_data(args.data, delimiter=args.delimiter)
+    # Missing cells are fine: the mixtures integrate them out (proper EM).
+    X, header = read_data(args.data, delimiter=args.delimiter, allow_missing=True)
     n_samples, n_features = X.shape
+    n_missing = int(np.isnan(X).sum())
     progress = Progress(out, enabled=not args.quiet)
     estimator = _make_estimator(args, progress)
     name = type(estimator).__name__
@@ -506,6 +508,17 @@ def _fit_command(args) -> int:
         f"emmix fit: {name} on {args.data} ({_plural(n_samples, 'row')} x "
         f"{_plural(n_features, 'column')})"
     )
+    empty_rows = np.flatnonzero(np.isnan(X).all(axis=1)) if n_missing else []
+    if len(empty_rows):
+        raise CLIError(
+            f"{args.data}: row {int(empty_rows[0]) + 1}: every value is missing; "
+            "drop rows with no value"
+        )
+    if n_missing:
+        say(
+            f"{_plural(n_missing, 'missing value')}: integrated out of the "
+            "likelihood (EM with data missing at random)"
+        )
     if args.n_components is not None and args.n_components > n_samples:
         raise CLIError(
             f"{args.data}: --n-components {args.n_components} is more than the "
@@ -598,7 +611,8 @@ def _fit_command(args) -> int:
 
         n_panels = 3 if selection is not None else 2
         figure, axes = figures.new(n_panels, width=5.2)
-        plotting.plot_mixture(estimator, X, axes[0], feature_names=header)
+        complete = ~np.isnan(X).any(axis=1)  # the figure shows complete rows
+        plotting.plot_mixture(estimator, X[complete], axes[0], feature_names=header)
         plotting.plot_convergence(estimator, axes[1])
         if selection is not None:
             plotting.plot_criterion(selection, axes[2])
@@ -947,7 +961,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit a mixture to a CSV or .npy file",
         description="Fit a mixture to the rows of DATA; write params.json, "
         "labels.csv (label and component probabilities per row) and fit.png. "
-        "Without --n-components, K is chosen by --select (BIC by default).",
+        "Without --n-components, K is chosen by --select (BIC by default). "
+        "Empty cells (or NA, nan, ?) are missing values, integrated out of the "
+        "likelihood; every row needs at least one value.",
     )
     fit.add_argument("data", metavar="DATA", help="CSV file (header optional) or .npy")
     fit.add_argument(

@@ -252,7 +252,7 @@ BAD_CSV = {
     "ragged.csv": ("1,2\n3,4\n5\n", "line 3 has 1 value but the first row has 2"),
     "semicolon.csv": ("1;2\n3;4\n", "seems to use ';' as delimiter"),
     "tabs.csv": ("x\ty\n1\t2\n3\t4\n", "'1\\t2' is not a number; the file"),
-    "missing.csv": ("a,b\n1,2\n3,\n", "line 3, column 2 ('b'): missing value"),
+    "row_all_missing.csv": ("a,b\n1,2\n,\n", "row 2: every value is missing"),
     "infinite.csv": ("1,2\n3,inf\n", "'inf' is not a finite number"),
 }
 
@@ -314,7 +314,10 @@ def test_unreadable_file(tmp_path, capsys, monkeypatch):
         (lambda p: np.save(p, np.zeros((2, 2, 2))), "shape (2, 2, 2)"),
         (lambda p: np.save(p, np.array(["a", "b"])), "not numbers"),
         (lambda p: np.save(p, np.zeros((0, 3))), "the array is empty"),
-        (lambda p: np.save(p, np.array([[1.0], [np.nan]])), "missing value (NaN)"),
+        (
+            lambda p: np.save(p, np.array([[1.0], [np.nan]])),
+            "row 2: every value is missing",
+        ),
     ],
 )
 def test_bad_npy_is_a_one_line_error(make, message, tmp_path, capsys):
@@ -462,3 +465,15 @@ def test_console_script(tmp_path):
     )
     assert bad.returncode == 2
     assert bad.stderr == "emmix: error: absent.csv: no such file\n"
+
+
+def test_fit_with_missing_cells_uses_em(tmp_path, capsys):
+    X = write_blobs(tmp_path / "tmp.csv", header=False)
+    X[::7, 1] = np.nan
+    path = tmp_path / "holes.csv"
+    np.savetxt(path, X, delimiter=",")  # NaN is written as 'nan'
+    args = ["fit", str(path), "--n-components", "3", "--out", str(tmp_path / "o")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"{int(np.isnan(X).sum())} missing values: integrated out" in out
+    assert (tmp_path / "o" / "labels.csv").exists()
