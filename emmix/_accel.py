@@ -113,10 +113,8 @@ def run_squarem(estimator, X, sample_weight, params, lower_bound, total_weight):
 
     def em_map(theta):
         nonlocal n_pass
-        stats, loglik = estimator._em_pass(X, sample_weight, theta)
         n_pass += 1
-        new = estimator._em_hold_fixed(estimator._em_mstep(stats, theta), theta)
-        return new, loglik / total_weight
+        return estimator._em_step(X, sample_weight, theta, total_weight)
 
     def record(value):
         previous = history[-1] if history else lower_bound

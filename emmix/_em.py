@@ -338,6 +338,15 @@ class EMMixin:
         self.lower_bounds_ = [float(b) for b in history]
         return params
 
+    def _em_step(self, X, sample_weight, params, total_weight):
+        """One EM iteration: ``(M(E(params)), mean log-likelihood of params)``.
+
+        Fixed parameter groups are held; plain EM and SQUAREM both step here.
+        """
+        stats, loglik = self._em_pass(X, sample_weight, params)
+        new = self._em_hold_fixed(self._em_mstep(stats, params), params)
+        return new, loglik / total_weight
+
     def _em_iterate(self, X, sample_weight, params, lower_bound, total_weight):
         """Plain EM from ``params`` until ``tol`` or ``max_iter``.
 
@@ -347,9 +356,7 @@ class EMMixin:
         n_iter = 0
         for n_iter in range(1, self.max_iter + 1):
             previous = lower_bound
-            stats, loglik = self._em_pass(X, sample_weight, params)
-            params = self._em_hold_fixed(self._em_mstep(stats, params), params)
-            lower_bound = loglik / total_weight
+            params, lower_bound = self._em_step(X, sample_weight, params, total_weight)
             history.append(lower_bound)
             self._verbose_iter_end(n_iter, lower_bound - previous)
             if abs(lower_bound - previous) < self.tol:
