@@ -1,40 +1,32 @@
-"""Fitting and predicting on Dask arrays (any Dask scheduler, e.g. dask.distributed).
+"""The Dask data backend: row blocks of a ``dask.array.Array``, where they live.
 
 EM's statistics are sums over rows, so a fit on a Dask array needs nothing new
-from a family: in each pass the estimator's own in-memory E-step
-(``_em_pass``, itself chunked for the cache) runs on every row block of the
-array where that block lives, and the per-block statistics are added by Dask
-in a tree of small tasks (``SPLIT_EVERY`` parts per task). Only the parameters
-(one copy per worker) and the summed statistics travel; the rows never leave
-the workers. Every engine feature built on ``_em_pass`` (plain EM, SQUAREM,
-``partial_fit``, restarts, ``warm_start``) therefore works unchanged.
+from a family: in each pass the estimator's own in-memory E-step runs on every
+row block where that block lives, and the per-block statistics are added by
+Dask in a tree of small tasks (``SPLIT_EVERY`` parts per task). Only the
+parameters (one copy per worker) and the summed statistics travel; the rows
+never leave the workers.
 
-What is computed where:
+This module knows no estimator. It offers what an estimator needs from a
+distributed array, each taking plain functions to run on the blocks:
 
-* **Validation** never gathers the data. Dimensions, dtype and the number of
-  features are checked lazily. The value checks (NaN or infinite entries,
-  negative counts, heads above tosses, negative or non-finite sample weights)
-  are the estimator's in-memory checks, run on each block in one reduction
-  pass over the data at ``fit`` (a cheap pass that returns, per block, the
-  column minima and maxima and the weight totals); whole-data checks (a
-  column whose squares would overflow) run on those minima and maxima.
-* **The start** of a mixture (``init_params``) is drawn on a uniform random
-  sample of at most ``max(DASK_INIT_SAMPLE_ROWS, 100 * n_components)`` rows,
-  chosen with ``random_state`` and gathered with one ``compute`` (the rows'
-  sample weights come along); given ``*_init`` arrays for every parameter
-  group, nothing is sampled. The imputer's deterministic start (observed
-  means and variances) is computed with two reductions over all rows, so it
-  equals the in-memory start up to rounding.
-* **Predictions** (``predict``, ``predict_proba``, ``score_samples``,
-  ``transform``) are lazy Dask arrays: the in-memory method mapped over the
-  row blocks. ``score`` returns a number.
+* :func:`dask_check_X`, :func:`dask_weights`: lazy checks of dimensions,
+  dtype and weights (nothing is computed);
+* :func:`dask_validate`: one reduction pass running a block check (the
+  estimator's in-memory validation) on every block, returning the column
+  minima and maxima and the weight totals;
+* :func:`dask_block_sum`: a function ``(stats, loglik)`` of each block, summed;
+* :func:`dask_sample`: a uniform random sample of rows, gathered;
+* :func:`dask_map_rows`: a function of each block, lazily (predictions);
+* :func:`dask_weighted_mean`, :func:`dask_column_summary`,
+  :func:`dask_observed_moments`: reductions over all rows.
 
-Dask is imported lazily: importing emmix never needs it.
+Errors raised on a block get a note naming the block's rows. Dask is imported
+lazily: importing emmix never needs it.
 """
 
 from __future__ import annotations
 
-import copy
 import sys
 import uuid
 import warnings
@@ -42,20 +34,19 @@ import warnings
 import numpy as np
 
 __all__ = [
-    "DASK_INIT_SAMPLE_ROWS",
     "SPLIT_EVERY",
-    "dask_apply",
-    "dask_em_pass",
-    "dask_fit_imputer",
-    "dask_fit_mixture",
-    "dask_initialize",
-    "dask_partial_fit_mixture",
-    "dask_score_mixture",
+    "dask_block_sum",
+    "dask_check_X",
+    "dask_column_summary",
+    "dask_map_rows",
+    "dask_observed_moments",
+    "dask_sample",
+    "dask_validate",
+    "dask_weighted_mean",
+    "dask_weights",
     "is_dask",
 ]
 
-#: Rows sampled (at least) to draw a mixture's start on Dask input.
-DASK_INIT_SAMPLE_ROWS = 10_000
 #: Parts added by one task of the tree sum.
 SPLIT_EVERY = 8
 
@@ -80,18 +71,6 @@ def _data_node(value, what: str):
     """A graph node holding ``value``: sent once to each worker that needs it."""
     dask, _ = _dask()
     return dask.delayed(value, name=f"emmix-{what}-{uuid.uuid4().hex}", traverse=False)
-
-
-def _shippable(estimator):
-    """A shallow copy of ``estimator`` without the fit's thread pool and memo.
-
-    The memo is keyed by row ranges of the in-process data; on a worker the
-    same ranges of another block would hit it, so it must not travel.
-    """
-    est = copy.copy(estimator)
-    est.__dict__.pop("_em_pool", None)
-    est.__dict__.pop("_em_memo", None)
-    return est
 
 
 def _tree_reduce(parts, combine, split_every: int = SPLIT_EVERY):
@@ -136,14 +115,24 @@ def _row_blocks(*arrays):
 
 
 # ------------------------------------------------------------- validation
-def _dask_X(estimator, X, *, reset: bool, ensure_min_samples: int = 1):
-    """Lazy checks of a Dask array: 2-d, numeric, known chunks, n_features.
+def dask_check_X(X, *, name: str, n_features: int | None, ensure_min_samples: int):
+    """Lazy checks of a Dask array: 2-d, numeric, known chunks, its width.
 
-    Returns ``X`` as float64 or float32 (other numeric types as float64),
-    chunked by rows only. Sets ``n_features_in_`` (and drops
-    ``feature_names_in_``) when ``reset``.
+    Parameters
+    ----------
+    X : dask.array.Array
+    name : str
+        The estimator's name, for messages.
+    n_features : int or None
+        The number of features expected (None at ``fit``).
+    ensure_min_samples : int
+
+    Returns
+    -------
+    X : dask.array.Array
+        Float64 or float32 (other numeric types as float64), chunked by rows
+        only.
     """
-    name = type(estimator).__name__
     if X.ndim != 2:
         hint = (
             " Reshape it with X.reshape(-1, 1) for one feature." if X.ndim == 1 else ""
@@ -163,8 +152,8 @@ def _dask_X(estimator, X, *, reset: bool, ensure_min_samples: int = 1):
             f"{name} cannot count its rows. Call X.compute_chunk_sizes() first, "
             "or build it with known lengths (e.g. df.to_dask_array(lengths=True))."
         )
-    n_samples, n_features = (int(n) for n in X.shape)
-    if n_features == 0:
+    n_samples, width = (int(n) for n in X.shape)
+    if width == 0:
         raise ValueError(
             f"X has no features (shape {X.shape}): {name} needs at least one column."
         )
@@ -175,13 +164,10 @@ def _dask_X(estimator, X, *, reset: bool, ensure_min_samples: int = 1):
             f"{what} (shape {X.shape}), but {name} needs at least "
             f"{ensure_min_samples} samples."
         )
-    if reset:
-        estimator.n_features_in_ = n_features
-        estimator.__dict__.pop("feature_names_in_", None)
-    elif n_features != estimator.n_features_in_:
+    if n_features is not None and width != n_features:
         raise ValueError(
-            f"X has {n_features} features, but {name} is expecting "
-            f"{estimator.n_features_in_} features as input."
+            f"X has {width} features, but {name} is expecting {n_features} "
+            "features as input."
         )
     if X.dtype not in _FLOATS:
         X = X.astype(np.float64)
@@ -190,7 +176,7 @@ def _dask_X(estimator, X, *, reset: bool, ensure_min_samples: int = 1):
     return X
 
 
-def _dask_weights(sample_weight, X):
+def dask_weights(sample_weight, X):
     """Sample weights as a Dask array of X's dtype, aligned with X's row blocks.
 
     Value checks are left to the validation pass.
@@ -240,8 +226,8 @@ def _check_weight_block(w, start):
         )
 
 
-def _block_summary(est, x, w, start):
-    """Validate one block with the in-memory checks; return what the fit needs.
+def _block_summary(check_block, x, w, start):
+    """Run ``check_block`` on one block; return what a fit needs to know.
 
     Runs on a worker. Returns the column minima and maxima (NaN ignored), the
     total weight and the number of rows with a positive weight.
@@ -249,7 +235,7 @@ def _block_summary(est, x, w, start):
     if x.shape[0] == 0:
         return None
     try:
-        est._validate_input(x, reset=False)
+        check_block(x)
     except (ValueError, TypeError) as exc:
         raise _with_rows(exc, start, x.shape[0]) from None
     _check_weight_block(w, start)
@@ -275,70 +261,43 @@ def _combine_summaries(*parts):
     return out
 
 
-def dask_validate(
-    estimator, X, sample_weight, *, reset: bool, n_components: int | None = None
-):
-    """Validate a Dask ``X`` and its weights for a fit without gathering them.
+def dask_validate(check_block, X, sample_weight) -> dict:
+    """One reduction pass: ``check_block(x)`` on every block, and a summary.
 
-    One reduction pass runs the estimator's in-memory ``_validate_input`` on
-    each block and returns the column minima and maxima; whole-data checks
-    that only ``fit`` makes (``reset=True``, e.g. squares that overflow) run
-    on the two rows ``[minima, maxima]``, which also sets ``n_features_in_``.
+    Parameters
+    ----------
+    check_block : callable
+        The in-memory check of a block of rows (raises on bad data); it
+        travels to the workers, so it must pickle.
+    X, sample_weight : dask.array.Array
+        As returned by :func:`dask_check_X` and :func:`dask_weights`.
 
     Returns
     -------
-    X : dask.array.Array
-        Float64 or float32, chunked by rows only.
-    sample_weight : dask.array.Array
-        Weights of X's dtype aligned with X's row blocks.
+    summary : dict
+        ``min`` and ``max`` (per column, NaN ignored), ``wsum`` (total
+        weight) and ``npos`` (rows with a positive weight).
     """
     dask, _ = _dask()
-    X = _dask_X(estimator, X, reset=reset, ensure_min_samples=2 if reset else 1)
-    sample_weight = _dask_weights(sample_weight, X)
-    est = _data_node(_shippable(estimator), "estimator")
+    check = _data_node(check_block, "check")
     starts = _row_starts(X.chunks[0])
     parts = [
-        dask.delayed(_block_summary)(est, x, w, start)
+        dask.delayed(_block_summary)(check, x, w, start)
         for (x, w), start in zip(_row_blocks(X, sample_weight), starts, strict=False)
     ]
     (summary,) = dask.compute(_tree_reduce(parts, _combine_summaries))
-    if reset:
-        surrogate = np.vstack([summary["min"], summary["max"]]).astype(X.dtype)
-        estimator._validate_input(surrogate, reset=True)
     if summary["wsum"] <= 0 or summary["npos"] == 0:
         raise ValueError(
             "sample_weight sums to zero: at least one row needs a positive weight."
         )
-    if n_components is not None:
-        _check_n_components_lazy(X, n_components, summary["npos"])
-    return X, sample_weight
-
-
-def _check_n_components_lazy(X, n_components: int, n_positive: int) -> None:
-    """The row counts of ``check_n_components``.
-
-    Distinct rows are counted on the start's sample (``dask_initialize``).
-    """
-    if X.shape[0] < n_components:
-        raise ValueError(
-            "Expected n_samples >= n_components but got n_components = "
-            f"{n_components}, n_samples = {X.shape[0]}. Lower n_components or "
-            "provide more samples."
-        )
-    if n_positive < n_components:
-        raise ValueError(
-            f"Only {n_positive} rows have a positive sample_weight, fewer than "
-            f"n_components={n_components}. Lower n_components or give more rows "
-            "a positive weight."
-        )
+    return summary
 
 
 # ---------------------------------------------------------------- the pass
-def _block_em_pass(est, x, w, params):
-    """The in-memory E-step pass over one block (runs on a worker)."""
+def _block_call(fn, shared, x, w):
     if x.shape[0] == 0:
         return None
-    return est._em_pass(x, w, params)
+    return fn(*shared, x, w)
 
 
 def _combine_stats(*parts):
@@ -355,20 +314,17 @@ def _combine_stats(*parts):
     return stats, loglik
 
 
-def dask_em_pass(estimator, X, sample_weight, params):
-    """One E-step pass over a Dask array: per-block statistics, summed by Dask.
+def dask_block_sum(fn, X, sample_weight, *, shared=()):
+    """``fn(*shared, x, w) -> (stats, loglik)`` on every row block, summed.
 
-    The engine's ``_em_pass`` calls this for Dask input. Each block runs the
-    estimator's in-memory ``_em_pass`` (which chunks it for the cache); the
-    parameters travel once per worker as one graph node, and the per-block
-    statistics are added in a tree of ``SPLIT_EVERY``-way sums, so only small
-    arrays move.
+    ``shared`` (an estimator, its parameters) travels once per worker as one
+    graph node; the per-block results are added in a tree of
+    ``SPLIT_EVERY``-way sums, so only small arrays move.
     """
     dask, _ = _dask()
-    est = _data_node(_shippable(estimator), "estimator")
-    theta = _data_node(params, "params")
+    shared = _data_node(tuple(shared), "shared")
     parts = [
-        dask.delayed(_block_em_pass)(est, x, w, theta)
+        dask.delayed(_block_call)(fn, shared, x, w)
         for x, w in _row_blocks(X, sample_weight)
     ]
     (result,) = dask.compute(_tree_reduce(parts, _combine_stats))
@@ -377,7 +333,7 @@ def dask_em_pass(estimator, X, sample_weight, params):
     return result
 
 
-# ---------------------------------------------------------------- the start
+# ---------------------------------------------------------------- sampling
 def _sample_rows(n_samples: int, size: int, random_state) -> np.ndarray:
     """``size`` distinct row indices out of ``n_samples``, sorted.
 
@@ -402,77 +358,72 @@ def dask_sample(X, sample_weight, size: int, random_state):
     return dask.compute(X[index], sample_weight[index])
 
 
-def dask_initialize(estimator, X, sample_weight, random_state):
-    """First parameters of a run on a Dask array (the engine's start hook).
-
-    A start precomputed by the fit (``_dask_start``, the imputer's moments) is
-    used as is; a mixture whose every parameter group was given (``*_init``)
-    needs no data; otherwise the in-memory start runs on a random sample of
-    rows (see the module docstring).
-    """
-    start = estimator.__dict__.get("_dask_start")
-    if start is not None:
-        return dict(start)
-    groups = set(getattr(estimator, "_fixable_groups", {}))
-    given = set(getattr(estimator, "_init_arrays", {}))
-    if groups and groups <= given:
-        return estimator._em_initialize(X, sample_weight, random_state)
-    from ._validation import check_n_components
-
-    n_components = getattr(estimator, "n_components", 1)
-    size = max(DASK_INIT_SAMPLE_ROWS, 100 * n_components)
-    X_sample, w_sample = dask_sample(X, sample_weight, size, random_state)
+# ------------------------------------------------------------ lazy results
+def _map_block(x, fn, shared, starts, block_id=None):
+    """``fn(*shared, x, block_index)`` on one block (runs on a worker)."""
+    index = block_id[0]
     try:
-        check_n_components(X_sample, n_components, w_sample)
-    except ValueError as exc:
-        raise ValueError(
-            f"{exc} (Counted on the {X_sample.shape[0]} rows sampled from the "
-            "Dask array X for the start: give the *_init arrays, or more "
-            "varied data.)"
-        ) from None
-    return estimator._em_initialize(X_sample, w_sample, random_state)
+        return fn(*shared, x, index)
+    except (ValueError, TypeError) as exc:
+        raise _with_rows(exc, starts[index], x.shape[0]) from None
 
 
-# ----------------------------------------------------------------- mixtures
-def dask_fit_mixture(estimator, X, sample_weight):
-    """``BaseMixture.fit`` on a Dask array."""
-    estimator._validate_params()
-    X, sample_weight = dask_validate(
-        estimator, X, sample_weight, reset=True, n_components=estimator.n_components
+def dask_map_rows(fn, X, *, shared=(), n_columns=None, dtype=None):
+    """Lazy ``fn(*shared, x, block_index)`` over the row blocks of ``X``.
+
+    Parameters
+    ----------
+    fn : callable
+        Returns one value per row (``n_columns=None``) or ``n_columns``.
+    X : dask.array.Array of shape (n_samples, n_features)
+        As returned by :func:`dask_check_X`.
+    shared : tuple
+        Arguments sent once per worker.
+    n_columns : int or None
+    dtype : dtype or None
+        Dtype of the result; None for X's.
+
+    Returns
+    -------
+    result : dask.array.Array
+        Of shape (n_samples,) or (n_samples, n_columns), chunked like X's rows.
+    """
+    dtype = np.dtype(X.dtype if dtype is None else dtype)
+    shared = _data_node(tuple(shared), "shared")
+    starts = _row_starts(X.chunks[0])
+    if n_columns is None:
+        return X.map_blocks(
+            _map_block,
+            fn,
+            shared,
+            starts,
+            drop_axis=1,
+            chunks=(X.chunks[0],),
+            dtype=dtype,
+            meta=np.empty((0,), dtype),
+        )
+    return X.map_blocks(
+        _map_block,
+        fn,
+        shared,
+        starts,
+        chunks=(X.chunks[0], (int(n_columns),)),
+        dtype=dtype,
+        meta=np.empty((0, 0), dtype),
     )
-    estimator._em_fixed_groups()
-    estimator._init_arrays = estimator._check_init_arrays(X)
-    estimator._reset_stream()
-    estimator._fit_em(X, sample_weight)
-    return estimator
 
 
-def dask_partial_fit_mixture(estimator, X, sample_weight):
-    """``BaseMixture.partial_fit`` on a Dask array (the whole array is one batch)."""
-    first = not hasattr(estimator, "_stream_stats")
-    if first:
-        estimator._validate_params()
-    X, sample_weight = dask_validate(
-        estimator,
-        X,
-        sample_weight,
-        reset=first,
-        n_components=estimator.n_components if first else None,
-    )
-    if first:
-        estimator._em_fixed_groups()
-        estimator._init_arrays = estimator._check_init_arrays(X)
-    estimator._partial_fit_em(X, sample_weight)
-    return estimator
+def _checked_weights(w, starts, block_id=None):
+    _check_weight_block(w, starts[block_id[0]])
+    return w
 
 
-def dask_score_mixture(estimator, X, sample_weight=None) -> float:
-    """``BaseMixture.score`` on a Dask array: the (weighted) mean, computed."""
+def dask_weighted_mean(values, sample_weight=None) -> float:
+    """The (weighted) mean of a lazy 1-d array, computed in float64."""
     dask, _ = _dask()
-    log_prob = estimator.score_samples(X)
     if sample_weight is None:
-        return float(log_prob.mean(dtype=np.float64).compute())
-    weights = _dask_weights(sample_weight, log_prob[:, np.newaxis])
+        return float(values.mean(dtype=np.float64).compute())
+    weights = dask_weights(sample_weight, values[:, np.newaxis])
     starts = _row_starts(weights.chunks[0])
     checked = weights.map_blocks(
         _checked_weights,
@@ -481,7 +432,7 @@ def dask_score_mixture(estimator, X, sample_weight=None) -> float:
         meta=np.empty((0,), weights.dtype),
     )
     total, weight = dask.compute(
-        (log_prob.astype(np.float64) * checked).sum(), checked.sum(dtype=np.float64)
+        (values.astype(np.float64) * checked).sum(), checked.sum(dtype=np.float64)
     )
     if not weight > 0:
         raise ValueError(
@@ -490,83 +441,9 @@ def dask_score_mixture(estimator, X, sample_weight=None) -> float:
     return float(total / weight)
 
 
-def _checked_weights(w, starts, block_id=None):
-    _check_weight_block(w, starts[block_id[0]])
-    return w
-
-
-# ----------------------------------------------------------- predictions
-def _apply_block(x, est, method, starts, seed=None, block_id=None):
-    """The in-memory ``method`` of ``est`` on one block (runs on a worker)."""
-    start = starts[block_id[0]]
-    if seed is not None:
-        # Each block draws from its own stream, derived from (seed, block).
-        est = copy.copy(est)
-        est.random_state = np.random.RandomState([seed, block_id[0]])
-    try:
-        return getattr(est, method)(x)
-    except (ValueError, TypeError) as exc:
-        raise _with_rows(exc, start, x.shape[0]) from None
-
-
-def dask_apply(estimator, X, method: str, *, n_columns=None, dtype=None, seed=None):
-    """Lazy ``method`` of a fitted estimator over the row blocks of ``X``.
-
-    Parameters
-    ----------
-    estimator : fitted estimator
-    X : dask.array.Array of shape (n_samples, n_features)
-    method : str
-        Name of the in-memory method (``'predict'``, ``'transform'``, ...).
-    n_columns : int or None
-        Columns of the result; None for one value per row.
-    dtype : dtype or None
-        Dtype of the result; None for the validated dtype of X (float32 stays
-        float32, other types give float64).
-    seed : int or None
-        Seed of per-block random streams (the imputer's ``sample_posterior``).
-
-    Returns
-    -------
-    result : dask.array.Array
-        Of shape (n_samples,) or (n_samples, n_columns), chunked like X's rows.
-    """
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(estimator)
-    X = _dask_X(estimator, X, reset=False)
-    if dtype is None:
-        dtype = X.dtype
-    dtype = np.dtype(dtype)
-    est = _data_node(_shippable(estimator), "estimator")
-    starts = _row_starts(X.chunks[0])
-    if n_columns is None:
-        return X.map_blocks(
-            _apply_block,
-            est,
-            method,
-            starts,
-            seed,
-            drop_axis=1,
-            chunks=(X.chunks[0],),
-            dtype=dtype,
-            meta=np.empty((0,), dtype),
-        )
-    return X.map_blocks(
-        _apply_block,
-        est,
-        method,
-        starts,
-        seed,
-        chunks=(X.chunks[0], (int(n_columns),)),
-        dtype=dtype,
-        meta=np.empty((0, 0), dtype),
-    )
-
-
-# ----------------------------------------------------------------- imputer
-def _imputer_column_pass(X, mask, sample_weight):
-    """One reduction pass: what the imputer's column checks and moments need.
+# -------------------------------------------------------------- reductions
+def dask_column_summary(X, mask, sample_weight) -> dict:
+    """One reduction pass of per-column facts about the observed entries.
 
     Per column: the number of observed entries, the weighted observed total
     and sum, the observed range among rows with a positive weight, and the
@@ -596,7 +473,7 @@ def _imputer_column_pass(X, mask, sample_weight):
 
 
 def dask_observed_moments(X, sample_weight, mean=None, total=None):
-    """``observed_moments`` on a Dask array: the same two passes, as reductions."""
+    """Weighted means and variances of the observed entries of each column."""
     dask, da = _dask()
     observed = ~da.isnan(X)
     w = observed * sample_weight[:, np.newaxis].astype(np.float64)
@@ -608,107 +485,3 @@ def dask_observed_moments(X, sample_weight, mean=None, total=None):
     centred = da.where(observed, X - mean, 0.0)
     (second,) = dask.compute((w * centred**2).sum(axis=0))
     return mean, second / total
-
-
-def _informative_weights(x, w):
-    """Weights in float64, 0 for rows with nothing observed (left out)."""
-    return np.where(np.isnan(x).all(axis=1), 0.0, w.astype(np.float64))
-
-
-def dask_fit_imputer(estimator, X, sample_weight):
-    """``MultivariateNormalImputer.fit`` on a Dask array.
-
-    The same steps as the in-memory fit, with reductions in place of array
-    code: rows with no observed value get weight 0 instead of being dropped
-    (they add exactly nothing to the statistics), and the deterministic start
-    (observed means and variances) is computed once here.
-    """
-    from sklearn.impute import MissingIndicator
-
-    from .impute._normal import _describe, is_scalar_nan
-
-    _, da = _dask()
-    estimator._validate_params()
-    previous = getattr(estimator, "_modelled", None)
-    X, sample_weight = dask_validate(estimator, X, sample_weight, reset=True)
-    marker = estimator.missing_values
-    mask = da.isnan(X) if is_scalar_nan(marker) else X == marker
-    summary = _imputer_column_pass(X, mask, sample_weight)
-    kept = summary["n_observed"] > 0
-    if not kept.any():
-        raise ValueError(
-            "Every entry of X is missing: there is nothing to estimate. "
-            f"Check the missing_values marker (missing_values={marker!r})."
-        )
-    if not summary["informative"]:
-        raise ValueError(
-            "Every row with an observed value has sample_weight 0: there is "
-            "nothing to estimate. Give such rows a positive weight."
-        )
-    estimator._check_column_summary(
-        summary["low"][kept],
-        summary["high"][kept],
-        summary["together"][np.ix_(kept, kept)],
-        kept,
-    )
-    if estimator.add_indicator:
-        # The indicator only records which columns had missing entries: fit
-        # it on two rows with the same missing columns.
-        template = np.zeros((2, X.shape[1]), dtype=X.dtype)
-        has_missing = summary["n_observed"] < X.shape[0]
-        template[0, has_missing] = marker
-        estimator.indicator_ = MissingIndicator(
-            missing_values=marker, error_on_new=False
-        ).fit(template)
-    else:
-        estimator.indicator_ = None
-
-    index = np.flatnonzero(kept)
-    X_fit = da.where(mask[:, index], np.nan, X[:, index]).astype(np.float64)
-    # Blockwise, not a reduction: its tasks then fuse the same way in every
-    # computation that uses them.
-    weights = da.blockwise(
-        _informative_weights,
-        "i",
-        X_fit,
-        "ij",
-        sample_weight,
-        "i",
-        dtype=np.float64,
-        concatenate=True,
-        meta=np.empty((0,), np.float64),
-    )
-    if previous is None or not np.array_equal(previous, kept):
-        estimator.__dict__.pop("converged_", None)
-    estimator._modelled = kept
-    names = estimator._names()
-    estimator._modelled_labels = [_describe(j, names) for j in index]
-    total = summary["total"][kept]
-    mean, variance = dask_observed_moments(
-        X_fit, weights, mean=summary["sum"][kept] / total, total=total
-    )
-    estimator._ridge = estimator.reg_covar * variance
-    # The in-memory start (``_em_initialize``) from the same moments.
-    estimator._dask_start = estimator._gaussian(
-        mean, np.diag(variance + estimator._ridge)
-    )
-    try:
-        estimator._fit_em(X_fit, weights)
-    finally:
-        del estimator._dask_start
-    return estimator
-
-
-def dask_transform_imputer(estimator, X, method: str = "transform"):
-    """Lazy ``transform`` / ``score_samples`` of a fitted imputer."""
-    from sklearn.utils import check_random_state
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(estimator)
-    if method == "score_samples":
-        return dask_apply(estimator, X, method, dtype=np.float64)
-    seed = None
-    if estimator.sample_posterior:
-        seed = int(check_random_state(estimator.random_state).randint(2**31 - 1))
-    n_columns = len(estimator.get_feature_names_out())
-    return dask_apply(estimator, X, method, n_columns=n_columns, seed=seed)

@@ -1,26 +1,40 @@
 """The EM engine: one loop shared by every emmix estimator.
 
-Every model in emmix is fitted by the same loop. A family supplies four small
-pieces and nothing else:
+This module is internal. Families do not write anything here: a mixture
+family writes the public hooks of :class:`emmix.base.BaseMixture`, which
+turns them into the engine's protocol below. The engine calls, on the
+estimator:
 
 ``_em_initialize(X, sample_weight, random_state) -> params``
-    First parameters, as a dict of arrays.
-``_em_estep(X_chunk, w_chunk, params) -> (stats, loglik_sum)``
+    First parameters of a run, as a dict of arrays.
+``_em_estep(X_chunk, w_chunk, params, memo=None) -> (stats, loglik_sum)``
     The E-step on a chunk of rows: the *expected sufficient statistics*, which
     are sums over rows (a dict of arrays), and the sum over the chunk of the
     weighted log-likelihood of each row.
 ``_em_mstep(stats, params) -> params``
-    Closed-form maximum-likelihood parameters from the summed statistics.
-``_em_store(params)``
-    Write the parameters to the fitted attributes (``weights_``, ...).
+    Maximum-likelihood parameters from the summed statistics.
+``_em_store(params)`` / ``_em_load()``
+    Parameters to and from the fitted attributes.
+``_em_groups() -> dict``
+    Parameter groups (name -> keys of the params dict), for ``fixed_params``
+    and SQUAREM; ``_em_project(params)`` brings extrapolated parameters back
+    into their valid set.
 
 Because the statistics are sums over rows, the loop here gets chunking (bounded
-memory), sample weights, restarts, warm starts and convergence checks once for
-all families. Nothing in this module knows what a Gaussian is.
+memory), sample weights, restarts, warm starts, SQUAREM, streaming and Dask
+once for all estimators. Nothing in this module knows what a Gaussian is.
+
+The engine's own constructor parameters (``tol``, ``max_iter``, ``n_init``,
+...) are declared once, in :data:`ENGINE_PARAMETERS`, with their defaults and
+constraints; an estimator lists which of them it takes in
+``_engine_parameters`` and writes ``**engine_params`` in its ``__init__``
+(see :meth:`EMMixin.__init_subclass__`).
 """
 
 from __future__ import annotations
 
+import copy
+import inspect
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -36,23 +50,37 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
 from ._accel import run_squarem
-from ._dask import dask_em_pass, dask_initialize, is_dask
+from ._dask import dask_block_sum, dask_sample, is_dask
 
-__all__ = ["EMMixin", "add_stats", "iter_chunks", "memoized"]
+__all__ = [
+    "ENGINE_PARAMETERS",
+    "EMMixin",
+    "add_stats",
+    "iter_chunks",
+    "memoized",
+]
 
-#: Constraints on the constructor arguments that the engine itself reads.
+#: The engine's constructor parameters, declared once: name -> (default,
+#: scikit-learn constraints). An estimator takes the ones it lists in
+#: ``_engine_parameters`` and may change a default in ``_engine_defaults``.
+ENGINE_PARAMETERS: dict[str, tuple] = {
+    "tol": (1e-3, [Interval(Real, 0.0, None, closed="left")]),
+    "max_iter": (100, [Interval(Integral, 0, None, closed="left")]),
+    "n_init": (1, [Interval(Integral, 1, None, closed="left")]),
+    "random_state": (None, ["random_state"]),
+    "warm_start": (False, ["boolean"]),
+    "verbose": (0, ["verbose"]),
+    "verbose_interval": (10, [Interval(Integral, 1, None, closed="left")]),
+    "fixed_params": (None, [list, tuple, set, frozenset, str, None]),
+    "accelerate": (None, [StrOptions({"squarem"}), None]),
+    "learning_decay": (0.7, [Interval(Real, 0.5, 1.0, closed="right")]),
+    "learning_offset": (10.0, [Interval(Real, 0.0, None, closed="left")]),
+}
+
+#: Constraints of every engine parameter (for estimators that spell out
+#: their own ``__init__``).
 ENGINE_PARAMETER_CONSTRAINTS: dict = {
-    "tol": [Interval(Real, 0.0, None, closed="left")],
-    "max_iter": [Interval(Integral, 0, None, closed="left")],
-    "n_init": [Interval(Integral, 1, None, closed="left")],
-    "random_state": ["random_state"],
-    "warm_start": ["boolean"],
-    "verbose": ["verbose"],
-    "verbose_interval": [Interval(Integral, 1, None, closed="left")],
-    "fixed_params": [list, tuple, set, frozenset, str, None],
-    "accelerate": [StrOptions({"squarem"}), None],
-    "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
-    "learning_offset": [Interval(Real, 0.0, None, closed="left")],
+    name: constraints for name, (_, constraints) in ENGINE_PARAMETERS.items()
 }
 
 
@@ -130,15 +158,35 @@ def n_threads_for(n_chunks: int) -> int:
     return max(1, min(int(available), n_chunks))
 
 
+def _block_pass(estimator, params, X, sample_weight):
+    """The in-memory E-step pass of ``estimator`` on one block of rows.
+
+    Run by the data backend on each block of a Dask array, where it lives.
+    """
+    return estimator._em_pass(X, sample_weight, params)
+
+
+def _without_fit_state(estimator):
+    """A shallow copy of ``estimator`` without the fit's thread pool and memo.
+
+    The memo is keyed by row ranges of the in-process data; on a worker the
+    same ranges of another block would hit it, so it must not travel.
+    """
+    est = copy.copy(estimator)
+    est.__dict__.pop("_em_pool", None)
+    est.__dict__.pop("_em_memo", None)
+    return est
+
+
 class EMMixin:
     """Mixin that owns the expectation-maximisation loop.
 
-    The estimator using it must define the constructor arguments ``tol``,
-    ``max_iter``, ``n_init``, ``random_state``, ``warm_start``, ``verbose`` and
-    ``verbose_interval``, and the family hooks described in the module
-    docstring. After :meth:`_fit_em` the estimator has the fitted attributes
-    ``converged_``, ``n_iter_``, ``lower_bound_`` and ``lower_bounds_`` and
-    whatever ``_em_store`` writes.
+    The estimator using it takes the engine parameters it lists in
+    ``_engine_parameters`` (all of :data:`ENGINE_PARAMETERS` by default) and
+    implements the engine protocol described in the module docstring. After
+    :meth:`_fit_em` the estimator has the fitted attributes ``converged_``,
+    ``n_iter_``, ``lower_bound_`` and ``lower_bounds_`` and whatever
+    ``_em_store`` writes.
 
     The convergence criterion is scikit-learn's: the change of the mean
     (sample-weighted) log-likelihood per sample between two iterations is
@@ -146,9 +194,79 @@ class EMMixin:
     parameters entering iteration ``t + 1``, exactly as in scikit-learn.
     """
 
-    #: Parameter groups a user may hold fixed (``fixed_params``), each mapped
-    #: to the keys of the params dict it covers. Families override this.
-    _fixable_groups: dict[str, tuple[str, ...]] = {}
+    #: Engine parameters this estimator takes (see ``ENGINE_PARAMETERS``).
+    _engine_parameters: tuple[str, ...] = tuple(ENGINE_PARAMETERS)
+    #: Defaults that differ from ``ENGINE_PARAMETERS`` for this estimator.
+    _engine_defaults: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        """Declare the engine parameters once for every estimator.
+
+        An ``__init__`` that ends in ``**engine_params`` gets a signature that
+        spells them out (keyword-only, with their defaults), so scikit-learn's
+        ``get_params``, ``clone`` and ``repr`` see them like any parameter;
+        their constraints join ``_parameter_constraints``.
+        """
+        super().__init_subclass__(**kwargs)
+        own = dict(ENGINE_PARAMETERS)
+        constraints = {
+            name: own[name][1] for name in cls._engine_parameters if name in own
+        }
+        for klass in reversed(cls.__mro__):
+            constraints.update(klass.__dict__.get("_parameter_constraints", {}))
+        cls._parameter_constraints = constraints
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        signature = inspect.signature(init)
+        params = list(signature.parameters.values())
+        if not params or params[-1].kind is not inspect.Parameter.VAR_KEYWORD:
+            return
+        params = params[:-1]
+        present = {p.name for p in params}
+        for name in cls._declared_parameters():
+            if name not in present:
+                params.append(
+                    inspect.Parameter(
+                        name,
+                        inspect.Parameter.KEYWORD_ONLY,
+                        default=cls._parameter_default(name),
+                    )
+                )
+        init.__signature__ = signature.replace(parameters=params)
+
+    @classmethod
+    def _declared_parameters(cls) -> tuple[str, ...]:
+        """Parameters set by the base ``__init__`` (the engine's here)."""
+        return tuple(cls._engine_parameters)
+
+    @classmethod
+    def _parameter_default(cls, name: str):
+        defaults = {}
+        for klass in reversed(cls.__mro__):
+            defaults.update(klass.__dict__.get("_engine_defaults", {}))
+        if name in defaults:
+            return defaults[name]
+        return ENGINE_PARAMETERS[name][0]
+
+    def _set_declared_params(self, given: dict) -> None:
+        """Store the declared parameters from ``given``, defaults for the rest.
+
+        An unknown keyword raises the ``TypeError`` a Python function raises.
+        """
+        declared = self._declared_parameters()
+        unknown = sorted(set(given) - set(declared))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got an unexpected keyword "
+                f"argument {unknown[0]!r}"
+            )
+        for name in declared:
+            setattr(self, name, given.get(name, self._parameter_default(name)))
+
+    def _without_fit_state(self):
+        """A shallow copy to ship to Dask workers (no thread pool, no memo)."""
+        return _without_fit_state(self)
 
     def __getstate__(self):
         # A fit's thread pool and per-chunk memo never travel (pickle, joblib,
@@ -158,23 +276,14 @@ class EMMixin:
         state.pop("_em_memo", None)
         return state
 
-    # ------------------------------------------------------------------ hooks
-    def _em_initialize(self, X, sample_weight, random_state):  # pragma: no cover
-        raise NotImplementedError
+    # ------------------------------------------------------ engine protocol
+    def _em_groups(self) -> dict[str, tuple[str, ...]]:
+        """Parameter groups: name -> keys of the params dict it covers.
 
-    def _em_estep(self, X, sample_weight, params, memo=None):  # pragma: no cover
-        """``memo``: a dict kept for this chunk across the passes of one fit."""
-        raise NotImplementedError
-
-    def _em_mstep(self, stats, params):  # pragma: no cover
-        raise NotImplementedError
-
-    def _em_store(self, params):  # pragma: no cover
-        raise NotImplementedError
-
-    def _em_load(self):  # pragma: no cover
-        """Parameters from the fitted attributes (used by ``warm_start``)."""
-        raise NotImplementedError
+        The first key of a group is what SQUAREM extrapolates; the others are
+        derived from it by ``_em_project``.
+        """
+        return {}
 
     def _em_row_bytes(self, X, params) -> int:
         """Bytes of temporaries one row costs in the E-step (for chunking)."""
@@ -186,29 +295,31 @@ class EMMixin:
     def _em_fixed_groups(self) -> frozenset:
         """Validated set of parameter groups held at their initial values.
 
-        ``fixed_params`` names groups of the family's ``_fixable_groups``; the
-        M-step result for those groups is replaced by their value at the start
-        of the run. A family whose other updates depend on a fixed group (a
-        Gaussian covariance on fixed means) reads this set in its M-step.
+        ``fixed_params`` names groups of ``_em_groups``; the M-step result for
+        those groups is replaced by their value at the start of the run. A
+        family whose other updates depend on a fixed group (a Gaussian
+        covariance on fixed means) reads this set in its M-step.
         """
         groups = getattr(self, "fixed_params", None)
         if groups is None:
             return frozenset()
         if isinstance(groups, str):
             groups = [groups]
-        unknown = sorted(set(groups) - set(self._fixable_groups))
+        known = self._em_groups()
+        unknown = sorted(set(groups) - set(known))
         if unknown:
             raise ValueError(
                 f"fixed_params={sorted(groups)!r} names unknown parameter groups "
                 f"{unknown}; {type(self).__name__} can hold fixed: "
-                f"{sorted(self._fixable_groups)}."
+                f"{sorted(known)}."
             )
         return frozenset(groups)
 
     def _em_hold_fixed(self, new_params, old_params):
         """Copy the fixed groups of ``old_params`` into ``new_params``."""
+        groups = self._em_groups()
         for group in self._em_fixed_groups():
-            for key in self._fixable_groups[group]:
+            for key in groups[group]:
                 new_params[key] = old_params[key]
         return new_params
 
@@ -218,14 +329,10 @@ class EMMixin:
 
         Other keys are derived from these by ``_em_project``.
         """
-        return tuple(keys[0] for keys in self._fixable_groups.values())
+        return tuple(keys[0] for keys in self._em_groups().values())
 
     def _em_project(self, params):
-        """Bring extrapolated parameters back into their valid set.
-
-        Families override this (weights on the simplex, positive rates,
-        positive-definite covariances) and recompute derived keys.
-        """
+        """Bring extrapolated parameters back into their valid set."""
         return params
 
     # ------------------------------------------------------------- the pass
@@ -279,7 +386,11 @@ class EMMixin:
         it lives and Dask sums the blocks' statistics (``emmix._dask``).
         """
         if is_dask(X):
-            return dask_em_pass(self, X, sample_weight, params)
+            # Each row block runs this same pass where it lives; the data
+            # backend sums the blocks' statistics.
+            return dask_block_sum(
+                _block_pass, X, sample_weight, shared=(_without_fit_state(self), params)
+            )
         params = self._em_prepare(params)
         chunks = list(iter_chunks(X.shape[0], self._em_row_bytes(X, params)))
 
@@ -300,12 +411,29 @@ class EMMixin:
             loglik += float(part_loglik)
         return stats, loglik
 
+    #: Rows sampled (at least) to draw a start on a Dask array.
+    _dask_start_rows = 10_000
+
     def _em_start(self, X, sample_weight, random_state):
-        """First parameters of a run: ``_em_initialize``, or on a Dask array
-        the start drawn without gathering the data (``emmix._dask``)."""
-        if is_dask(X):
-            return dask_initialize(self, X, sample_weight, random_state)
+        """First parameters of a run.
+
+        On a Dask array the start is drawn from a uniform random sample of at
+        most ``max(10_000, 100 * n_components)`` rows, gathered with one
+        ``compute`` (the rows' weights come along), unless ``_em_initialize``
+        needs no data (``_em_start_needs_data`` is False).
+        """
+        if is_dask(X) and self._em_start_needs_data():
+            size = max(self._dask_start_rows, 100 * getattr(self, "n_components", 1))
+            X, sample_weight = dask_sample(X, sample_weight, size, random_state)
+            self._em_check_start_sample(X, sample_weight)
         return self._em_initialize(X, sample_weight, random_state)
+
+    def _em_start_needs_data(self) -> bool:
+        """Whether ``_em_initialize`` reads the rows (else it may get a Dask array)."""
+        return True
+
+    def _em_check_start_sample(self, X, sample_weight) -> None:
+        """Checks of the rows sampled for a start on Dask input (default: none)."""
 
     # ------------------------------------------------------------- the loop
     def _fit_em(self, X, sample_weight):

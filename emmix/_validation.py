@@ -15,6 +15,7 @@ __all__ = [
     "check_array_shape",
     "check_finite",
     "check_n_components",
+    "check_n_components_counts",
     "check_rows_observed",
     "check_sample_weight",
     "check_squares_representable",
@@ -26,6 +27,12 @@ __all__ = [
 def _column_names(X) -> list[str] | None:
     columns = getattr(X, "columns", None)
     return None if columns is None else [str(c) for c in columns]
+
+
+def estimator_feature_names(estimator) -> list[str] | None:
+    """The fitted ``feature_names_in_`` of ``estimator`` as strings, or None."""
+    names = getattr(estimator, "feature_names_in_", None)
+    return None if names is None else [str(n) for n in names]
 
 
 def _describe_column(j: int, names: list[str] | None) -> str:
@@ -238,6 +245,28 @@ def _has_n_distinct_rows(X, n: int) -> tuple[bool, int]:
         if found.shape[0] >= n:
             return True, found.shape[0]
     return False, found.shape[0]
+
+
+def check_n_components_counts(
+    n_samples: int, n_positive: int, n_components: int
+) -> None:
+    """The row counts of :func:`check_n_components`, from counts alone.
+
+    Used where the rows are not at hand (a Dask array); distinct rows are
+    then counted on the rows sampled for the start.
+    """
+    if n_samples < n_components:
+        raise ValueError(
+            "Expected n_samples >= n_components but got n_components = "
+            f"{n_components}, n_samples = {n_samples}. Lower n_components or "
+            "provide more samples."
+        )
+    if n_positive < n_components:
+        raise ValueError(
+            f"Only {n_positive} rows have a positive sample_weight, fewer than "
+            f"n_components={n_components}. Lower n_components or give more rows "
+            "a positive weight."
+        )
 
 
 def check_n_components(X, n_components: int, sample_weight=None) -> None:

@@ -194,6 +194,14 @@ def _ellipse(ax, mean, cov, color, n_std: float, **kwargs):
     )
 
 
+def draw_gaussian_components(estimator, X, features, ax, names):
+    """The drawing of Gaussian families: 1-d densities, or 2-d ellipses."""
+    if X.shape[1] == 1:
+        _plot_gaussian_1d(estimator, X, ax, names)
+    else:
+        _plot_gaussian_2d(estimator, X, tuple(features), ax, names)
+
+
 def _plot_gaussian_1d(estimator, X, ax, names):
     x = X[:, 0]
     ax.hist(
@@ -216,7 +224,9 @@ def _plot_gaussian_1d(estimator, X, ax, names):
         total += density
         # Shaded, so a component stays visible where it equals the mixture.
         ax.fill_between(grid, density, color=c, alpha=0.3, linewidth=0)
-        ax.plot(grid, density, color=c, linestyle="--", label=f"component {k}")
+        ax.plot(
+            grid, density, color=c, linestyle="--", label=estimator._component_label(k)
+        )
     ax.plot(grid, total, color=_MODEL_COLOR, linewidth=2, label="mixture")
     ax.set_xlabel(_feature_name(estimator, 0, names))
     ax.set_ylabel("density")
@@ -275,7 +285,7 @@ def _plot_gaussian_2d(estimator, X, features, ax, names):
             zorder=4,
         )
         ax.annotate(
-            f"{c}: w={estimator.weights_[c]:.2f}",
+            f"{estimator._component_label(c)}: w={estimator.weights_[c]:.2f}",
             means[c],
             xytext=(6, 6),
             textcoords="offset points",
@@ -300,44 +310,15 @@ def _plot_gaussian_2d(estimator, X, features, ax, names):
     ax.set_title(f"{k} components, 1 and 2 sd contours{note}", fontsize="medium")
 
 
-def _count_pmfs(estimator, X, feature):
-    """Observed values, and each component's expected frequency of each value.
+def draw_count_components(estimator, X, feature, ax, names):
+    """Observed frequencies of one count feature against the fitted ones.
 
-    Returns ``(values, heads, expected)`` where ``expected[k, v]`` is the
-    expected number of rows whose count in ``feature`` equals ``values[v]``
-    under component ``k`` times its weight. The marginal of one feature of a
-    mixture of independent products is the mixture of that feature's
-    marginals, so this is exact for any number of features.
+    The drawing of count families (Poisson, coins): the family's
+    ``_count_marginal(X, feature)`` gives the values, the observed counts and
+    each component's expected frequency of each value; ``_count_kind`` names
+    what is counted.
     """
-    weights = np.asarray(estimator.weights_, dtype=np.float64)
-    n = X.shape[0]
-    if hasattr(estimator, "rates_"):
-        counts = X[:, feature]
-        values = np.arange(0, int(np.ceil(counts.max())) + 1)
-        rates = np.asarray(estimator.rates_, dtype=np.float64)[:, feature]
-        pmf = stats.poisson.pmf(values[np.newaxis], rates[:, np.newaxis])
-        return values, counts, n * weights[:, np.newaxis] * pmf
-    # A binomial (coin) mixture: tosses fixed by the model or given in X.
-    probs = np.asarray(estimator.probs_, dtype=np.float64)[:, feature]
-    n_coins = np.shape(estimator.probs_)[1]
-    if isinstance(estimator.n_trials, str):  # 'from_X': X = [heads | tosses]
-        heads, trials = X[:, feature], X[:, n_coins + feature]
-    else:
-        heads = X[:, feature]
-        trials = np.broadcast_to(np.asarray(estimator.n_trials), (n_coins,))[feature]
-        trials = np.full(n, trials)
-    values = np.arange(0, int(np.max(trials)) + 1)
-    # Sum over rows of each row's pmf, so rounds of different sizes count right.
-    pmf = stats.binom.pmf(
-        values[np.newaxis, np.newaxis],
-        trials[np.newaxis, :, np.newaxis],
-        probs[:, np.newaxis, np.newaxis],
-    ).sum(axis=1)
-    return values, heads, weights[:, np.newaxis] * pmf
-
-
-def _plot_counts(estimator, X, feature, ax, names):
-    values, counts, expected = _count_pmfs(estimator, X, feature)
+    values, counts, expected = estimator._count_marginal(X, feature)
     observed = np.array([np.sum(counts == v) for v in values])
     ax.bar(values, observed, color=_DATA_COLOR, width=0.85, label="observed")
     colors = _colors(expected.shape[0])
@@ -348,7 +329,7 @@ def _plot_counts(estimator, X, feature, ax, names):
             color=colors[k],
             linestyle="--",
             linewidth=1.2,
-            label=f"component {k}",
+            label=estimator._component_label(k),
         )
     ax.plot(
         values,
@@ -359,10 +340,9 @@ def _plot_counts(estimator, X, feature, ax, names):
         linewidth=1.5,
         label="fitted mixture",
     )
-    kind = "heads" if hasattr(estimator, "probs_") else "count"
+    kind = estimator._count_kind
     unnamed = names is None and getattr(estimator, "feature_names_in_", None) is None
-    params = estimator.probs_ if kind == "heads" else estimator.rates_
-    if unnamed and np.shape(params)[1] == 1:
+    if unnamed and expected.shape[0] and estimator._n_count_features() == 1:
         ax.set_xlabel(kind)  # one anonymous column: nothing to name
     else:
         name = _feature_name(estimator, feature, names)
@@ -419,18 +399,18 @@ def plot_mixture(
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
         X = X[:, np.newaxis]
-    if hasattr(estimator, "rates_") or hasattr(estimator, "probs_"):
-        _plot_counts(estimator, X, features[0], ax, feature_names)
-    elif hasattr(estimator, "means_") and hasattr(estimator, "covariances_"):
-        if X.shape[1] == 1:
-            _plot_gaussian_1d(estimator, X, ax, feature_names)
-        else:
-            _plot_gaussian_2d(estimator, X, tuple(features), ax, feature_names)
-    else:
+    # The family draws itself (its ``_plot_components`` hook), with the
+    # drawing functions of this module.
+    draw = getattr(estimator, "_plot_components", None)
+    try:
+        if draw is None:
+            raise NotImplementedError
+        draw(X, ax, tuple(features), feature_names)
+    except NotImplementedError:
         raise TypeError(
-            f"plot_mixture does not know how to draw a {type(estimator).__name__}; "
-            "it draws GaussianMixtureEM, PoissonMixture and CoinMixture."
-        )
+            f"plot_mixture does not know how to draw a {type(estimator).__name__}: "
+            "its family does not define _plot_components (see emmix.base)."
+        ) from None
     ax.grid(alpha=0.3)
     return ax
 

@@ -160,7 +160,7 @@ def test_complete_rows_take_the_complete_path():
     gm = GaussianMixtureEM(2, random_state=0).fit(X)
     params = gm._em_prepare(gm._em_load())
     cache = {}
-    gm._log_prob(X, params, cache=cache)
+    gm._component_log_prob(X, params, cache=cache)
     assert "missing" not in cache  # no NaN: the untouched fast path
 
 

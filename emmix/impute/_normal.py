@@ -37,8 +37,10 @@ with ``D`` the diagonal ``reg_covar * (observed variance of each column)``.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
+from functools import partial
 from numbers import Real
 
 import numpy as np
@@ -50,8 +52,16 @@ from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from .._accel import project_psd
-from .._dask import dask_fit_imputer, dask_transform_imputer, is_dask
-from .._em import ENGINE_PARAMETER_CONSTRAINTS, EMMixin, iter_chunks
+from .._dask import (
+    dask_check_X,
+    dask_column_summary,
+    dask_map_rows,
+    dask_observed_moments,
+    dask_validate,
+    dask_weights,
+    is_dask,
+)
+from .._em import EMMixin, iter_chunks
 from .._validation import check_sample_weight, check_squares_representable, check_X
 
 __all__ = [
@@ -405,6 +415,25 @@ def mstep_normal(stats: dict, ref, ridge) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------- estimator
+def _check_block(estimator, X):
+    """The in-memory validation of one block of rows (for Dask input)."""
+    estimator._validate_input(X, reset=False)
+
+
+def _informative_weights(x, w):
+    """Weights in float64, 0 for rows with nothing observed (left out)."""
+    return np.where(np.isnan(x).all(axis=1), 0.0, w.astype(np.float64))
+
+
+def _transform_block(estimator, method, seed, X, block_index):
+    """``estimator.method(X)`` on one block; posterior draws from its own stream."""
+    if seed is not None:
+        # Each block draws from its own stream, derived from (seed, block).
+        estimator = copy.copy(estimator)
+        estimator.random_state = np.random.RandomState([seed, block_index])
+    return getattr(estimator, method)(X)
+
+
 class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
     """Impute missing values by EM under a multivariate normal model.
 
@@ -566,41 +595,35 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
         "sample_posterior": ["boolean"],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
-        **{
-            k: v for k, v in ENGINE_PARAMETER_CONSTRAINTS.items() if k != "fixed_params"
-        },
     }
+    _engine_parameters = (
+        "tol",
+        "max_iter",
+        "n_init",
+        "random_state",
+        "warm_start",
+        "verbose",
+        "verbose_interval",
+        "accelerate",
+    )
+    _engine_defaults = {"tol": 1e-6}
 
     def __init__(
         self,
         *,
         missing_values: float = np.nan,
-        tol: float = 1e-6,
-        max_iter: int = 100,
-        n_init: int = 1,
-        random_state=None,
-        warm_start: bool = False,
-        verbose: int = 0,
-        verbose_interval: int = 10,
         reg_covar: float = 1e-6,
         sample_posterior: bool = False,
         add_indicator: bool = False,
         keep_empty_features: bool = False,
-        accelerate: str | None = None,
+        **params,
     ):
+        self._set_declared_params(params)
         self.missing_values = missing_values
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
         self.reg_covar = reg_covar
         self.sample_posterior = sample_posterior
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
-        self.accelerate = accelerate
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -704,37 +727,12 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
-        if is_dask(X):
-            return dask_fit_imputer(self, X, sample_weight)
         self._validate_params()
         previous = getattr(self, "_modelled", None)
-        X, mask = self._validate_input(X, reset=True)
-        sample_weight = check_sample_weight(sample_weight, X)
-        kept = ~mask.all(axis=0)
-        if not kept.any():
-            raise ValueError(
-                "Every entry of X is missing: there is nothing to estimate. "
-                "Check the missing_values marker "
-                f"(missing_values={self.missing_values!r})."
-            )
-        # Rows with nothing observed add no information: leave them out.
-        informative = ~mask[:, kept].all(axis=1)
-        if not np.any(sample_weight[informative] > 0):
-            raise ValueError(
-                "Every row with an observed value has sample_weight 0: there is "
-                "nothing to estimate. Give such rows a positive weight."
-            )
-        self._check_columns(X, mask, sample_weight, kept)
-        if self.add_indicator:
-            self.indicator_ = MissingIndicator(
-                missing_values=self.missing_values, error_on_new=False
-            ).fit(X)
+        if is_dask(X):
+            X_fit, weights, kept, moments = self._fit_data_dask(X, sample_weight)
         else:
-            self.indicator_ = None
-
-        X_fit = np.array(X[np.ix_(informative, kept)], dtype=np.float64)
-        X_fit[mask[np.ix_(informative, kept)]] = np.nan
-        weights = np.asarray(sample_weight[informative], dtype=np.float64)
+            X_fit, weights, kept, moments = self._fit_data(X, sample_weight)
         if previous is None or not np.array_equal(previous, kept):
             # warm_start cannot continue from parameters of other columns.
             self.__dict__.pop("converged_", None)
@@ -743,9 +741,113 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
         self._modelled_labels = [_describe(j, names) for j in np.flatnonzero(kept)]
         # The relative ridge is fixed for the whole fit, so that EM maximises
         # one penalised objective (and never decreases it).
-        self._ridge = self.reg_covar * observed_moments(X_fit, weights)[1]
-        self._fit_em(X_fit, weights)
+        mean, variance = moments
+        self._ridge = self.reg_covar * variance
+        # Deterministic start: observed means and variances, no correlation.
+        self._start = self._gaussian(mean, np.diag(variance + self._ridge))
+        try:
+            self._fit_em(X_fit, weights)
+        finally:
+            del self._start
         return self
+
+    def _check_modelled(self, n_observed, informative: bool):
+        """Columns to model (those with an observed value); refuse nothing to fit."""
+        kept = n_observed > 0
+        if not kept.any():
+            raise ValueError(
+                "Every entry of X is missing: there is nothing to estimate. "
+                "Check the missing_values marker "
+                f"(missing_values={self.missing_values!r})."
+            )
+        if not informative:
+            raise ValueError(
+                "Every row with an observed value has sample_weight 0: there is "
+                "nothing to estimate. Give such rows a positive weight."
+            )
+        return kept
+
+    def _fit_data(self, X, sample_weight):
+        """In memory: ``(X_fit, weights, kept, (mean, variance))`` for EM."""
+        X, mask = self._validate_input(X, reset=True)
+        sample_weight = check_sample_weight(sample_weight, X)
+        n_observed = (~mask).sum(axis=0)
+        # Rows with nothing observed add no information: leave them out.
+        informative = ~mask[:, n_observed > 0].all(axis=1)
+        kept = self._check_modelled(
+            n_observed, bool(np.any(sample_weight[informative] > 0))
+        )
+        self._check_columns(X, mask, sample_weight, kept)
+        if self.add_indicator:
+            self.indicator_ = MissingIndicator(
+                missing_values=self.missing_values, error_on_new=False
+            ).fit(X)
+        else:
+            self.indicator_ = None
+        X_fit = np.array(X[np.ix_(informative, kept)], dtype=np.float64)
+        X_fit[mask[np.ix_(informative, kept)]] = np.nan
+        weights = np.asarray(sample_weight[informative], dtype=np.float64)
+        return X_fit, weights, kept, observed_moments(X_fit, weights)
+
+    def _fit_data_dask(self, X, sample_weight):
+        """On a Dask array: the same as :meth:`_fit_data`, with reductions.
+
+        Rows with no observed value get weight 0 instead of being dropped
+        (they add exactly nothing to the statistics).
+        """
+        import dask.array as da
+
+        X = dask_check_X(
+            X, name=type(self).__name__, n_features=None, ensure_min_samples=2
+        )
+        self.n_features_in_ = int(X.shape[1])
+        self.__dict__.pop("feature_names_in_", None)
+        sample_weight = dask_weights(sample_weight, X)
+        summary = dask_validate(
+            partial(_check_block, self._without_fit_state()), X, sample_weight
+        )
+        surrogate = np.vstack([summary["min"], summary["max"]]).astype(X.dtype)
+        self._validate_input(surrogate, reset=True)
+        marker = self.missing_values
+        mask = da.isnan(X) if is_scalar_nan(marker) else X == marker
+        columns = dask_column_summary(X, mask, sample_weight)
+        kept = self._check_modelled(columns["n_observed"], columns["informative"])
+        self._check_column_summary(
+            columns["low"][kept],
+            columns["high"][kept],
+            columns["together"][np.ix_(kept, kept)],
+            kept,
+        )
+        if self.add_indicator:
+            # The indicator only records which columns had missing entries:
+            # fit it on two rows with the same missing columns.
+            template = np.zeros((2, X.shape[1]), dtype=X.dtype)
+            template[0, columns["n_observed"] < X.shape[0]] = marker
+            self.indicator_ = MissingIndicator(
+                missing_values=marker, error_on_new=False
+            ).fit(template)
+        else:
+            self.indicator_ = None
+        index = np.flatnonzero(kept)
+        X_fit = da.where(mask[:, index], np.nan, X[:, index]).astype(np.float64)
+        # Blockwise, not a reduction: its tasks then fuse the same way in every
+        # computation that uses them.
+        weights = da.blockwise(
+            _informative_weights,
+            "i",
+            X_fit,
+            "ij",
+            sample_weight,
+            "i",
+            dtype=np.float64,
+            concatenate=True,
+            meta=np.empty((0,), np.float64),
+        )
+        total = columns["total"][kept]
+        moments = dask_observed_moments(
+            X_fit, weights, mean=columns["sum"][kept] / total, total=total
+        )
+        return X_fit, weights, kept, moments
 
     # --------------------------------------------------------- EM hooks
     def _gaussian(self, mean, covariance):
@@ -758,9 +860,15 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
         )
 
     def _em_initialize(self, X, sample_weight, random_state):
-        # Deterministic start: observed means and variances, no correlation.
-        mean, variance = observed_moments(X, sample_weight)
-        return self._gaussian(mean, np.diag(variance + self._ridge))
+        # The deterministic start computed by fit (observed means and
+        # variances, no correlation); warm starts load the fitted parameters.
+        return dict(self._start)
+
+    def _em_start_needs_data(self) -> bool:
+        return False
+
+    def _em_groups(self):
+        return {"mean": ("mean",), "covariance": ("covariance",)}
 
     def _em_row_bytes(self, X, params) -> int:
         max_missing = int(np.isnan(X).sum(axis=1).max()) if X.size else 0
@@ -796,9 +904,6 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
         penalty = 0.5 * float(self._ridge @ np.diag(params["precision"])) * total
         return stats, float(weights @ loglik) - penalty
 
-    def _em_free_keys(self):
-        return ("mean", "covariance")
-
     def _em_project(self, params):
         """A SQUAREM extrapolation's covariance made positive definite again."""
         covariance = params["covariance"]
@@ -827,6 +932,32 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
         return self._gaussian(self.mean_[kept], self.covariance_[np.ix_(kept, kept)])
 
     # -------------------------------------------------------- transform
+    def _dask_map(self, X, method):
+        """Lazy ``transform`` / ``score_samples`` over a Dask array's blocks."""
+        check_is_fitted(self)
+        X = dask_check_X(
+            X,
+            name=type(self).__name__,
+            n_features=self.n_features_in_,
+            ensure_min_samples=1,
+        )
+        if method == "score_samples":
+            return dask_map_rows(
+                _transform_block,
+                X,
+                shared=(self._without_fit_state(), method, None),
+                dtype=np.float64,
+            )
+        seed = None
+        if self.sample_posterior:
+            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        return dask_map_rows(
+            _transform_block,
+            X,
+            shared=(self._without_fit_state(), method, seed),
+            n_columns=len(self.get_feature_names_out()),
+        )
+
     def _check_fitted_input(self, X):
         check_is_fitted(self)
         return self._validate_input(X, reset=False)
@@ -874,7 +1005,7 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
             ``add_indicator=True``).
         """
         if is_dask(X):
-            return dask_transform_imputer(self, X)
+            return self._dask_map(X, "transform")
         X, mask = self._check_fitted_input(X)
         kept = self._modelled
         noise = None
@@ -916,7 +1047,7 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
             not modelled and ignored.
         """
         if is_dask(X):
-            return dask_transform_imputer(self, X, "score_samples")
+            return self._dask_map(X, "score_samples")
         X, mask = self._check_fitted_input(X)
         out = np.empty(X.shape[0], dtype=np.float64)
         for rows, _, _, loglik in self._iter_conditional(X, mask):

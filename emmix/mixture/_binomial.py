@@ -25,16 +25,15 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import gammaln
+from scipy.stats import binom
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._em import memoized
 from .._validation import (
-    _column_names,
     _describe_column,
     check_array_shape,
-    check_weights_init,
+    estimator_feature_names,
 )
-from ._base import INIT_METHODS, BaseMixture, _mixture_weights
+from ..base import BaseMixture, memoized
 from ._poisson import check_non_negative
 
 __all__ = ["CoinMixture"]
@@ -285,60 +284,32 @@ default='kmeans'
     """
 
     _parameter_constraints: dict = {
-        **BaseMixture._parameter_constraints,
         "n_trials": [
             Interval(Integral, 1, None, closed="left"),
             "array-like",
             StrOptions({FROM_X}),
         ],
-        "init_params": [StrOptions(set(INIT_METHODS))],
-        "weights_init": ["array-like", None],
         "probs_init": ["array-like", None],
         "prob_floor": [Interval(Real, 0.0, 0.5, closed="neither")],
     }
 
-    _fixable_groups = {"weights": ("weights",), "probs": ("probs",)}
+    _parameter_groups = ("probs",)
+    _supports_missing = True
+    _family_name = "coin"
 
     def __init__(
         self,
         n_components: int = 1,
         *,
         n_trials=1,
-        tol: float = 1e-3,
-        max_iter: int = 100,
-        n_init: int = 1,
-        init_params: str = "kmeans",
-        weights_init=None,
         probs_init=None,
         prob_floor: float = 1e-10,
-        random_state=None,
-        warm_start: bool = False,
-        verbose: int = 0,
-        verbose_interval: int = 10,
-        assignment: str = "soft",
-        fixed_params=None,
-        accelerate: str | None = None,
-        learning_decay: float = 0.7,
-        learning_offset: float = 10.0,
+        **params,
     ):
-        self.n_components = n_components
+        super().__init__(n_components, **params)
         self.n_trials = n_trials
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
         self.probs_init = probs_init
         self.prob_floor = prob_floor
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.assignment = assignment
-        self.fixed_params = fixed_params
-        self.accelerate = accelerate
-        self.learning_decay = learning_decay
-        self.learning_offset = learning_offset
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -391,9 +362,9 @@ default='kmeans'
             trials = np.where(missing, 0.0, trials).astype(X.dtype, copy=False)
         return heads, trials
 
-    def _validate_input(self, X, *, reset: bool):
-        X_checked = super()._validate_input(X, reset=reset)
+    def _check_data(self, X_checked) -> None:
         name = type(self).__name__
+        names = estimator_feature_names(self)
         if self._trials_from_X() and X_checked.shape[1] % 2:
             raise ValueError(
                 f"With n_trials={FROM_X!r}, X must be [heads | tosses]: an even "
@@ -402,13 +373,13 @@ default='kmeans'
                 "Append the tosses, e.g. np.column_stack([heads, tosses]), or set "
                 "n_trials to the number of tosses of every round."
             )
-        check_non_negative(X_checked, X, name)
+        check_non_negative(X_checked, name, names)
         heads, trials = self._split(X_checked)
         too_many = heads > trials
         if too_many.any():
             i, j, more = _first_bad_cell(too_many)
             tosses = float(trials[i, j] if trials.ndim == 2 else trials[j])
-            where = _describe_column(j, _column_names(X))
+            where = _describe_column(j, names)
             fix = (
                 "Check the data, or raise n_trials (an int, or one per feature)."
                 if not self._trials_from_X()
@@ -420,25 +391,21 @@ default='kmeans'
                 f"heads at row {i}, {where} exceeds the {tosses!r} tosses of that "
                 f"round{more}. {fix}"
             )
-        return X_checked
 
-    def _check_init_arrays(self, X) -> dict:
+    def _initial_params(self, X) -> dict:
+        if self.probs_init is None:
+            return {}
         k, dt = self.n_components, X.dtype
         n_coins = self._split(X)[0].shape[1]
-        arrays = {}
-        if self.weights_init is not None:
-            arrays["weights"] = check_weights_init(self.weights_init, k, dt)
-        if self.probs_init is not None:
-            probs = check_array_shape(self.probs_init, (k, n_coins), "probs_init", dt)
-            if np.any(probs < 0) or np.any(probs > 1):
-                raise ValueError(
-                    "The parameter 'probs_init' holds probabilities of heads and "
-                    f"must lie in [0, 1], but got min {float(probs.min())!r}, max "
-                    f"{float(probs.max())!r}."
-                )
-            floor = effective_prob_floor(self.prob_floor, dt)
-            arrays["probs"] = np.clip(probs, floor, 1 - floor).astype(dt)
-        return arrays
+        probs = check_array_shape(self.probs_init, (k, n_coins), "probs_init", dt)
+        if np.any(probs < 0) or np.any(probs > 1):
+            raise ValueError(
+                "The parameter 'probs_init' holds probabilities of heads and "
+                f"must lie in [0, 1], but got min {float(probs.min())!r}, max "
+                f"{float(probs.max())!r}."
+            )
+        floor = effective_prob_floor(self.prob_floor, dt)
+        return {"probs": np.clip(probs, floor, 1 - floor).astype(dt)}
 
     # ------------------------------------------------------------ the family
     def _init_features(self, X):
@@ -449,7 +416,7 @@ default='kmeans'
         trials = np.broadcast_to(trials, heads.shape)
         return np.divide(heads, trials, out=np.full_like(heads, 0.5), where=trials > 0)
 
-    def _log_prob(self, X, params, cache=None):
+    def _component_log_prob(self, X, params, cache=None):
         heads, trials = self._split(X)
         # The binomial coefficients depend on the rows only: once per chunk
         # and fit.
@@ -477,46 +444,60 @@ default='kmeans'
         heads, trials = self._split(X)
         return binomial_stats(heads, trials, resp)
 
-    def _em_mstep(self, stats, params):
+    def _component_mstep(self, stats, params):
         floor = effective_prob_floor(self.prob_floor, stats["heads"].dtype)
-        return {
-            "weights": _mixture_weights(stats["nk"]),
-            "probs": binomial_probs(stats["heads"], stats["tosses"], floor),
-        }
+        return {"probs": binomial_probs(stats["heads"], stats["tosses"], floor)}
 
-    def _em_project(self, params):
-        params = super()._em_project(params)
+    def _project_params(self, params):
         floor = effective_prob_floor(self.prob_floor, params["probs"].dtype)
         return {**params, "probs": np.clip(params["probs"], floor, 1.0 - floor)}
 
-    def _em_store(self, params):
-        self.weights_ = params["weights"]
-        self.probs_ = params["probs"]
-
-    def _em_load(self):
-        return {"weights": self.weights_, "probs": self.probs_}
-
-    def _n_parameters(self) -> int:
-        """Free parameters: ``K - 1`` weights and ``K * n_coins`` probabilities.
-
-        Fixed groups and the known ``n_trials`` do not count.
-        """
-        k, n_coins = self.probs_.shape
-        counts = {"weights": k - 1, "probs": k * n_coins}
-        fixed = self._em_fixed_groups()
-        return int(sum(n for group, n in counts.items() if group not in fixed))
-
-    def _sample_components(self, rng, counts):
+    def _sample_component(self, rng, params, k, n_samples):
         if self._trials_from_X():
             raise ValueError(
                 f"sample() needs the number of tosses of a round, which the model "
                 f"does not have with n_trials={FROM_X!r} (rounds bring their own). "
                 "Fit with n_trials set to an int (or one per feature) to sample."
             )
-        n_coins = self.probs_.shape[1]
+        probs = params["probs"]
+        n_coins = probs.shape[1]
         trials = self._trials_vector(n_coins, np.float64).astype(np.int64)
-        parts = [
-            rng.binomial(trials, prob, size=(int(count), n_coins))
-            for prob, count in zip(self.probs_, counts, strict=True)
-        ]
-        return np.vstack(parts).astype(np.float64)
+        return rng.binomial(trials, probs[k], size=(n_samples, n_coins))
+
+    def _component_label(self, k: int) -> str:
+        # The two-coin problem names its coins A, B, ...
+        return f"coin {chr(ord('A') + k)}" if k < 26 else f"coin {k + 1}"
+
+    def _describe_component(self, k: int) -> str:
+        return (
+            f"weight {float(self.weights_[k]):.3f}, P(heads) "
+            f"{np.array2string(np.asarray(self.probs_[k]), precision=3)}"
+        )
+
+    #: What the count figure's axis counts.
+    _count_kind = "heads"
+
+    def _n_count_features(self) -> int:
+        return int(np.shape(self.probs_)[1])
+
+    def _count_marginal(self, X, feature: int):
+        """Observed heads of one coin, and each component's expected frequency
+        of each number of heads (rounds of different sizes count right)."""
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        probs = np.asarray(self.probs_, dtype=np.float64)[:, feature]
+        heads_all, trials_all = self._split(X)
+        trials = np.broadcast_to(trials_all, heads_all.shape)[:, feature]
+        heads = X[:, feature]
+        values = np.arange(0, int(np.max(trials)) + 1)
+        # Sum over rows of each row's pmf.
+        pmf = binom.pmf(
+            values[np.newaxis, np.newaxis],
+            trials[np.newaxis, :, np.newaxis],
+            probs[:, np.newaxis, np.newaxis],
+        ).sum(axis=1)
+        return values, heads, weights[:, np.newaxis] * pmf
+
+    def _plot_components(self, X, ax, features, names):
+        from ..plotting import draw_count_components
+
+        return draw_count_components(self, X, features[0], ax, names)

@@ -25,14 +25,12 @@ from scipy import linalg
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._accel import project_psd
-from .._em import memoized
 from .._validation import (
-    _column_names,
     check_array_shape,
     check_squares_representable,
-    check_weights_init,
+    estimator_feature_names,
 )
-from ._base import INIT_METHODS, BaseMixture, _mixture_weights
+from ..base import BaseMixture, memoized
 from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
 
 __all__ = ["GaussianMixtureEM"]
@@ -645,78 +643,49 @@ default='kmeans'
     """
 
     _parameter_constraints: dict = {
-        **BaseMixture._parameter_constraints,
         "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-        "init_params": [StrOptions(set(INIT_METHODS))],
-        "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
     }
+
+    _parameter_groups = {
+        "means": ("means",),
+        "covariances": ("covariances", "precisions_cholesky"),
+    }
+    _supports_missing = True
+    _family_name = "Gaussian"
 
     def __init__(
         self,
         n_components: int = 1,
         *,
         covariance_type: str = "full",
-        tol: float = 1e-3,
         reg_covar: float = 1e-6,
-        max_iter: int = 100,
-        n_init: int = 1,
-        init_params: str = "kmeans",
-        weights_init=None,
         means_init=None,
         precisions_init=None,
-        random_state=None,
-        warm_start: bool = False,
-        verbose: int = 0,
-        verbose_interval: int = 10,
-        assignment: str = "soft",
-        fixed_params=None,
-        accelerate: str | None = None,
-        learning_decay: float = 0.7,
-        learning_offset: float = 10.0,
+        **params,
     ):
-        self.n_components = n_components
+        super().__init__(n_components, **params)
         self.covariance_type = covariance_type
-        self.tol = tol
         self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
         self.means_init = means_init
         self.precisions_init = precisions_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.assignment = assignment
-        self.fixed_params = fixed_params
-        self.accelerate = accelerate
-        self.learning_decay = learning_decay
-        self.learning_offset = learning_offset
-
-    _fixable_groups = {
-        "weights": ("weights",),
-        "means": ("means",),
-        "covariances": ("covariances", "precisions_cholesky"),
-    }
 
     # ------------------------------------------------------------ checks
     def _validate_input(self, X, *, reset: bool):
         X_checked = super()._validate_input(X, reset=reset)
         if reset:
             check_squares_representable(
-                X_checked, name=type(self).__name__, names=_column_names(X)
+                X_checked,
+                name=type(self).__name__,
+                names=estimator_feature_names(self),
             )
         return X_checked
 
-    def _check_init_arrays(self, X):
+    def _initial_params(self, X):
         k, d, dt = self.n_components, X.shape[1], X.dtype
         arrays = {}
-        if self.weights_init is not None:
-            arrays["weights"] = check_weights_init(self.weights_init, k, dt)
         if self.means_init is not None:
             arrays["means"] = check_array_shape(
                 self.means_init, (k, d), "means_init", dt
@@ -825,7 +794,7 @@ default='kmeans'
         out[~complete] = fill["xhat"]
         return out
 
-    def _log_prob(self, X, params, cache=None):
+    def _component_log_prob(self, X, params, cache=None):
         if "_consts" not in params:
             params = self._em_prepare(params)
         return self._weighted_log_prob(X, params, cache) - params["_log_weights"]
@@ -843,7 +812,7 @@ default='kmeans'
         extra = missing_stats(resp[~complete], fill, shift, self.covariance_type)
         return {key: stats[key] + extra[key] for key in stats}
 
-    def _em_mstep(self, stats, params):
+    def _component_mstep(self, stats, params):
         fixed = self._em_fixed_groups()
         means, covariances = gaussian_mstep(
             stats,
@@ -852,19 +821,21 @@ default='kmeans'
             self.covariance_type,
             held_means=params["means"] if "means" in fixed else None,
         )
-        weights = _mixture_weights(stats["nk"])
         if "covariances" in fixed:
             # Never factorise covariances that are thrown away: they may be
             # singular (e.g. reg_covar=0) although the held ones are fine.
-            new = {**params, "weights": weights, "means": means}
+            new = {"means": means}
+            new.update(
+                {key: params[key] for key in self._parameter_groups["covariances"]}
+            )
         else:
-            new = self._params(weights, means, covariances)
+            new = self._params(None, means, covariances)
+            del new["weights"]
         if "_ref" in params:
             new["_ref"] = params["_ref"]
         return new
 
-    def _em_project(self, params):
-        params = super()._em_project(params)
+    def _project_params(self, params):
         covariances = params["covariances"]
         # Keep every variance at least reg_covar (or a tiny fraction of the
         # largest one): the M-step itself never goes below that.
@@ -874,7 +845,10 @@ default='kmeans'
             covariances = project_psd(covariances, floor)
         else:
             covariances = np.maximum(covariances, floor)
-        return self._params(params["weights"], params["means"], covariances)
+        return {
+            **params,
+            **self._params(params["weights"], params["means"], covariances),
+        }
 
     def _em_row_bytes(self, X, params):
         d, k = X.shape[1], self.n_components
@@ -883,58 +857,44 @@ default='kmeans'
             per_row += k * d
         return X.dtype.itemsize * per_row
 
-    def _em_store(self, params):
-        self.weights_ = params["weights"]
-        self.means_ = params["means"]
-        self.covariances_ = params["covariances"]
-        self.precisions_cholesky_ = params["precisions_cholesky"]
-        self.precisions_ = precisions_from_cholesky(
-            self.precisions_cholesky_, self.covariance_type
+    def _derived_attributes(self, params) -> dict:
+        return {
+            "precisions_": precisions_from_cholesky(
+                params["precisions_cholesky"], self.covariance_type
+            )
+        }
+
+    def _n_free_parameters(self, group, value) -> int:
+        """Free parameters of a group, as scikit-learn counts them."""
+        if group != "covariances":
+            return int(np.size(value))
+        k, d = self.n_components, self.means_.shape[1]
+        return {
+            "full": k * d * (d + 1) // 2,
+            "diag": k * d,
+            "tied": d * (d + 1) // 2,
+            "spherical": k,
+        }[self.covariance_type]
+
+    def _sample_component(self, rng, params, k, n_samples):
+        # Same draws as scikit-learn's GaussianMixture.sample for the same seed.
+        mean = params["means"][k]
+        covariances = params["covariances"]
+        ctype = self.covariance_type
+        if ctype == "full":
+            return rng.multivariate_normal(mean, covariances[k], n_samples)
+        if ctype == "tied":
+            return rng.multivariate_normal(mean, covariances, n_samples)
+        scale = np.sqrt(covariances[k])
+        return mean + rng.standard_normal(size=(n_samples, mean.shape[0])) * scale
+
+    def _describe_component(self, k: int) -> str:
+        return (
+            f"weight {float(self.weights_[k]):.3f}, mean "
+            f"{np.array2string(np.asarray(self.means_[k]), precision=3)}"
         )
 
-    def _em_load(self):
-        return {
-            "weights": self.weights_,
-            "means": self.means_,
-            "covariances": self.covariances_,
-            "precisions_cholesky": self.precisions_cholesky_,
-        }
+    def _plot_components(self, X, ax, features, names):
+        from ..plotting import draw_gaussian_components
 
-    def _n_parameters(self) -> int:
-        """Number of free parameters (as scikit-learn counts them).
-
-        Groups held by ``fixed_params`` are not estimated and do not count.
-        """
-        d = self.means_.shape[1]
-        k = self.n_components
-        counts = {
-            "covariances": {
-                "full": k * d * (d + 1) // 2,
-                "diag": k * d,
-                "tied": d * (d + 1) // 2,
-                "spherical": k,
-            }[self.covariance_type],
-            "means": d * k,
-            "weights": k - 1,
-        }
-        fixed = self._em_fixed_groups()
-        return int(sum(n for group, n in counts.items() if group not in fixed))
-
-    def _sample_components(self, rng, counts):
-        # Same draws as scikit-learn's GaussianMixture.sample for the same seed.
-        d = self.means_.shape[1]
-        ctype = self.covariance_type
-        parts = []
-        for k, (mean, count) in enumerate(zip(self.means_, counts, strict=True)):
-            if ctype == "full":
-                parts.append(
-                    rng.multivariate_normal(mean, self.covariances_[k], int(count))
-                )
-            elif ctype == "tied":
-                parts.append(
-                    rng.multivariate_normal(mean, self.covariances_, int(count))
-                )
-            else:
-                scale = np.sqrt(self.covariances_[k])
-                parts.append(mean + rng.standard_normal(size=(int(count), d)) * scale)
-        return np.vstack(parts).astype(np.float64)
+        return draw_gaussian_components(self, X, features, ax, names)

@@ -17,16 +17,15 @@ from numbers import Real
 
 import numpy as np
 from scipy.special import gammaln
-from sklearn.utils._param_validation import Interval, StrOptions
+from scipy.stats import poisson
+from sklearn.utils._param_validation import Interval
 
-from .._em import memoized
 from .._validation import (
-    _column_names,
     _describe_column,
     check_array_shape,
-    check_weights_init,
+    estimator_feature_names,
 )
-from ._base import INIT_METHODS, BaseMixture, _mixture_weights
+from ..base import BaseMixture, memoized
 
 __all__ = ["PoissonMixture"]
 
@@ -93,7 +92,7 @@ def poisson_rates(sum_x, count, rate_floor: float):
     return np.maximum(sum_x / count, rate_floor).astype(sum_x.dtype)
 
 
-def check_non_negative(X, X_original, name: str) -> None:
+def check_non_negative(X, name: str, names=None) -> None:
     """Raise a ``ValueError`` naming the first negative entry of ``X``.
 
     The message starts with "Negative values in data", the phrase
@@ -108,7 +107,7 @@ def check_non_negative(X, X_original, name: str) -> None:
     value = float(X[i, j])
     raise ValueError(
         f"Negative values in data passed to {name}: X[{i}, {j}] = {value!r} at "
-        f"row {i}, {_describe_column(j, _column_names(X_original))}{more}. "
+        f"row {i}, {_describe_column(j, names)}{more}. "
         f"{name} models counts, which are >= 0: drop or correct those rows, or use "
         "a model for real-valued data such as GaussianMixtureEM."
     )
@@ -235,82 +234,48 @@ default='kmeans'
     """
 
     _parameter_constraints: dict = {
-        **BaseMixture._parameter_constraints,
-        "init_params": [StrOptions(set(INIT_METHODS))],
-        "weights_init": ["array-like", None],
         "rates_init": ["array-like", None],
         "rate_floor": [Interval(Real, 0.0, None, closed="neither")],
     }
 
-    _fixable_groups = {"weights": ("weights",), "rates": ("rates",)}
+    _parameter_groups = ("rates",)
+    _supports_missing = True
+    _family_name = "Poisson"
 
     def __init__(
         self,
         n_components: int = 1,
         *,
-        tol: float = 1e-3,
-        max_iter: int = 100,
-        n_init: int = 1,
-        init_params: str = "kmeans",
-        weights_init=None,
         rates_init=None,
         rate_floor: float = 1e-10,
-        random_state=None,
-        warm_start: bool = False,
-        verbose: int = 0,
-        verbose_interval: int = 10,
-        assignment: str = "soft",
-        fixed_params=None,
-        accelerate: str | None = None,
-        learning_decay: float = 0.7,
-        learning_offset: float = 10.0,
+        **params,
     ):
-        self.n_components = n_components
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
+        super().__init__(n_components, **params)
         self.rates_init = rates_init
         self.rate_floor = rate_floor
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.assignment = assignment
-        self.fixed_params = fixed_params
-        self.accelerate = accelerate
-        self.learning_decay = learning_decay
-        self.learning_offset = learning_offset
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
         return tags
 
-    # ------------------------------------------------------------ checks
-    def _validate_input(self, X, *, reset: bool):
-        X_checked = super()._validate_input(X, reset=reset)
-        check_non_negative(X_checked, X, type(self).__name__)
-        return X_checked
-
-    def _check_init_arrays(self, X) -> dict:
-        k, d, dt = self.n_components, X.shape[1], X.dtype
-        arrays = {}
-        if self.weights_init is not None:
-            arrays["weights"] = check_weights_init(self.weights_init, k, dt)
-        if self.rates_init is not None:
-            rates = check_array_shape(self.rates_init, (k, d), "rates_init", dt)
-            if np.any(rates < 0):
-                raise ValueError(
-                    "The parameter 'rates_init' must be non-negative (Poisson "
-                    f"rates), but its smallest value is {float(rates.min())!r}."
-                )
-            arrays["rates"] = np.maximum(rates, self.rate_floor).astype(dt)
-        return arrays
-
     # ------------------------------------------------------------ the family
-    def _log_prob(self, X, params, cache=None):
+    def _check_data(self, X) -> None:
+        check_non_negative(X, type(self).__name__, estimator_feature_names(self))
+
+    def _initial_params(self, X) -> dict:
+        if self.rates_init is None:
+            return {}
+        k, d, dt = self.n_components, X.shape[1], X.dtype
+        rates = check_array_shape(self.rates_init, (k, d), "rates_init", dt)
+        if np.any(rates < 0):
+            raise ValueError(
+                "The parameter 'rates_init' must be non-negative (Poisson "
+                f"rates), but its smallest value is {float(rates.min())!r}."
+            )
+        return {"rates": np.maximum(rates, self.rate_floor).astype(dt)}
+
+    def _component_log_prob(self, X, params, cache=None):
         # log x! depends on the rows only: once per chunk and fit.
         row_constant = memoized(cache, "row_constant", lambda: poisson_row_constant(X))
         return poisson_log_prob(X, params["rates"], row_constant)
@@ -323,33 +288,40 @@ default='kmeans'
     def _component_stats(self, X, resp, params, cache=None) -> dict:
         return poisson_stats(X, resp)
 
-    def _em_mstep(self, stats, params):
-        return {
-            "weights": _mixture_weights(stats["nk"]),
-            "rates": poisson_rates(stats["sum_x"], stats["count"], self.rate_floor),
-        }
+    def _component_mstep(self, stats, params):
+        return {"rates": poisson_rates(stats["sum_x"], stats["count"], self.rate_floor)}
 
-    def _em_project(self, params):
-        params = super()._em_project(params)
+    def _project_params(self, params):
         return {**params, "rates": np.maximum(params["rates"], self.rate_floor)}
 
-    def _em_store(self, params):
-        self.weights_ = params["weights"]
-        self.rates_ = params["rates"]
+    def _sample_component(self, rng, params, k, n_samples):
+        rate = params["rates"][k]
+        return rng.poisson(rate, size=(n_samples, rate.shape[0]))
 
-    def _em_load(self):
-        return {"weights": self.weights_, "rates": self.rates_}
+    def _describe_component(self, k: int) -> str:
+        return (
+            f"weight {float(self.weights_[k]):.3f}, rates "
+            f"{np.array2string(np.asarray(self.rates_[k]), precision=3)}"
+        )
 
-    def _n_parameters(self) -> int:
-        """Free parameters: ``K - 1`` weights and ``K * d`` rates, less fixed groups."""
-        k, d = self.rates_.shape
-        counts = {"weights": k - 1, "rates": k * d}
-        fixed = self._em_fixed_groups()
-        return int(sum(n for group, n in counts.items() if group not in fixed))
+    #: What the count figure's axis counts.
+    _count_kind = "count"
 
-    def _sample_components(self, rng, counts):
-        parts = [
-            rng.poisson(rate, size=(int(count), rate.shape[0]))
-            for rate, count in zip(self.rates_, counts, strict=True)
-        ]
-        return np.vstack(parts).astype(np.float64)
+    def _n_count_features(self) -> int:
+        return int(np.shape(self.rates_)[1])
+
+    def _count_marginal(self, X, feature: int):
+        """Observed values of one feature, and each component's expected
+        frequency of each value (exact: the features are independent)."""
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        counts = X[:, feature]
+        values = np.arange(0, int(np.ceil(np.nanmax(counts))) + 1)
+        rates = np.asarray(self.rates_, dtype=np.float64)[:, feature]
+        pmf = poisson.pmf(values[np.newaxis], rates[:, np.newaxis])
+        n = int(np.sum(~np.isnan(counts)))
+        return values, counts, n * weights[:, np.newaxis] * pmf
+
+    def _plot_components(self, X, ax, features, names):
+        from ..plotting import draw_count_components
+
+        return draw_count_components(self, X, features[0], ax, names)
