@@ -22,9 +22,12 @@ components are. It writes:
 
 and, where the defaults do not fit:
 
+``_non_negative_data``
+    True for families of non-negative data (counts, waiting times): negative
+    values are refused before any work (and scikit-learn's checks know it).
 ``_check_data(X)``
-    Raise a ``ValueError`` for values the family cannot model (negative
-    counts, ...); called on validated data before any work.
+    Raise a ``ValueError`` for other values the family cannot model (heads
+    above tosses, ...); called on validated data before any work.
 ``_supports_missing``
     True if ``_component_log_prob`` and ``_component_stats`` integrate NaN
     entries out (then also write ``_conditional_means`` for ``impute``).
@@ -93,10 +96,12 @@ from ._responsibilities import (
 from ._validation import (
     check_n_components,
     check_n_components_counts,
+    check_non_negative,
     check_rows_observed,
     check_sample_weight,
     check_weights_init,
     check_X,
+    estimator_feature_names,
     fill_column_means,
 )
 
@@ -153,6 +158,9 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     _parameter_groups: ClassVar[tuple[str, ...] | dict[str, tuple[str, ...]]] = ()
     #: Whether the hooks integrate NaN entries out of the likelihood.
     _supports_missing: ClassVar[bool] = False
+    #: Whether the family models non-negative data only (counts, waiting
+    #: times): negative values are then refused before any work.
+    _non_negative_data: ClassVar[bool] = False
     #: A short name of the family for reports ("Gaussian", "Poisson", ...).
     _family_name: ClassVar[str] = ""
 
@@ -334,12 +342,17 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         )
         if self._supports_missing:
             check_rows_observed(X_checked, type(self).__name__)
+        if self._non_negative_data:
+            check_non_negative(
+                X_checked, type(self).__name__, estimator_feature_names(self)
+            )
         self._check_data(X_checked)
         return X_checked
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self._supports_missing
+        tags.input_tags.positive_only = self._non_negative_data
         return tags
 
     def _check_init_arrays(self, X) -> dict:

@@ -34,7 +34,6 @@ from .._validation import (
     estimator_feature_names,
 )
 from ..base import BaseMixture, memoized
-from ._poisson import check_non_negative
 
 __all__ = ["CoinMixture"]
 
@@ -295,6 +294,7 @@ default='kmeans'
 
     _parameter_groups = ("probs",)
     _supports_missing = True
+    _non_negative_data = True
     _family_name = "coin"
 
     def __init__(
@@ -363,7 +363,6 @@ default='kmeans'
         return heads, trials
 
     def _check_data(self, X_checked) -> None:
-        name = type(self).__name__
         names = estimator_feature_names(self)
         if self._trials_from_X() and X_checked.shape[1] % 2:
             raise ValueError(
@@ -373,7 +372,6 @@ default='kmeans'
                 "Append the tosses, e.g. np.column_stack([heads, tosses]), or set "
                 "n_trials to the number of tosses of every round."
             )
-        check_non_negative(X_checked, name, names)
         heads, trials = self._split(X_checked)
         too_many = heads > trials
         if too_many.any():
