@@ -15,8 +15,8 @@ import pytest
 from sklearn.datasets import make_blobs
 from threadpoolctl import threadpool_limits
 
-from emmix import GaussianMixtureEM, PoissonMixture, cli
-from emmix.cli import main
+from emmix import GaussianMixtureEM, PoissonMixture
+from emmix.cli import _progress, main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -252,7 +252,7 @@ BAD_CSV = {
     "ragged.csv": ("1,2\n3,4\n5\n", "line 3 has 1 value but the first row has 2"),
     "semicolon.csv": ("1;2\n3;4\n", "seems to use ';' as delimiter"),
     "tabs.csv": ("x\ty\n1\t2\n3\t4\n", "'1\\t2' is not a number; the file"),
-    "row_all_missing.csv": ("a,b\n1,2\n,\n", "row 2: every value is missing"),
+    "row_all_missing.csv": ("a,b\n1,2\n,\n", "line 3: every value is missing"),
     "infinite.csv": ("1,2\n3,inf\n", "'inf' is not a finite number"),
 }
 
@@ -302,7 +302,7 @@ def test_unreadable_file(tmp_path, capsys, monkeypatch):
     path.write_text("1\n2\n")
     # chmod 000 does not stop root (who runs CI), so deny access the way the
     # command checks it.
-    monkeypatch.setattr(cli.os, "access", lambda *args: False)
+    monkeypatch.setattr(os, "access", lambda *args: False)
     assert main(["fit", str(path)]) == 2
     assert "permission denied" in one_error_line(capsys, str(path))
 
@@ -382,8 +382,8 @@ class FakeTerminal(io.StringIO):
 
 def test_progress_line_on_a_terminal(tmp_path, monkeypatch):
     write_blobs(tmp_path / "d.csv")
-    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
-    monkeypatch.setattr(cli, "PROGRESS_INTERVAL", 0.0)
+    monkeypatch.setattr(_progress, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(_progress, "PROGRESS_INTERVAL", 0.0)
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stdout", terminal)
     assert (
@@ -407,8 +407,8 @@ def test_progress_line_on_a_terminal(tmp_path, monkeypatch):
 
 def test_progress_is_silent_with_quiet_or_off_a_terminal(tmp_path, monkeypatch):
     write_blobs(tmp_path / "d.csv")
-    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
-    monkeypatch.setattr(cli, "PROGRESS_INTERVAL", 0.0)
+    monkeypatch.setattr(_progress, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(_progress, "PROGRESS_INTERVAL", 0.0)
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stdout", terminal)
     args = ["fit", str(tmp_path / "d.csv"), "--max-components", "2"]
@@ -422,13 +422,13 @@ def test_progress_is_silent_with_quiet_or_off_a_terminal(tmp_path, monkeypatch):
 
 def test_progress_waits_before_showing(monkeypatch):
     terminal = FakeTerminal()
-    progress = cli.Progress(terminal)
+    progress = _progress.Progress(terminal)
     progress.task("fitting")
     gm = GaussianMixtureEM(2)
     progress.start_run(gm)
     progress.iteration_done(gm, -1.5)  # within PROGRESS_DELAY of the start
     assert terminal.getvalue() == ""
-    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(_progress, "PROGRESS_DELAY", 0.0)
     progress.iteration_done(gm, -1.25)
     assert (
         terminal.getvalue()
