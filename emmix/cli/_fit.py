@@ -170,7 +170,7 @@ def fit_command(args) -> int:
     X, header = table.X, table.header
     out_dir = Path(args.out)
     refuse_overwrite(
-        [out_dir / name for name in OUTPUT_FILES], [table.path], "--out folder"
+        [out_dir / name for name in OUTPUT_FILES], [args.data], "--out folder"
     )
     n_samples, n_features = X.shape
     n_missing = int(np.isnan(X).sum())

@@ -24,7 +24,7 @@ def impute_command(args) -> int:
     table = read_table(args.data, delimiter=args.delimiter, allow_missing=True)
     X, header = table.X, table.header
     output = Path(args.output)
-    refuse_overwrite([output], [table.path], "-o file")
+    refuse_overwrite([output], [args.data], "-o file")
     n_missing = int(np.isnan(X).sum())
     progress = Progress(out, enabled=not args.quiet)
     progress.task("imputing")

@@ -143,7 +143,13 @@ def _read_npy(path: Path) -> tuple[np.ndarray, list[str] | None, None]:
         )
     if array.size == 0:
         raise CLIError(f"{path}: the array is empty (shape {array.shape})")
-    return array.astype(np.float64), None, None
+    array = array.astype(np.float64)
+    if np.isinf(array).any():
+        i, j = (int(v) for v in np.argwhere(np.isinf(array))[0])
+        raise CLIError(
+            f"{path}: row {i + 1}, column {j + 1}: {array[i, j]} is not a finite number"
+        )
+    return array, None, None
 
 
 def _read_csv(
