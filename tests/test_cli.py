@@ -667,3 +667,23 @@ def test_two_coins_case_is_the_maximum_likelihood_estimate():
         p = (r @ heads) / (10 * r.sum(axis=1))
     np.testing.assert_allclose(case.model.probs_[:, 0], p, atol=1e-5)
     np.testing.assert_allclose(case.heads[:, 0], [5, 9, 8, 4, 7])
+
+
+def test_failure_met_only_by_the_selection_is_shown(tmp_path, capsys, monkeypatch):
+    from emmix.mixture import GaussianMixtureEM as Gaussian
+
+    real_fit = Gaussian.fit
+
+    def fit(self, X, y=None):
+        if self.max_iter != 1:  # the selection's fits fail; a one-step fit works
+            raise ValueError("Singular at row 0, column 1")
+        return real_fit(self, X, y)
+
+    monkeypatch.setattr(Gaussian, "fit", fit)
+    write_blobs(tmp_path / "d.csv", n=30)
+    args = ["fit", str(tmp_path / "d.csv"), "--max-components", "2"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 2
+    line = one_error_line(capsys, str(tmp_path / "d.csv"))
+    assert line.endswith(
+        "no K from 1 to 2 could be fitted; with K = 1: Singular at line 2, column 'b'"
+    )
