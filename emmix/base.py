@@ -108,6 +108,7 @@ from ._validation import (
 __all__ = [
     "INIT_METHODS",
     "BaseMixture",
+    "format_values",
     "memoized",
     "mixture_weights",
     "normalize_log_prob",
@@ -121,6 +122,12 @@ MIXTURE_PARAMETERS: dict[str, tuple] = {
     "weights_init": (None, ["array-like", None]),
     "assignment": ("soft", [StrOptions({"soft", "hard"})]),
 }
+
+
+def format_values(values, digits: int = 3) -> str:
+    """``values`` as a short bracketed list of rounded numbers (for reports)."""
+    array = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    return np.array2string(array, precision=digits, suppress_small=True, separator=", ")
 
 
 def _check_block(estimator, X):
@@ -257,12 +264,16 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             value = np.asarray(getattr(self, keys[0] + "_"))
             if value.ndim == 0 or value.shape[0] != self.n_components:
                 continue  # shared by all components
-            parts.append(f"{group} {np.array2string(value[k], precision=3)}")
+            parts.append(f"{group} {format_values(value[k])}")
         return ", ".join(parts)
 
     def _component_label(self, k: int) -> str:
         """The name of component ``k`` in reports and figures."""
         return f"component {k + 1}"
+
+    def _drawn_columns(self, features) -> list[int]:
+        """The columns of X that ``_plot_components`` draws for ``features``."""
+        return [int(j) for j in features[: min(len(features), self.n_features_in_)]]
 
     def _plot_components(self, X, ax, features, names):
         """Draw the data and the fitted components on ``ax`` (matplotlib).

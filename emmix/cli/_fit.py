@@ -98,21 +98,15 @@ def _why_every_k_failed(estimator, table: Table, caught, max_k: int) -> CLIError
 
 def _shown_columns(estimator, n_features: int) -> list[int]:
     """The columns :func:`emmix.plotting.plot_mixture` draws by default."""
-    if hasattr(estimator, "rates_"):
-        return [0]
-    if hasattr(estimator, "probs_"):
-        n_coins = np.shape(estimator.probs_)[1]
-        # With n_trials='from_X' the tosses of coin 0 are column n_coins.
-        return [0, n_coins] if isinstance(estimator.n_trials, str) else [0]
-    return [0] if n_features == 1 else [0, 1]
+    return estimator._drawn_columns((0, 1))
 
 
 def draw_fit_figure(figures: Figures, estimator, X, header, selection) -> str | None:
     """Write ``fit.png``: the mixture over its data, convergence, selection.
 
-    The one place where ``emmix fit`` decides how a family is drawn (which
-    columns its data panel shows); a hook on the families can replace it.
-    The data panel shows the rows with a value in every column it draws.
+    The family says which columns its data panel shows (``_drawn_columns``)
+    and draws itself. The data panel shows the rows with a value in every
+    column it draws.
 
     Returns
     -------

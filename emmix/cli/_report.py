@@ -35,8 +35,9 @@ def fitted_attributes(estimator) -> dict:
 
 def fmt(values, digits: int = 3) -> str:
     """``values`` as a short bracketed list of rounded numbers."""
-    array = np.atleast_1d(np.asarray(values, dtype=np.float64))
-    return np.array2string(array, precision=digits, suppress_small=True, separator=", ")
+    from emmix.base import format_values
+
+    return format_values(values, digits)
 
 
 def selection_rows(selection) -> list[dict]:
@@ -77,22 +78,11 @@ def print_selection(selection, out) -> None:
 
 
 def component_lines(estimator, header) -> list[str]:
-    """One line per component, heaviest first: its weight and parameters.
-
-    The one place where the command switches on a family's fitted attributes
-    (``means_``, ``rates_``, ``probs_``) to name its parameters: a hook on the
-    families can replace it.
-    """
-    lines = []
-    for k in np.argsort(-np.asarray(estimator.weights_)):
-        text = f"  component {k}: weight {estimator.weights_[k]:.3f}"
-        if hasattr(estimator, "means_"):
-            text += f", mean {fmt(estimator.means_[k])}"
-        if hasattr(estimator, "rates_"):
-            text += f", rates {fmt(estimator.rates_[k])}"
-        if hasattr(estimator, "probs_"):
-            text += f", P(heads) {fmt(estimator.probs_[k])}"
-        lines.append(text)
+    """One line per component, heaviest first, as the family describes it."""
+    lines = [
+        f"  {estimator._component_label(k)}: {estimator._describe_component(k)}"
+        for k in np.argsort(-np.asarray(estimator.weights_))
+    ]
     if header:
         lines.insert(0, f"  columns: {', '.join(header)}")
     return lines

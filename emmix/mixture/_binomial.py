@@ -33,7 +33,7 @@ from .._validation import (
     check_array_shape,
     estimator_feature_names,
 )
-from ..base import BaseMixture, memoized
+from ..base import BaseMixture, format_values, memoized
 
 __all__ = ["CoinMixture"]
 
@@ -468,8 +468,8 @@ default='kmeans'
 
     def _describe_component(self, k: int) -> str:
         return (
-            f"weight {float(self.weights_[k]):.3f}, P(heads) "
-            f"{np.array2string(np.asarray(self.probs_[k]), precision=3)}"
+            f"weight {float(self.weights_[k]):.3f}, "
+            f"P(heads) {format_values(self.probs_[k])}"
         )
 
     #: What the count figure's axis counts.
@@ -494,6 +494,13 @@ default='kmeans'
             probs[:, np.newaxis, np.newaxis],
         ).sum(axis=1)
         return values, heads, weights[:, np.newaxis] * pmf
+
+    def _drawn_columns(self, features) -> list[int]:
+        coin = int(features[0])
+        # With n_trials='from_X' a coin's tosses are the column n_coins after it.
+        if self._trials_from_X():
+            return [coin, coin + self._n_count_features()]
+        return [coin]
 
     def _plot_components(self, X, ax, features, names):
         from ..plotting import draw_count_components

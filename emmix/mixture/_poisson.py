@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import Interval
 from .._validation import (
     check_array_shape,
 )
-from ..base import BaseMixture, memoized
+from ..base import BaseMixture, format_values, memoized
 
 __all__ = ["PoissonMixture"]
 
@@ -269,10 +269,8 @@ default='kmeans'
         return rng.poisson(rate, size=(n_samples, rate.shape[0]))
 
     def _describe_component(self, k: int) -> str:
-        return (
-            f"weight {float(self.weights_[k]):.3f}, rates "
-            f"{np.array2string(np.asarray(self.rates_[k]), precision=3)}"
-        )
+        weight = float(self.weights_[k])
+        return f"weight {weight:.3f}, rates {format_values(self.rates_[k])}"
 
     #: What the count figure's axis counts.
     _count_kind = "count"
@@ -290,6 +288,9 @@ default='kmeans'
         pmf = poisson.pmf(values[np.newaxis], rates[:, np.newaxis])
         n = int(np.sum(~np.isnan(counts)))
         return values, counts, n * weights[:, np.newaxis] * pmf
+
+    def _drawn_columns(self, features) -> list[int]:
+        return [int(features[0])]
 
     def _plot_components(self, X, ax, features, names):
         from ..plotting import draw_count_components
