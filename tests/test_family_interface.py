@@ -252,7 +252,7 @@ def _imports(root: Path) -> dict[str, set[str]]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
                 base = name.split(".")[: len(name.split(".")) - node.level]
-                target = ".".join(base + [node.module] if node.module else base)
+                target = ".".join([*base, node.module] if node.module else base)
                 if not node.level:
                     target = node.module or ""
                 candidates = [target] + [f"{target}.{a.name}" for a in node.names]
