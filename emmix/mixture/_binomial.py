@@ -29,8 +29,10 @@ from scipy.stats import binom
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._validation import (
+    IntegerInterval,
     _describe_column,
     check_array_shape,
+    check_counts_representable,
     estimator_feature_names,
 )
 from ..base import BaseMixture, memoized
@@ -285,7 +287,7 @@ default='kmeans'
 
     _parameter_constraints: dict = {
         "n_trials": [
-            Interval(Integral, 1, None, closed="left"),
+            IntegerInterval(Integral, 1, None, closed="left"),
             "array-like",
             StrOptions({FROM_X}),
         ],
@@ -319,6 +321,11 @@ default='kmeans'
     # ------------------------------------------------------- trials and X
     def _trials_from_X(self) -> bool:
         return isinstance(self.n_trials, str)
+
+    def _model_shape(self, n_features: int) -> dict:
+        # With tosses in X, half the columns are coins; else all of them.
+        n_coins = n_features // 2 if self._trials_from_X() else n_features
+        return {**super()._model_shape(n_features), "n_coins": n_coins}
 
     def _trials_vector(self, n_coins: int, dtype) -> np.ndarray:
         """``n_trials`` as a validated array of shape (n_coins,)."""
@@ -374,6 +381,16 @@ default='kmeans'
                 "n_trials to the number of tosses of every round."
             )
         check_non_negative(X_checked, name, names)
+        if not self._trials_from_X():
+            trials = self._trials_vector(X_checked.shape[1], np.float64)
+            # The fixed tosses enter the sums like counts of X do.
+            check_counts_representable(
+                np.vstack([X_checked, trials]).astype(X_checked.dtype),
+                name=name,
+                names=names,
+            )
+        else:
+            check_counts_representable(X_checked, name=name, names=names)
         heads, trials = self._split(X_checked)
         too_many = heads > trials
         if too_many.any():

@@ -29,6 +29,7 @@ from .._validation import (
     check_array_shape,
     check_squares_representable,
     estimator_feature_names,
+    warn_if_reg_covar_dominates,
 )
 from ..base import BaseMixture, memoized
 from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
@@ -681,7 +682,19 @@ default='kmeans'
                 name=type(self).__name__,
                 names=estimator_feature_names(self),
             )
+            warn_if_reg_covar_dominates(
+                X_checked,
+                self.reg_covar,
+                name=type(self).__name__,
+                names=estimator_feature_names(self),
+            )
         return X_checked
+
+    def _model_shape(self, n_features: int) -> dict:
+        return {
+            **super()._model_shape(n_features),
+            "covariance_type": self.covariance_type,
+        }
 
     def _initial_params(self, X):
         k, d, dt = self.n_components, X.shape[1], X.dtype

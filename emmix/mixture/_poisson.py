@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import Interval
 from .._validation import (
     _describe_column,
     check_array_shape,
+    check_counts_representable,
     estimator_feature_names,
 )
 from ..base import BaseMixture, memoized
@@ -261,7 +262,9 @@ default='kmeans'
 
     # ------------------------------------------------------------ the family
     def _check_data(self, X) -> None:
-        check_non_negative(X, type(self).__name__, estimator_feature_names(self))
+        names = estimator_feature_names(self)
+        check_non_negative(X, type(self).__name__, names)
+        check_counts_representable(X, name=type(self).__name__, names=names)
 
     def _initial_params(self, X) -> dict:
         if self.rates_init is None:
