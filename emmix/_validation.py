@@ -592,7 +592,7 @@ def check_columns_observed(X, *, name: str, names=None, sample_weight=None) -> N
     )
 
 
-def check_counts_representable(X, *, name: str, names=None) -> None:
+def check_counts_representable(X, *, name: str, names=None, n_trials=None) -> None:
     """Refuse counts so large that a count model's sums overflow.
 
     A count model sums ``x`` over rows (its statistics) and ``x log x`` over
@@ -600,6 +600,7 @@ def check_counts_representable(X, *, name: str, names=None) -> None:
     number of the dtype, or the fit ends in NaN parameters. Values up to
     ``max / (4 max(n_samples, n_features log(max)))`` are safe (3e304 for 60
     rows of 2 features in float64; 4.8e35 in float32). NaN entries are ignored.
+    ``n_trials``, fixed numbers of tosses per feature, count like values of X.
     """
     if X.size == 0 or X.dtype.kind != "f":
         return
@@ -609,12 +610,20 @@ def check_counts_representable(X, *, name: str, names=None) -> None:
         4.0 * max(n_samples, n_features * math.log(float(info.max)))
     )
     top = float(np.nanmax(X)) if np.isnan(X).any() else float(np.max(X))
-    if not top > limit:
+    trials = -np.inf if n_trials is None else float(np.max(n_trials))
+    if not max(top, trials) > limit:
         return
-    i, j = (int(v) for v in np.argwhere(X == top)[0])
     wider = " or convert X to float64," if X.dtype != np.float64 else ""
+    if trials > top:
+        what = f"The largest number of tosses is n_trials = {trials:g}"
+    else:
+        i, j = (int(v) for v in np.argwhere(X == top)[0])
+        what = (
+            f"The largest value of X is {top:g} (row {i}, "
+            f"{_describe_column(j, names)})"
+        )
     raise ValueError(
-        f"The largest value of X is {top:g} (row {i}, {_describe_column(j, names)}):"
+        f"{what}:"
         f" {name} cannot fit counts this large in {X.dtype}, because its sums over "
         f"the {n_samples} rows and its log-likelihood terms (x log x) would overflow"
         f" (counts up to {limit:.3g} are safe). Rescale the counts (e.g. divide X "

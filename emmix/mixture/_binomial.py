@@ -381,16 +381,6 @@ default='kmeans'
                 "n_trials to the number of tosses of every round."
             )
         check_non_negative(X_checked, name, names)
-        if not self._trials_from_X():
-            trials = self._trials_vector(X_checked.shape[1], np.float64)
-            # The fixed tosses enter the sums like counts of X do.
-            check_counts_representable(
-                np.vstack([X_checked, trials]).astype(X_checked.dtype),
-                name=name,
-                names=names,
-            )
-        else:
-            check_counts_representable(X_checked, name=name, names=names)
         heads, trials = self._split(X_checked)
         too_many = heads > trials
         if too_many.any():
@@ -408,6 +398,13 @@ default='kmeans'
                 f"heads at row {i}, {where} exceeds the {tosses!r} tosses of that "
                 f"round{more}. {fix}"
             )
+        # Heads <= tosses: the tosses are the largest counts in the sums.
+        check_counts_representable(
+            X_checked,
+            name=name,
+            names=names,
+            n_trials=None if self._trials_from_X() else trials,
+        )
 
     def _initial_params(self, X) -> dict:
         if self.probs_init is None:
