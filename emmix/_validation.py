@@ -432,7 +432,7 @@ def normalize_sample_weight(sample_weight):
     overflows and 1e-14 makes ``10 * eps`` matter. After this, weights of any
     scale are those of mean about 1. The factor is an exact power of two, so
     integer weights stay exact and weights whose mean already lies in [1, 2)
-    (unit weights among them) are returned unchanged.
+    are returned unchanged; uniform weights become exactly 1.
 
     Parameters
     ----------
@@ -445,6 +445,9 @@ def normalize_sample_weight(sample_weight):
         A new array (or the input when the factor is 1).
     """
     top = float(np.max(sample_weight))
+    if top == float(np.min(sample_weight)):
+        # Uniform weights: the same fit as no weights, to the last bit.
+        return np.ones_like(sample_weight)
     # The mean is taken of the weights divided by a power of two near their
     # largest, which neither overflows nor loses the largest weights.
     high = int(np.frexp(top)[1])
@@ -619,8 +622,7 @@ def check_counts_representable(X, *, name: str, names=None, n_trials=None) -> No
     else:
         i, j = (int(v) for v in np.argwhere(X == top)[0])
         what = (
-            f"The largest value of X is {top:g} (row {i}, "
-            f"{_describe_column(j, names)})"
+            f"The largest value of X is {top:g} (row {i}, {_describe_column(j, names)})"
         )
     raise ValueError(
         f"{what}:"

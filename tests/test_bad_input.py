@@ -479,7 +479,8 @@ def test_booleans_are_not_integers(name, param, monkeypatch):
         pytest.skip(f"{name} has no {param}")
     monkeypatch.setattr(EMMixin, "_fit_em", never_fit)
     estimator.set_params(**{param: True})
-    with pytest.raises(ValueError, match=rf"'{param}' parameter .*not a bool.*Got True"):
+    pattern = rf"'{param}' parameter .*not a bool.*Got True"
+    with pytest.raises(ValueError, match=pattern):
         estimator.fit(good_X())
 
 
@@ -646,3 +647,14 @@ def test_gaussian_warns_when_reg_covar_dominates():
         GaussianMixtureEM(2, random_state=0).fit(
             np.column_stack([good_X(), np.ones(30)])
         )
+
+
+def test_dask_column_all_nan_is_refused(monkeypatch):
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+    monkeypatch.setattr(EMMixin, "_fit_em", never_fit)
+    X = da.from_array(with_empty_column(), chunks=10)
+    with dask.config.set(scheduler="synchronous"):
+        for name in MIXTURES:
+            with pytest.raises(ValueError, match=r"no observed value in column 2"):
+                make(name).fit(X)

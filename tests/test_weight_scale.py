@@ -119,3 +119,25 @@ def test_integer_weights_stay_exact_and_unit_weights_untouched():
         w = check_sample_weight(np.array([1.0, 2.0, 3.0, 6.0]) * factor, X)
         assert 1.0 <= w.mean() < 2.0
         np.testing.assert_allclose(w / w[0], [1, 2, 3, 6], rtol=1e-15)
+
+
+@pytest.mark.parametrize("factor", [1e-14, 1e250])
+def test_weight_scale_on_dask(factor):
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+    X, weights = data()
+    start = {"weights_init": [0.5, 0.5], "rates_init": [[1.0, 1.0], [10.0, 10.0]]}
+    with dask.config.set(scheduler="synchronous"):
+        for make in (
+            lambda: PoissonMixture(2, tol=1e-8, **start),
+            lambda: MultivariateNormalImputer(tol=1e-10),
+        ):
+            expected = fitted_parameters(make().fit(X, sample_weight=weights))
+            got = make().fit(
+                da.from_array(X, chunks=20),
+                sample_weight=da.from_array(weights * factor, chunks=20),
+            )
+            for key, value in expected.items():
+                np.testing.assert_allclose(
+                    getattr(got, key), value, rtol=1e-10, err_msg=key
+                )

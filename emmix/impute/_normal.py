@@ -479,7 +479,8 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
         same draws on every call of :meth:`transform`.
     warm_start : bool, default=False
         If True, a second :meth:`fit` starts from the fitted mean and
-        covariance (when the columns with observed values are the same).
+        covariance when the columns with observed values are the same (else
+        it starts afresh, with a warning).
     verbose : int, default=0
         1 prints the iterations, 2 also times and log-likelihood changes.
     verbose_interval : int, default=10
@@ -1150,7 +1151,8 @@ class MissingBivariateImputer(MultivariateNormalImputer):
     random_state : int, RandomState instance or None, default=None
         Seed of the draws of ``sample_posterior=True``.
     warm_start : bool, default=False
-        If True, a second :meth:`fit` starts from the fitted parameters.
+        If True, a second :meth:`fit` starts from the fitted parameters
+        (afresh, with a warning, if X has other columns).
     verbose : int, default=0
         1 prints the iterations, 2 also times and log-likelihood changes.
     verbose_interval : int, default=10

@@ -171,7 +171,11 @@ default='kmeans'
         Seed of the initialisation and of :meth:`sample`.
     warm_start : bool, default=False
         If True, each :meth:`fit` after the first continues from the fitted
-        parameters with a single run (``n_init`` is ignored).
+        parameters with a single run (``n_init`` is ignored). If
+        ``n_components`` or the number of coins changed since, the fitted
+        parameters cannot start the fit: it starts afresh, as without
+        ``warm_start``, with a warning. (:meth:`partial_fit` then raises a
+        ``ValueError``: call :meth:`fit`.)
     verbose : int, default=0
         1 prints each run and iteration, 2 also times and log-likelihoods.
     verbose_interval : int, default=10
