@@ -464,10 +464,19 @@ def normalize_weights_by_total(sample_weight, total: float, n_samples: int):
     For weights that are not at hand (a Dask array): the same power of two
     brings the mean ``total / n_samples`` into [1, 2); the product is lazy.
     """
-    mean = float(total) / max(int(n_samples), 1)
+    n_samples = max(int(n_samples), 1)
+    mean = float(total) / n_samples
+    shift = 0
+    if mean == np.inf and sample_weight.dtype == np.float64:
+        # The total overflowed: sum the weights divided by 2**1000 instead
+        # (one more pass over the weights alone; lazy until computed).
+        shift = 1000
+        scaled = (sample_weight * np.ldexp(1.0, -shift)).sum()
+        mean = float(scaled.compute() if hasattr(scaled, "compute") else scaled)
+        mean /= n_samples
     if not (np.isfinite(mean) and mean > 0):
         return sample_weight
-    exponent = int(np.frexp(mean)[1]) - 1
+    exponent = int(np.frexp(mean)[1]) - 1 + shift
     if exponent == 0:
         return sample_weight
     return sample_weight * np.asarray(np.ldexp(1.0, -exponent), sample_weight.dtype)
