@@ -36,6 +36,11 @@ and, where the defaults do not fit:
     Free parameters of a group (default: the number of its entries).
 ``_initial_params(X)``
     Validated user-given starting values (``rates_init``, ...) by group.
+``_model_shape(n_features)``
+    What fixes the shapes of the parameters (default: ``n_components`` and
+    the number of features; a Gaussian adds its ``covariance_type``). A
+    ``warm_start`` fit after a change starts afresh with a warning, and
+    ``partial_fit`` raises a ``ValueError`` naming the change.
 ``_sample_component(rng, params, k, n_samples)``
     Draw rows from component ``k`` (for :meth:`~BaseMixture.sample`).
 ``_describe_component(k)`` and ``_plot_components(X, ax, features, names)``
