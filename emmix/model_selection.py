@@ -170,6 +170,14 @@ def bic_scorer(estimator, X: ArrayLike, y: None = None) -> float:
     ... )
     """
     model, Xt = _final_step(estimator, X)
+    if not callable(getattr(model, "bic", None)):
+        raise TypeError(
+            "bic_scorer needs a fitted mixture with a bic method (e.g. "
+            "GaussianMixtureEM, PoissonMixture, CoinMixture) or a pipeline ending "
+            f"in one, but got {type(model).__name__}, which has no likelihood "
+            "over components to penalise. Score it another way (e.g. its "
+            "score method, the default of GridSearchCV)."
+        )
     return -float(model.bic(Xt))
 
 

@@ -62,7 +62,12 @@ from .._dask import (
     is_dask,
 )
 from .._em import EMMixin, iter_chunks
-from .._validation import check_sample_weight, check_squares_representable, check_X
+from .._validation import (
+    check_sample_weight,
+    check_squares_representable,
+    check_X,
+    normalize_weights_by_total,
+)
 
 __all__ = [
     "MissingBivariateImputer",
@@ -474,7 +479,8 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
         same draws on every call of :meth:`transform`.
     warm_start : bool, default=False
         If True, a second :meth:`fit` starts from the fitted mean and
-        covariance (when the columns with observed values are the same).
+        covariance when the columns with observed values are the same (else
+        it starts afresh, with a warning).
     verbose : int, default=0
         1 prints the iterations, 2 also times and log-likelihood changes.
     verbose_interval : int, default=10
@@ -633,17 +639,26 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ input
     def _validate_input(self, X, *, reset: bool):
-        """Validated array and its missing mask (inf and non-numbers rejected)."""
+        """Validated array and its missing mask (inf and non-numbers rejected).
+
+        The masked entries of a ``numpy.ma`` masked array are missing entries
+        (they become ``missing_values``).
+        """
         X = check_X(
             self,
             X,
             reset=reset,
             allow_nan=True,
             ensure_min_samples=2 if reset else 1,
+            masked_fill=self.missing_values,
         )
         if reset:
+            # The marker of a missing entry (e.g. -1e300) is not data.
+            observed = X
+            if not is_scalar_nan(self.missing_values):
+                observed = np.where(X == self.missing_values, np.nan, X)
             check_squares_representable(
-                X, name=type(self).__name__, names=self._names(), underflow=True
+                observed, name=type(self).__name__, names=self._names(), underflow=True
             )
         if not is_scalar_nan(self.missing_values) and np.isnan(X).any():
             i, j = (int(v) for v in np.argwhere(np.isnan(X))[0])
@@ -735,6 +750,17 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
             X_fit, weights, kept, moments = self._fit_data(X, sample_weight)
         if previous is None or not np.array_equal(previous, kept):
             # warm_start cannot continue from parameters of other columns.
+            if self.warm_start and "converged_" in self.__dict__:
+                warnings.warn(
+                    "warm_start=True, but the modelled columns of X (those "
+                    "with an observed value) differ from the fitted model's "
+                    f"({int(kept.sum())} of {kept.size} now, "
+                    f"{int(previous.sum())} of {previous.size} then): the "
+                    "fitted parameters cannot start this fit, so it starts "
+                    "afresh, as without warm_start.",
+                    UserWarning,
+                    stacklevel=2,
+                )
             self.__dict__.pop("converged_", None)
         self._modelled = kept
         names = self._names()
@@ -808,6 +834,9 @@ class MultivariateNormalImputer(EMMixin, TransformerMixin, BaseEstimator):
         )
         surrogate = np.vstack([summary["min"], summary["max"]]).astype(X.dtype)
         self._validate_input(surrogate, reset=True)
+        sample_weight = normalize_weights_by_total(
+            sample_weight, summary["wsum"], X.shape[0]
+        )
         marker = self.missing_values
         mask = da.isnan(X) if is_scalar_nan(marker) else X == marker
         columns = dask_column_summary(X, mask, sample_weight)
@@ -1122,7 +1151,8 @@ class MissingBivariateImputer(MultivariateNormalImputer):
     random_state : int, RandomState instance or None, default=None
         Seed of the draws of ``sample_posterior=True``.
     warm_start : bool, default=False
-        If True, a second :meth:`fit` starts from the fitted parameters.
+        If True, a second :meth:`fit` starts from the fitted parameters
+        (afresh, with a warning, if X has other columns).
     verbose : int, default=0
         1 prints the iterations, 2 also times and log-likelihood changes.
     verbose_interval : int, default=10

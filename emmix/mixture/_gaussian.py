@@ -29,6 +29,7 @@ from .._validation import (
     check_array_shape,
     check_squares_representable,
     estimator_feature_names,
+    warn_if_reg_covar_dominates,
 )
 from ..base import BaseMixture, format_values, memoized
 from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
@@ -552,7 +553,11 @@ default='kmeans'
         Seed of the initialisation and of :meth:`sample`.
     warm_start : bool, default=False
         If True, each :meth:`fit` after the first continues from the fitted
-        parameters with a single run (``n_init`` is ignored).
+        parameters with a single run (``n_init`` is ignored). If
+        ``n_components``, ``covariance_type`` or the number of features changed
+        since, the fitted parameters cannot start the fit: it starts afresh, as
+        without ``warm_start``, with a warning. (:meth:`partial_fit` then raises
+        a ``ValueError``: call :meth:`fit`.)
     verbose : int, default=0
         1 prints each run and iteration, 2 also times and log-likelihoods.
     verbose_interval : int, default=10
@@ -681,7 +686,19 @@ default='kmeans'
                 name=type(self).__name__,
                 names=estimator_feature_names(self),
             )
+            warn_if_reg_covar_dominates(
+                X_checked,
+                self.reg_covar,
+                name=type(self).__name__,
+                names=estimator_feature_names(self),
+            )
         return X_checked
+
+    def _model_shape(self, n_features: int) -> dict:
+        return {
+            **super()._model_shape(n_features),
+            "covariance_type": self.covariance_type,
+        }
 
     def _initial_params(self, X):
         k, d, dt = self.n_components, X.shape[1], X.dtype
