@@ -25,7 +25,7 @@ from emmix import CoinMixture, GaussianMixtureEM, PoissonMixture
 from emmix._em import EMMixin
 from emmix.base import BaseMixture
 from emmix.impute import MissingBivariateImputer, MultivariateNormalImputer
-from emmix.model_selection import bic_scorer
+from emmix.model_selection import aic_scorer, bic_scorer
 
 pd = pytest.importorskip("pandas")
 
@@ -492,10 +492,12 @@ def test_n_trials_true_is_refused():
         CoinMixture(2, n_trials=True).fit(good_X())
 
 
-def test_bic_scorer_needs_a_mixture():
+@pytest.mark.parametrize("scorer", [bic_scorer, aic_scorer])
+def test_criterion_scorers_need_a_mixture(scorer):
     imputer = MultivariateNormalImputer().fit(good_X())
-    with pytest.raises(TypeError, match=r"bic_scorer needs a fitted mixture.*Imputer"):
-        bic_scorer(imputer, good_X())
+    name = scorer.__name__
+    with pytest.raises(TypeError, match=rf"{name} needs a fitted mixture.*Imputer"):
+        scorer(imputer, good_X())
 
 
 # --------------------------------------------- the model changed since a fit
