@@ -625,7 +625,7 @@ def dask_fit_imputer(estimator, X, sample_weight):
     """
     from sklearn.impute import MissingIndicator
 
-    from .impute._normal import _describe, is_scalar_nan
+    from ._validation import _describe, is_scalar_nan
 
     _, da = _dask()
     estimator._validate_params()

@@ -5,6 +5,7 @@ Every check here runs before any fitting work starts and never modifies its inpu
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -20,6 +21,8 @@ __all__ = [
     "check_squares_representable",
     "check_weights_init",
     "fill_column_means",
+    "is_scalar_nan",
+    "missing_mask",
 ]
 
 
@@ -32,6 +35,22 @@ def _describe_column(j: int, names: list[str] | None) -> str:
     if names is not None and j < len(names):
         return f"column {j} ({names[j]!r})"
     return f"column {j}"
+
+
+#: The imputers' name for it (``"column 3 ('age')"``).
+_describe = _describe_column
+
+
+def is_scalar_nan(value) -> bool:
+    """Whether ``value`` is a float NaN (the default missing-value marker)."""
+    return isinstance(value, numbers.Real) and math.isnan(value)
+
+
+def missing_mask(X, missing_values) -> np.ndarray:
+    """Boolean mask of the entries of ``X`` equal to ``missing_values``."""
+    if is_scalar_nan(missing_values):
+        return np.isnan(X)
+    return X == missing_values
 
 
 def _first_non_numeric(X):

@@ -25,6 +25,7 @@ from scipy import linalg
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._accel import project_psd
+from .._conditional_gaussian import missing_patterns
 from .._em import memoized
 from .._validation import (
     _column_names,
@@ -33,7 +34,7 @@ from .._validation import (
     check_weights_init,
 )
 from ._base import INIT_METHODS, BaseMixture, _mixture_weights
-from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
+from ._gaussian_missing import missing_log_prob, missing_stats
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -807,6 +808,7 @@ default='kmeans'
             incomplete_mask,
             params["means"],
             params["covariances"],
+            params["precisions_cholesky"],
             self.covariance_type,
             patterns=memoized(
                 cache, "patterns", lambda: missing_patterns(incomplete_mask)
