@@ -393,12 +393,12 @@ def expected_stats(centred, resp, conditional: Conditional):
         ``sum w ((x̂ - c)(x̂ - c)^T + C)``; only its diagonal, of shape
         (n_components, n_features), with a diagonal covariance.
     """
+    if conditional.blocks is None:  # diagonal: C is the missing variances
+        cond_var = conditional.mask * conditional.variances[:, np.newaxis, :]
+        s1 = np.einsum("nk,knd->kd", resp, centred)
+        return s1, np.einsum("nk,knd->kd", resp, centred * centred + cond_var)
     weighted = centred * resp.T[:, :, np.newaxis]
     s1 = weighted.sum(axis=1)
-    if conditional.blocks is None:  # diagonal: C is the missing variances
-        missing = conditional.mask.astype(resp.dtype)
-        s2 = np.einsum("knd,knd->kd", weighted, centred)
-        return s1, s2 + (resp.T @ missing) * conditional.variances
     s2 = np.swapaxes(weighted, 1, 2) @ centred
     s2 += _covariance_sum(conditional.blocks, resp, centred.shape[2]).astype(
         s2.dtype, copy=False
