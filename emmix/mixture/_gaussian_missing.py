@@ -75,10 +75,18 @@ def missing_log_prob(
                 f"Fitting the mixture model failed: {error} Increase reg_covar, "
                 "decrease the number of components, or scale the input data."
             ) from None
-    # Observed entries exactly as given (mu + (x - mu) need not round to x).
-    xhat = np.where(mask, means[:, np.newaxis, :] + conditional.filled, X)
+    # x̂ in place of x̂ - mu (kept until the statistics: one array, not two),
+    # with the observed entries exactly as given (mu + (x - mu) need not round
+    # to x): x + 0 where observed, 0 + (mu + filled) where missing.
+    xhat = conditional.filled
+    xhat += means[:, np.newaxis, :]
+    xhat *= mask
+    xhat += np.where(mask, 0.0, X)
     log_prob = conditional.log_prob.T.astype(X.dtype, copy=False)
-    return log_prob, {"xhat": np.swapaxes(xhat, 0, 1), "conditional": conditional}
+    return log_prob, {
+        "xhat": np.swapaxes(xhat, 0, 1),
+        "conditional": conditional._replace(filled=None, log_prob=None),
+    }
 
 
 def missing_stats(resp, fill, shift, covariance_type):
