@@ -6,28 +6,13 @@ maximum-likelihood ``mu`` and ``Sigma`` of the *observed* data; each missing
 entry is then filled with its conditional expectation given the observed
 entries of its row.
 
-E-step (per row, ``o`` its observed and ``m`` its missing columns), written
-with the precision matrix ``Q = Sigma^-1`` and the centred row ``r = x - mu``
-(missing entries set to 0)::
-
-    b     = (Q r)_m                      = Q_mo r_o
-    C     = Q_mm^-1                      = Sigma_mm - Sigma_mo Sigma_oo^-1 Sigma_om
-    x̂_m  = mu_m - C b                   = mu_m + Sigma_mo Sigma_oo^-1 r_o
-    log p(x_o) = -1/2 (|o| log 2 pi + log|Sigma| + log|Q_mm| + |r̂ W|^2)
-
-where ``r̂ = x̂ - mu`` is the filled centred row and ``W W^T = Q``.
-(``log|Sigma_oo| = log|Sigma| + log|Q_mm|`` is the block-determinant identity,
-and ``r_o^T Sigma_oo^-1 r_o = r̂^T Q r̂`` because the conditional mean
-minimises the full quadratic form over the missing entries.) Working with
-``Q`` means that all rows share the matrix products ``R Q`` and ``R̂ W``, and
-the only per-pattern work is the factorisation of the small ``|m| x |m|``
-block ``Q_mm``, done once per missingness pattern and batched over all
-patterns with the same number of missing entries; there is no Python loop over
-rows or over patterns.
-
-The expected sufficient statistics, taken around the reference point
-``c = mu`` (the mean entering the E-step, so data far from the origin keep
-their precision), are ``S0 = sum w``, ``S1 = sum w (x̂ - c)`` and
+E-step: the shared conditional-Gaussian kernel
+(:mod:`emmix._conditional_gaussian`, which gives the maths) with one
+component: each row's missing block is normal given its observed block, with
+mean ``x̂_m`` and covariance ``C``, computed by missingness pattern from the
+precision matrix. The expected sufficient statistics are taken around the
+reference point ``c = mu`` (the mean entering the E-step, so data far from the
+origin keep their precision): ``S0 = sum w``, ``S1 = sum w (x̂ - c)`` and
 ``S2 = sum w ((x̂ - c)(x̂ - c)^T + C)`` with ``C`` placed in the rows and
 columns of the row's missing entries.
 
