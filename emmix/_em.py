@@ -78,13 +78,6 @@ ENGINE_PARAMETERS: dict[str, tuple] = {
     "learning_offset": (10.0, [Interval(Real, 0.0, None, closed="left")]),
 }
 
-#: Constraints of every engine parameter (for estimators that spell out
-#: their own ``__init__``).
-ENGINE_PARAMETER_CONSTRAINTS: dict = {
-    name: constraints for name, (_, constraints) in ENGINE_PARAMETERS.items()
-}
-
-
 def add_stats(total: dict | None, part: dict) -> dict:
     """Add the sufficient statistics ``part`` into ``total`` (a new dict if None).
 

@@ -28,6 +28,8 @@ __all__ = [
     "check_squares_representable",
     "check_weights_init",
     "fill_column_means",
+    "is_scalar_nan",
+    "missing_mask",
     "normalize_sample_weight",
     "normalize_weights_by_total",
     "warn_if_reg_covar_dominates",
@@ -67,6 +69,22 @@ def _describe_column(j: int, names: list[str] | None) -> str:
     if names is not None and j < len(names):
         return f"column {j} ({names[j]!r})"
     return f"column {j}"
+
+
+#: The imputers' name for it (``"column 3 ('age')"``).
+_describe = _describe_column
+
+
+def is_scalar_nan(value) -> bool:
+    """Whether ``value`` is a float NaN (the default missing-value marker)."""
+    return isinstance(value, numbers.Real) and math.isnan(value)
+
+
+def missing_mask(X, missing_values) -> np.ndarray:
+    """Boolean mask of the entries of ``X`` equal to ``missing_values``."""
+    if is_scalar_nan(missing_values):
+        return np.isnan(X)
+    return X == missing_values
 
 
 def _first_non_numeric(X):

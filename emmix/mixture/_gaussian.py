@@ -25,6 +25,7 @@ from scipy import linalg
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._accel import project_psd
+from .._conditional_gaussian import missing_patterns
 from .._validation import (
     check_array_shape,
     check_squares_representable,
@@ -32,7 +33,7 @@ from .._validation import (
     warn_if_reg_covar_dominates,
 )
 from ..base import BaseMixture, format_values, memoized
-from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
+from ._gaussian_missing import missing_log_prob, missing_stats
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -793,6 +794,7 @@ default='kmeans'
             incomplete_mask,
             params["means"],
             params["covariances"],
+            params["precisions_cholesky"],
             self.covariance_type,
             patterns=memoized(
                 cache, "patterns", lambda: missing_patterns(incomplete_mask)
