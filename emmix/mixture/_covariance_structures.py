@@ -29,8 +29,10 @@ structure) and for EVI, EEV, EVV (Celeux & Govaert 1995, sections 3-4). VEI,
 VEE and VEV are fitted by the fixed-point iteration of Celeux & Govaert
 (alternate the common shape and the volumes, each given the other); EVE and
 VVE, which share one orientation across components with different shapes,
-alternate the eigenvalues given ``D`` with the two majorise-minimise updates of
-``D`` of Browne & McNicholas (2014). Every step of every iteration maximises
+alternate the eigenvalues given ``D`` with sweeps of exact plane rotations of
+``D`` (Jacobi's method, as in Flury & Gautschi's algorithm for common principal
+components; the majorise-minimise update of Browne & McNicholas 2014 reaches
+the same optima with far more iterations). Every step of every iteration maximises
 ``Q`` over one block given the others, so ``Q`` never decreases.
 
 Regularisation: ``reg_covar`` is put into the scatter as ``W_k + reg_covar n_k
@@ -49,6 +51,10 @@ non-Gaussian clustering. Biometrics 49, 803-821.
 
 Celeux, G. and Govaert, G. (1995). Gaussian parsimonious clustering models.
 Pattern Recognition 28, 781-793.
+
+Flury, B. N. and Gautschi, W. (1986). An algorithm for simultaneous
+orthogonal transformation of several positive definite symmetric matrices to
+nearly diagonal form. SIAM J. Sci. Stat. Comput. 7, 169-184.
 
 Browne, R. P. and McNicholas, P. D. (2014). Estimating common principal
 components in high dimensions. Advances in Data Analysis and Classification
@@ -404,39 +410,77 @@ def _orientation_from(previous, W):
     return np.linalg.eigh(np.tensordot(weights, source, axes=1))[1]
 
 
+def _round_robin(d):
+    """Rounds of disjoint pairs covering every pair ``i < j`` once (a sweep).
+
+    The circle method: with ``d`` odd a dummy index ``d`` is added and the
+    index paired with it sits the round out.
+    """
+    players = list(range(d + d % 2))
+    m = len(players)
+    rounds = []
+    for _ in range(m - 1):
+        pairs = [(players[i], players[m - 1 - i]) for i in range(m // 2)]
+        pairs = [(min(p), max(p)) for p in pairs if max(p) < d]
+        if pairs:  # d = 1 has no plane at all
+            rounds.append(tuple(np.array(side) for side in zip(*pairs, strict=True)))
+        players = [players[0], players[-1], *players[1:-1]]
+    return rounds
+
+
+def _rotate(X, first, second, c, s, axis=-2):
+    """Rotate the slices ``first`` and ``second`` of ``X`` along ``axis``:
+    ``(x_i, x_j) <- (c x_i + s x_j, -s x_i + c x_j)`` for each pair."""
+    X = np.moveaxis(X, axis, -1).copy()
+    xi, xj = X[..., first], X[..., second]
+    X[..., first], X[..., second] = c * xi + s * xj, c * xj - s * xi
+    return np.moveaxis(X, -1, axis)
+
+
 def _common_orientation(W, nk, previous, tol, max_iter, eigenvalues):
     """``Sigma_k = D diag(delta_k) D^T`` with one orthogonal ``D`` for all k.
 
-    Alternates ``delta_k = eigenvalues(diag(D^T W_k D))`` (the maximiser given
-    ``D``) with two majorise-minimise steps on ``D`` given the ``delta_k``
-    (Browne & McNicholas 2014). ``D`` minimises
-    ``f(D) = sum_k tr(W_k D B_k D^T)``, ``B_k = diag(1 / delta_k)``. Since
-    ``W_k - a_k I`` (``a_k`` the largest eigenvalue of ``W_k``) and
-    ``B_k - b_k I`` are negative semi-definite, ``f`` lies below
-    ``const - 2 <F, D>`` with ``F = sum_k (a_k I - W_k) D0 B_k`` or
-    ``F = sum_k W_k D0 (b_k I - B_k)``, both touching at ``D0``; the
-    orthogonal ``D`` maximising ``<F, D>`` is ``U V^T`` from ``F = U S V^T``.
+    Block coordinate ascent on Q. Given ``D``, ``delta_k =
+    eigenvalues(diag(D^T W_k D))`` is the maximiser. Given the ``delta_k``,
+    ``D`` must minimise ``f(D) = sum_k sum_j m_kjj / delta_kj`` with ``M_k =
+    D^T W_k D``. Rotating columns ``i, j`` of ``D`` by an angle ``t`` changes
+    ``f`` by ``a cos 2t + b sin 2t + const`` with
+    ``a = sum_k (1/delta_ki - 1/delta_kj)(m_kii - m_kjj) / 2`` and
+    ``b = sum_k (1/delta_ki - 1/delta_kj) m_kij``, least at
+    ``2t = atan2(-b, -a)``: the exact minimiser over that plane. Disjoint pairs
+    change disjoint terms of ``f``, so a round of ``d/2`` of them is one
+    matrix product; ``d - 1`` rounds sweep every plane (Jacobi's method; the
+    pairwise rotations of Flury & Gautschi's common principal components
+    algorithm, here with the eigenvalues refreshed after every round). A point
+    where no plane rotation helps is a stationary point of Q on the
+    orthogonal group. Browne & McNicholas' (2014) majorise-minimise update
+    reaches the same optima but needed ~100 times more iterations at d = 10.
     """
+    d = W.shape[-1]
     D = _orientation_from(previous, W)
-    a = np.linalg.eigvalsh(W)[:, -1]
+    M = D.T @ W @ D
+    rounds = _round_robin(d)
     old = -np.inf
     for _ in range(max_iter):
-        E = np.einsum("ji,kjl,li->ki", D, W, D)
+        E = np.diagonal(M, axis1=1, axis2=2)
         delta = eigenvalues(E, nk)
         new = _objective_diag(E, delta, nk)
         if _converged(new, old, tol):
             break
         old = new
-        B = 1.0 / delta
-        WD = np.einsum("kij,jl->kil", W, D)
-        F = np.einsum("k,il,kl->il", a, D, B) - np.einsum("kil,kl->il", WD, B)
-        U, _, Vt = np.linalg.svd(F)
-        D = U @ Vt
-        WD = np.einsum("kij,jl->kil", W, D)
-        b = B.max(axis=1)
-        F = np.einsum("kil,kl->il", WD, b[:, np.newaxis] - B)
-        U, _, Vt = np.linalg.svd(F)
-        D = U @ Vt
+        for first, second in rounds:
+            inv = 1.0 / delta
+            gap = inv[:, first] - inv[:, second]
+            a = 0.5 * np.sum(gap * (M[:, first, first] - M[:, second, second]), axis=0)
+            b = np.sum(gap * M[:, first, second], axis=0)
+            # flat planes (a = b = 0) are left alone
+            t = np.where(a * a + b * b > 0, 0.5 * np.arctan2(-b, -a), 0.0)
+            c, s = np.cos(t), np.sin(t)
+            # D <- D R and M <- R^T M R, R the rotations in the planes
+            # (first, second), applied to those columns and rows only
+            D = _rotate(D, first, second, c, s, axis=-1)
+            M = _rotate(_rotate(M, first, second, c, s, axis=-1), first, second, c, s)
+            delta = eigenvalues(np.diagonal(M, axis1=1, axis2=2), nk)
     return _from_eigen(D, delta)
 
 
