@@ -344,6 +344,19 @@ def test_names_and_bad_input():
         covariance_mstep("VVV", scatter, np.array([1.0, 0.0]))
     with pytest.raises(ValueError, match="reg_covar must be >= 0"):
         covariance_mstep("VVV", scatter, nk, reg_covar=-1.0)
+    with pytest.raises(ValueError, match="tol must be >= 0"):
+        covariance_mstep("VEE", scatter, nk, tol=-1.0)
+    with pytest.raises(ValueError, match="max_iter must be >= 1"):
+        covariance_mstep("VEE", scatter, nk, max_iter=0)
+    with pytest.raises(TypeError, match="max_iter must be an int"):
+        covariance_mstep("VEE", scatter, nk, max_iter=10.0)
+    # a previous answer that is no covariance only loses the warm start
+    for structure in ("VEI", "VEE", "EVE", "VVE", "VEV"):
+        assert_allclose(
+            covariance_mstep(structure, scatter, nk, previous=np.zeros_like(scatter)),
+            covariance_mstep(structure, scatter, nk),
+            rtol=1e-15,
+        )
     with pytest.raises(ValueError, match="previous must have shape"):
         covariance_mstep("VEE", scatter, nk, previous=scatter[:1])
     with pytest.raises(ValueError, match="n_features must be >= 1"):

@@ -260,9 +260,19 @@ def _volumes_from(previous, nk, W):
     """Starting volumes: the previous ones, else the spherical (VII) ones."""
     if previous is not None:
         _, logdet = np.linalg.slogdet(previous)
-        return np.exp(logdet / previous.shape[-1])
+        return np.maximum(np.exp(logdet / previous.shape[-1]), _TINY)
     d = W.shape[-1]
     return np.maximum(np.trace(W, axis1=1, axis2=2) / (d * nk), _TINY)
+
+
+def _is_positive_definite(covariances):
+    if not np.all(np.isfinite(covariances)):
+        return False
+    try:
+        np.linalg.cholesky(covariances)
+    except np.linalg.LinAlgError:
+        return False
+    return True
 
 
 def _converged(new, old, tol):
@@ -584,6 +594,12 @@ default=None
         raise ValueError(f"nk[{bad[0]}] must be positive, got {nk[bad[0]]!r}.")
     if not (reg_covar >= 0):
         raise ValueError(f"reg_covar must be >= 0, got {reg_covar!r}.")
+    if not (tol >= 0):
+        raise ValueError(f"tol must be >= 0, got {tol!r}.")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)):
+        raise TypeError(f"max_iter must be an int, got {max_iter!r}.")
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be >= 1, got {max_iter}.")
     if previous is not None:
         previous = np.asarray(previous, dtype=np.float64)
         if previous.shape != W.shape:
@@ -591,6 +607,9 @@ default=None
                 f"previous must have shape {W.shape} like scatter, "
                 f"got {previous.shape}."
             )
+        if name not in ITERATIVE_STRUCTURES or not _is_positive_definite(previous):
+            # only a starting point: one that is no covariance is not used
+            previous = None
     if reg_covar:
         W = W.copy()
         W[:, np.arange(d), np.arange(d)] += reg_covar * nk[:, np.newaxis]
