@@ -445,3 +445,15 @@ def test_em_with_structure_never_decreases_loglik(structure):
         resp = np.exp(log_dens - total[:, None])
     # the penalised objective (reg 1e-6) climbs; the log-likelihood up to that
     assert np.all(np.diff(logliks) >= -1e-6 * abs(logliks[-1]))
+
+
+@pytest.mark.parametrize("structure", ["EII", "VII", "EEI", "VEI", "EVI", "VVI"])
+def test_axis_structures_read_only_the_diagonal(structure):
+    """So an estimator may keep only the diagonal statistics for them."""
+    _, _, scatter, nk = _problem(3, 3, seed=9)
+    diagonal = scatter * np.eye(3)
+    assert_allclose(
+        covariance_mstep(structure, diagonal, nk),
+        covariance_mstep(structure, scatter, nk),
+        rtol=1e-13,
+    )
