@@ -27,7 +27,7 @@ from .._dask import (
     dask_score_mixture,
     is_dask,
 )
-from .._em import ENGINE_PARAMETER_CONSTRAINTS, EMMixin, iter_chunks
+from .._em import ENGINE_PARAMETER_CONSTRAINTS, EMMixin, add_stats, iter_chunks
 from .._validation import (
     check_n_components,
     check_rows_observed,
@@ -36,7 +36,12 @@ from .._validation import (
     fill_column_means,
 )
 
-__all__ = ["BaseMixture", "initial_responsibilities", "normalize_log_prob"]
+__all__ = [
+    "BaseMixture",
+    "chunked_stats",
+    "initial_responsibilities",
+    "normalize_log_prob",
+]
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -181,6 +186,22 @@ def initial_responsibilities(X, n_components, method, sample_weight, random_stat
     return resp
 
 
+def chunked_stats(X, resp, row_bytes, component_stats) -> dict:
+    """``component_stats(X, resp)`` summed over row chunks, with ``nk`` added.
+
+    The start's M-step sees all rows at once; its statistics are sums over
+    rows, so they are taken chunk by chunk (as in an E-step pass) and never
+    need more than a chunk's temporaries. Equal to the one-shot statistics up
+    to rounding.
+    """
+    stats = None
+    for rows in iter_chunks(X.shape[0], row_bytes):
+        part = component_stats(X[rows], resp[rows])
+        part["nk"] = resp[rows].sum(axis=0)
+        stats = add_stats(stats, part)
+    return stats
+
+
 class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of emmix's finite mixtures (not public).
 
@@ -256,8 +277,12 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
         ``resp`` already includes the sample weights.
         """
-        stats = self._component_stats(X, resp, None)
-        stats["nk"] = resp.sum(axis=0)
+        stats = chunked_stats(
+            X,
+            resp,
+            self._em_row_bytes(X, None),
+            lambda X, resp: self._component_stats(X, resp, None),
+        )
         return self._em_mstep(stats, None)
 
     def _em_initialize(self, X, sample_weight, random_state):

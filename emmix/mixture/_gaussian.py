@@ -32,7 +32,7 @@ from .._validation import (
     check_squares_representable,
     check_weights_init,
 )
-from ._base import INIT_METHODS, BaseMixture, _mixture_weights
+from ._base import INIT_METHODS, BaseMixture, _mixture_weights, chunked_stats
 from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
 
 __all__ = ["GaussianMixtureEM"]
@@ -750,9 +750,16 @@ default='kmeans'
         Weights are divided by the total weight, as scikit-learn divides by
         ``n_samples`` at the start.
         """
-        shift = np.average(X, axis=0, weights=sample_weight).astype(X.dtype)
-        stats = gaussian_stats(X, resp, shift, self.covariance_type)
-        stats["nk"] = resp.sum(axis=0)
+        # Chunk by chunk: the full type's packed outer products of all rows at
+        # once would be n x d(d+1)/2 numbers. (A matrix-vector product for the
+        # weighted mean: ``np.average`` would build an n x d temporary.)
+        shift = (sample_weight @ X / np.sum(sample_weight)).astype(X.dtype)
+        stats = chunked_stats(
+            X,
+            resp,
+            self._em_row_bytes(X, None),
+            lambda X, resp: gaussian_stats(X, resp, shift, self.covariance_type),
+        )
         means, covariances = gaussian_mstep(
             stats, shift, self.reg_covar, self.covariance_type
         )

@@ -1,0 +1,399 @@
+"""Peak resident memory of whole fits: emmix against scikit-learn.
+
+Run from the repository root::
+
+    python benchmarks/bench_memory.py            # n = 1e5 .. 1e6, full and diag
+    python benchmarks/bench_memory.py --steps    # every step at n = 4e5 (inits,
+                                                 # restarts, model selection,
+                                                 # other families, the imputer)
+    python benchmarks/bench_memory.py --large    # adds n = 3e6 and 1e7 (float32)
+
+Every fit runs in its own child process. The child builds ``X`` block by
+block (no temporary larger than a block), records its resident memory, resets
+the kernel's peak counter (``/proc/self/clear_refs``), fits, and reports the
+peak (``VmHWM``). The table shows:
+
+* ``base``: resident memory of Python, the imports and ``X`` before the fit;
+* ``peak``: the child's peak resident memory from the start of the fit on
+  (``VmHWM`` after the reset: at least ``base``);
+* ``extra``: the memory the fit adds, ``peak`` minus ``base``.
+
+The issue's target at ``n = 4e5 x 16`` (float64, K = 16, k-means start,
+5 iterations): the extra memory of an emmix fit is at most scikit-learn's and
+at most ``3 x X + 100 MB``; the ``ok`` column checks both for every row.
+
+The largest ``n`` that fits on this machine is extrapolated from the
+measured per-row slope of the peak (between the two largest ``n`` measured),
+never by trying it: ``n_max = (MemTotal - intercept) / slope``.
+
+Results are printed as tables and written to
+``benchmarks/results/bench_memory.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MB = 2**20
+#: Never start a child whose predicted peak exceeds this (other processes
+#: share the machine).
+CHILD_LIMIT_BYTES = 6 * 2**30
+
+
+# ------------------------------------------------------------- the child
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _reset_peak() -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0); False if not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def make_data(n, d, k, dtype, seed=0):
+    """Blobs from ``k`` Gaussians, built in blocks into one array."""
+    import numpy as np
+
+    rng = np.random.RandomState(seed)
+    centres = rng.uniform(-10, 10, size=(k, d))
+    X = np.empty((n, d), dtype=dtype)
+    block = 100_000
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        labels = rng.randint(k, size=stop - start)
+        X[start:stop] = centres[labels] + rng.standard_normal((stop - start, d))
+    return X
+
+
+def _run_case(case, X):
+    """Fit one case; ``case`` is a dict (see ``cases``)."""
+    import numpy as np
+
+    lib, kind = case["lib"], case["kind"]
+    common = dict(max_iter=case["iters"], tol=0.0, random_state=0)
+    if lib == "sklearn":
+        from sklearn.mixture import GaussianMixture
+
+        GaussianMixture(
+            case["k"],
+            covariance_type=case["cov"],
+            init_params=case.get("init", "kmeans"),
+            n_init=case.get("n_init", 1),
+            **common,
+        ).fit(X)
+        return
+    from emmix import (
+        CoinMixture,
+        GaussianMixtureEM,
+        MultivariateNormalImputer,
+        PoissonMixture,
+    )
+
+    if kind == "gaussian":
+        init = {}
+        if case.get("init") == "user":
+            rng = np.random.RandomState(1)
+            init = {"means_init": X[rng.choice(X.shape[0], case["k"], replace=False)]}
+            init["weights_init"] = np.full(case["k"], 1.0 / case["k"])
+            d = X.shape[1]
+            init["precisions_init"] = {
+                "full": np.tile(np.eye(d), (case["k"], 1, 1)),
+                "diag": np.ones((case["k"], d)),
+            }[case["cov"]]
+        else:
+            init = {"init_params": case.get("init", "kmeans")}
+        GaussianMixtureEM(
+            case["k"],
+            covariance_type=case["cov"],
+            n_init=case.get("n_init", 1),
+            accelerate=case.get("accelerate"),
+            **init,
+            **common,
+        ).fit(X)
+    elif kind == "select":
+        from emmix.model_selection import select_n_components
+
+        select_n_components(
+            GaussianMixtureEM(covariance_type=case["cov"], **common),
+            X,
+            n_components=[case["k"] // 2, case["k"]],
+        )
+    elif kind == "poisson":
+        counts = np.abs(np.rint(X)).astype(X.dtype)
+        del X
+        PoissonMixture(case["k"], **common).fit(counts)
+    elif kind == "coin":
+        heads = np.abs(np.rint(X)).astype(X.dtype)
+        del X
+        CoinMixture(case["k"], n_trials=int(heads.max()), **common).fit(heads)
+    elif kind == "imputer":
+        rng = np.random.RandomState(2)
+        for start in range(0, X.shape[0], 100_000):  # 10 % missing, in place
+            block = X[start : start + 100_000]
+            block[rng.uniform(size=block.shape) < 0.1] = np.nan
+        MultivariateNormalImputer(max_iter=case["iters"], tol=0.0).fit_transform(X)
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+
+
+def child(case_json: str) -> None:
+    import gc
+    import warnings
+
+    import numpy as np
+    import sklearn.cluster  # imported before the baseline
+    import sklearn.mixture  # noqa: F401
+
+    import emmix  # noqa: F401
+
+    warnings.simplefilter("ignore")
+    case = json.loads(case_json)
+    X = make_data(case["n"], case["d"], case["k"], np.dtype(case["dtype"]))
+    gc.collect()
+    base = _status_kb("VmRSS") * 1024
+    reset = _reset_peak()
+    before_peak = _status_kb("VmHWM") * 1024
+    start = time.perf_counter()
+    _run_case(case, X)
+    seconds = time.perf_counter() - start
+    peak = _status_kb("VmHWM") * 1024
+    print(
+        json.dumps(
+            {
+                "base": base,
+                "peak_self": peak,
+                "reset": reset,
+                "before_peak": before_peak,
+                "x_bytes": int(X.nbytes),
+                "seconds": seconds,
+            }
+        )
+    )
+
+
+# ------------------------------------------------------------ the parent
+def measure(case: dict) -> dict:
+    """Run ``case`` in a child process and return its report."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", json.dumps(case)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"child failed for {case}:\n{err[-3000:]}")
+    report = json.loads(out.strip().splitlines()[-1])
+    if not report["reset"]:
+        # The counter kept the peak of the imports and X: the fit's extra is
+        # then only known above that level (a lower bound for small fits).
+        report["extra"] = max(report["peak_self"] - report["before_peak"], 0) + (
+            report["before_peak"] - report["base"]
+        )
+    else:
+        report["extra"] = report["peak_self"] - report["base"]
+    report["peak"] = max(report["peak_self"], report["base"])
+    return {**case, **report}
+
+
+def _mem_total() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _fmt_mb(b) -> str:
+    return f"{b / MB:8.0f}"
+
+
+def _target(x_bytes) -> float:
+    return 3 * x_bytes + 100 * MB
+
+
+def scaling_table(sizes, covs, d, k, iters, results):
+    """emmix and scikit-learn side by side for each n and covariance type."""
+    print(
+        f"\nWhole fits (d={d}, K={k}, k-means start, {iters} iterations, "
+        "one child process each); MB"
+    )
+    header = (
+        f"{'n':>10} {'dtype':>7} {'cov':>5} {'X':>8} | {'emmix':>8} {'extra':>8}"
+        f" {'s':>6} | {'sklearn':>8} {'extra':>8} {'s':>6} | {'3X+100':>8} ok"
+    )
+    print(header)
+    print("-" * len(header))
+    for n, dtype in sizes:
+        for cov in covs:
+            row = {}
+            for lib in ("emmix", "sklearn"):
+                case = dict(
+                    lib=lib, kind="gaussian", n=n, d=d, k=k, dtype=dtype, cov=cov,
+                    iters=iters,
+                )  # fmt: skip
+                row[lib] = measure(case)
+                results.append(row[lib])
+            e, s = row["emmix"], row["sklearn"]
+            ok = e["extra"] <= min(s["extra"], _target(e["x_bytes"]))
+            print(
+                f"{n:>10} {dtype:>7} {cov:>5} {_fmt_mb(e['x_bytes'])} |"
+                f" {_fmt_mb(e['peak'])} {_fmt_mb(e['extra'])} {e['seconds']:6.1f} |"
+                f" {_fmt_mb(s['peak'])} {_fmt_mb(s['extra'])} {s['seconds']:6.1f} |"
+                f" {_fmt_mb(_target(e['x_bytes']))} {'yes' if ok else 'NO'}",
+                flush=True,
+            )
+
+
+def largest_n(results, d):
+    """Largest n on this machine from the per-row slope of the measured peaks."""
+    total = _mem_total()
+    print(f"\nLargest n on this machine (MemTotal {total / 2**30:.1f} GiB), d={d}")
+    print("extrapolated: n_max = (MemTotal - intercept) / slope, slope in bytes/row")
+    header = f"{'lib':>8} {'dtype':>7} {'cov':>5} {'slope':>8} {'n_max':>14}"
+    print(header)
+    print("-" * len(header))
+    fits = {}
+    for r in results:
+        if r["kind"] == "gaussian":
+            key = (r["lib"], r["dtype"], r["cov"])
+            fits.setdefault(key, {})[r["n"]] = r["peak"]
+    out = []
+    for (lib, dtype, cov), peaks in sorted(fits.items()):
+        ns = sorted(peaks)
+        if len(ns) < 2:
+            continue
+        n1, n2 = ns[-2], ns[-1]
+        slope = (peaks[n2] - peaks[n1]) / (n2 - n1)
+        intercept = peaks[n2] - slope * n2
+        n_max = int((total - intercept) / slope) if slope > 0 else None
+        out.append(dict(lib=lib, dtype=dtype, cov=cov, slope=slope, n_max=n_max))
+        print(f"{lib:>8} {dtype:>7} {cov:>5} {slope:8.0f} {n_max:>14,}")
+    return out
+
+
+def steps_table(n, d, k, iters, results):
+    """Every other step of a fit at one size, each in its own process."""
+    cases = [
+        ("full, k-means", dict(kind="gaussian", cov="full")),
+        ("full, k-means++", dict(kind="gaussian", cov="full", init="k-means++")),
+        ("full, random", dict(kind="gaussian", cov="full", init="random")),
+        (
+            "full, random_from_data",
+            dict(kind="gaussian", cov="full", init="random_from_data"),
+        ),
+        ("full, user inits", dict(kind="gaussian", cov="full", init="user")),
+        ("full, n_init=3", dict(kind="gaussian", cov="full", n_init=3)),
+        ("full, squarem", dict(kind="gaussian", cov="full", accelerate="squarem")),
+        ("diag, k-means", dict(kind="gaussian", cov="diag")),
+        ("diag, random", dict(kind="gaussian", cov="diag", init="random")),
+        ("diag, n_init=3", dict(kind="gaussian", cov="diag", n_init=3)),
+        ("select_n_components diag", dict(kind="select", cov="diag")),
+        ("PoissonMixture", dict(kind="poisson", cov="-")),
+        ("CoinMixture", dict(kind="coin", cov="-")),
+        ("MultivariateNormalImputer", dict(kind="imputer", cov="-")),
+    ]
+    sklearn_twins = {
+        "full, k-means": dict(cov="full"),
+        "full, k-means++": dict(cov="full", init="k-means++"),
+        "full, random": dict(cov="full", init="random"),
+        "full, random_from_data": dict(cov="full", init="random_from_data"),
+        "full, n_init=3": dict(cov="full", n_init=3),
+        "diag, k-means": dict(cov="diag"),
+        "diag, random": dict(cov="diag", init="random"),
+        "diag, n_init=3": dict(cov="diag", n_init=3),
+    }
+    print(f"\nEvery step at n={n}, d={d}, K={k}, float64, {iters} iterations; MB")
+    header = (
+        f"{'case':>26} | {'emmix':>8} {'extra':>8} {'s':>6} |"
+        f" {'sklearn':>8} {'extra':>8} | {'3X+100':>8} ok"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, spec in cases:
+        case = dict(lib="emmix", n=n, d=d, k=k, dtype="float64", iters=iters, **spec)
+        e = measure(case)
+        e["name"] = name
+        results.append(e)
+        s = None
+        if name in sklearn_twins:
+            twin = dict(
+                lib="sklearn", kind="gaussian", n=n, d=d, k=k, dtype="float64",
+                iters=iters, **sklearn_twins[name],
+            )  # fmt: skip
+            s = measure(twin)
+            s["name"] = name
+            results.append(s)
+        bound = _target(e["x_bytes"])
+        ok = e["extra"] <= (bound if s is None else min(bound, s["extra"]))
+        s_txt = f"{'':>8} {'':>8}" if s is None else (_fmt_mb(s["peak"]) + " ")
+        if s is not None:
+            s_txt += _fmt_mb(s["extra"])
+        print(
+            f"{name:>26} | {_fmt_mb(e['peak'])} {_fmt_mb(e['extra'])}"
+            f" {e['seconds']:6.1f} | {s_txt} | {_fmt_mb(bound)}"
+            f" {'yes' if ok else 'NO'}",
+            flush=True,
+        )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", action="store_true", help="every step at n=4e5")
+    parser.add_argument("--large", action="store_true", help="n up to 1e7 (float32)")
+    parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument("--iters", type=int, default=5)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child)
+        return
+    d, k = 16, 16
+    started = time.perf_counter()
+    results: list = []
+    print(f"python {platform.python_version()}, {platform.machine()}")
+    if not args.no_scaling:
+        sizes = [(100_000, "float64"), (400_000, "float64"), (1_000_000, "float64")]
+        if args.large:
+            sizes += [
+                (1_000_000, "float32"),
+                (3_000_000, "float32"),
+                (10_000_000, "float32"),
+            ]
+        scaling_table(sizes, ("full", "diag"), d, k, args.iters, results)
+        largest = largest_n(results, d)
+    else:
+        largest = []
+    if args.steps:
+        steps_table(400_000, d, k, args.iters, results)
+    wall = time.perf_counter() - started
+    print(f"\nwall time of the benchmark: {wall:.0f} s")
+    out = Path(__file__).parent / "results" / "bench_memory.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(
+        json.dumps({"results": results, "largest_n": largest, "wall_s": wall}, indent=1)
+    )
+
+
+if __name__ == "__main__":
+    main()
