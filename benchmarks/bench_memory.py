@@ -81,6 +81,19 @@ def make_data(n, d, k, dtype, seed=0):
     return X
 
 
+def _prepare_in_place(kind, X):
+    """Counts for the discrete families, 10 % missing cells for the imputer."""
+    import numpy as np
+
+    rng = np.random.RandomState(2)
+    for start in range(0, X.shape[0], 100_000):
+        block = X[start : start + 100_000]
+        if kind in ("poisson", "coin"):
+            np.abs(np.rint(block, out=block), out=block)
+        elif kind == "imputer":
+            block[rng.uniform(size=block.shape) < 0.1] = np.nan
+
+
 def _run_case(case, X):
     """Fit one case; ``case`` is a dict (see ``cases``)."""
     import numpy as np
@@ -135,18 +148,10 @@ def _run_case(case, X):
             n_components=[case["k"] // 2, case["k"]],
         )
     elif kind == "poisson":
-        counts = np.abs(np.rint(X)).astype(X.dtype)
-        del X
-        PoissonMixture(case["k"], **common).fit(counts)
+        PoissonMixture(case["k"], **common).fit(X)
     elif kind == "coin":
-        heads = np.abs(np.rint(X)).astype(X.dtype)
-        del X
-        CoinMixture(case["k"], n_trials=int(heads.max()), **common).fit(heads)
+        CoinMixture(case["k"], n_trials=int(X.max()), **common).fit(X)
     elif kind == "imputer":
-        rng = np.random.RandomState(2)
-        for start in range(0, X.shape[0], 100_000):  # 10 % missing, in place
-            block = X[start : start + 100_000]
-            block[rng.uniform(size=block.shape) < 0.1] = np.nan
         MultivariateNormalImputer(max_iter=case["iters"], tol=0.0).fit_transform(X)
     else:
         raise ValueError(f"unknown kind {kind!r}")
@@ -165,6 +170,7 @@ def child(case_json: str) -> None:
     warnings.simplefilter("ignore")
     case = json.loads(case_json)
     X = make_data(case["n"], case["d"], case["k"], np.dtype(case["dtype"]))
+    _prepare_in_place(case["kind"], X)
     gc.collect()
     base = _status_kb("VmRSS") * 1024
     reset = _reset_peak()
