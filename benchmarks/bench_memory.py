@@ -6,7 +6,8 @@ Run from the repository root::
     python benchmarks/bench_memory.py --steps    # every step at n = 4e5 (inits,
                                                  # restarts, model selection,
                                                  # other families, the imputer)
-    python benchmarks/bench_memory.py --large    # adds n = 3e6 and 1e7 (float32)
+    python benchmarks/bench_memory.py --large    # adds n = 3e6 and 1e7 (float32),
+                                                 # --large-iters (1) iterations
 
 Every fit runs in its own child process. The child builds ``X`` block by
 block (no temporary larger than a block), records its resident memory, resets
@@ -276,7 +277,7 @@ def _target(x_bytes) -> float:
     return 3 * x_bytes + 100 * MB
 
 
-def scaling_table(sizes, covs, d, k, iters, results):
+def scaling_table(sizes, covs, d, k, iters, results, large_iters):
     """emmix and scikit-learn side by side for each n and covariance type."""
     print(
         f"\nWhole fits (d={d}, K={k}, k-means start, {iters} iterations, "
@@ -295,7 +296,7 @@ def scaling_table(sizes, covs, d, k, iters, results):
             for lib in ("emmix", "sklearn"):
                 case = dict(
                     lib=lib, kind="gaussian", n=n, d=d, k=k, dtype=dtype, cov=cov,
-                    iters=iters,
+                    iters=iters if n < 3_000_000 else large_iters,
                 )  # fmt: skip
                 guess = predicted_peak(case, results)
                 if guess is not None and guess > CHILD_LIMIT_BYTES:
@@ -356,7 +357,7 @@ def largest_n(results, d):
     return out
 
 
-def steps_table(n, d, k, iters, results):
+def steps_table(n, d, k, iters, results, with_sklearn=True):
     """Every other step of a fit at one size, each in its own process."""
     cases = [
         ("full, k-means", dict(kind="gaussian", cov="full")),
@@ -402,7 +403,7 @@ def steps_table(n, d, k, iters, results):
         e["name"] = name
         results.append(e)
         s = None
-        if name in sklearn_twins:
+        if with_sklearn and name in sklearn_twins:
             twin = dict(
                 lib="sklearn", kind="gaussian", n=n, d=d, k=k, dtype="float64",
                 iters=iters, **sklearn_twins[name],
@@ -430,6 +431,16 @@ def main(argv=None):
     parser.add_argument("--large", action="store_true", help="n up to 1e7 (float32)")
     parser.add_argument("--no-scaling", action="store_true")
     parser.add_argument("--iters", type=int, default=5)
+    parser.add_argument(
+        "--large-iters",
+        type=int,
+        default=1,
+        help="iterations from n = 3e6 on (each iteration allocates the same, so "
+        "the peak is reached in the first; this keeps the wall time sane)",
+    )
+    parser.add_argument(
+        "--steps-emmix-only", action="store_true", help="no scikit-learn twins"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (a check)")
     args = parser.parse_args(argv)
     if args.child:
@@ -449,12 +460,15 @@ def main(argv=None):
             ]
         if args.smoke:
             sizes = [(20_000, "float64"), (40_000, "float64")]
-        scaling_table(sizes, ("full", "diag"), d, k, args.iters, results)
+        scaling_table(
+            sizes, ("full", "diag"), d, k, args.iters, results, args.large_iters
+        )
         largest = largest_n(results, d)
     else:
         largest = []
     if args.steps:
-        steps_table(20_000 if args.smoke else 400_000, d, k, args.iters, results)
+        n_steps = 20_000 if args.smoke else 400_000
+        steps_table(n_steps, d, k, args.iters, results, not args.steps_emmix_only)
     wall = time.perf_counter() - started
     print(f"\nwall time of the benchmark: {wall:.0f} s")
     name = "bench_memory_smoke.json" if args.smoke else "bench_memory.json"
