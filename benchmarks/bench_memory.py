@@ -277,7 +277,9 @@ def _target(x_bytes) -> float:
     return 3 * x_bytes + 100 * MB
 
 
-def scaling_table(sizes, covs, d, k, iters, results, large_iters):
+def scaling_table(
+    sizes, covs, d, k, iters, results, large_iters, large_from, sklearn_max_n
+):
     """emmix and scikit-learn side by side for each n and covariance type."""
     print(
         f"\nWhole fits (d={d}, K={k}, k-means start, {iters} iterations, "
@@ -296,15 +298,28 @@ def scaling_table(sizes, covs, d, k, iters, results, large_iters):
             for lib in ("emmix", "sklearn"):
                 case = dict(
                     lib=lib, kind="gaussian", n=n, d=d, k=k, dtype=dtype, cov=cov,
-                    iters=iters if n < 3_000_000 else large_iters,
+                    iters=iters if n <= large_from else large_iters,
                 )  # fmt: skip
                 guess = predicted_peak(case, results)
+                if lib == "sklearn" and n > sklearn_max_n:
+                    row[lib] = None  # extrapolated from its smaller fits
+                    continue
                 if guess is not None and guess > CHILD_LIMIT_BYTES:
                     row[lib] = None  # never risk the shared machine
                     continue
                 row[lib] = measure(case)
                 results.append(row[lib])
             e, s = row["emmix"], row["sklearn"]
+            if e is not None and s is None and n > sklearn_max_n:
+                print(
+                    f"{n:>10} {dtype:>7} {cov:>5} {_fmt_mb(e['x_bytes'])} |"
+                    f" {_fmt_mb(e['peak'])} {_fmt_mb(e['extra'])}"
+                    f" {e['seconds']:6.1f} | {'(not run)':>24} |"
+                    f" {_fmt_mb(_target(e['x_bytes']))}"
+                    f" {_yes(e['extra'] <= _target(e['x_bytes'])):>8}",
+                    flush=True,
+                )
+                continue
             if e is None or s is None:
                 print(
                     f"{n:>10} {dtype:>7} {cov:>5} skipped: predicted peak above "
@@ -435,8 +450,21 @@ def main(argv=None):
         "--large-iters",
         type=int,
         default=1,
-        help="iterations from n = 3e6 on (each iteration allocates the same, so "
+        help="iterations above --large-from (each iteration allocates the same, so "
         "the peak is reached in the first; this keeps the wall time sane)",
+    )
+    parser.add_argument(
+        "--large-from", type=float, default=1e6, help="n above which --large-iters"
+    )
+    parser.add_argument(
+        "--sklearn-max-n",
+        type=float,
+        default=1e12,
+        help="larger n are fitted by emmix only (scikit-learn's n_max is then "
+        "extrapolated from its smaller fits)",
+    )
+    parser.add_argument(
+        "--sizes", help="e.g. 4e5:float64,1e7:float32 (overrides the default grid)"
     )
     parser.add_argument(
         "--steps-emmix-only", action="store_true", help="no scikit-learn twins"
@@ -460,8 +488,21 @@ def main(argv=None):
             ]
         if args.smoke:
             sizes = [(20_000, "float64"), (40_000, "float64")]
+        if args.sizes:
+            sizes = [
+                (int(float(n)), dtype)
+                for n, dtype in (item.split(":") for item in args.sizes.split(","))
+            ]
         scaling_table(
-            sizes, ("full", "diag"), d, k, args.iters, results, args.large_iters
+            sizes,
+            ("full", "diag"),
+            d,
+            k,
+            args.iters,
+            results,
+            args.large_iters,
+            int(args.large_from),
+            int(args.sklearn_max_n),
         )
         largest = largest_n(results, d)
     else:
