@@ -282,8 +282,8 @@ def scaling_table(
 ):
     """emmix and scikit-learn side by side for each n and covariance type."""
     print(
-        f"\nWhole fits (d={d}, K={k}, k-means start, {iters} iterations, "
-        "one child process each); MB"
+        f"\nWhole fits (d={d}, K={k}, k-means start, {iters} iterations up to "
+        f"n={large_from:g}, {large_iters} above; one child process each); MB"
     )
     header = (
         f"{'n':>10} {'dtype':>7} {'cov':>5} {'X':>8} | {'emmix':>8} {'extra':>8}"
