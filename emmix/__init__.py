@@ -16,6 +16,7 @@ __all__ = [
     "CoinMixture",
     "GaussianMixtureEM",
     "MissingBivariateImputer",
+    "MixedTypeMixture",
     "MultivariateNormalImputer",
     "PoissonMixture",
     "__version__",
@@ -25,6 +26,7 @@ __all__ = [
 _ESTIMATORS = {
     "CoinMixture": "emmix.mixture",
     "GaussianMixtureEM": "emmix.mixture",
+    "MixedTypeMixture": "emmix.mixture",
     "PoissonMixture": "emmix.mixture",
     "MissingBivariateImputer": "emmix.impute",
     "MultivariateNormalImputer": "emmix.impute",
@@ -37,7 +39,12 @@ _SUBMODULES = frozenset(
 
 if TYPE_CHECKING:  # for type checkers and IDEs; nothing is imported at run time
     from .impute import MissingBivariateImputer, MultivariateNormalImputer
-    from .mixture import CoinMixture, GaussianMixtureEM, PoissonMixture
+    from .mixture import (
+        CoinMixture,
+        GaussianMixtureEM,
+        MixedTypeMixture,
+        PoissonMixture,
+    )
 
 
 def __getattr__(name: str):

@@ -2,6 +2,7 @@
 
 from ._binomial import CoinMixture
 from ._gaussian import GaussianMixtureEM
+from ._mixed import MixedTypeMixture
 from ._poisson import PoissonMixture
 
-__all__ = ["CoinMixture", "GaussianMixtureEM", "PoissonMixture"]
+__all__ = ["CoinMixture", "GaussianMixtureEM", "MixedTypeMixture", "PoissonMixture"]
