@@ -557,5 +557,5 @@ def test_group_estimators_are_fitted_mixtures_of_their_columns():
     )
     np.testing.assert_allclose(poisson.score_samples(X[:, [2]]), expected, rtol=1e-10)
     assert isinstance(model.estimators_[2], CoinMixture)
-    sample, labels = model.sample(500)
+    sample, _ = model.sample(500)
     assert sample.shape == (500, 4) and set(np.unique(sample[:, 3])) <= {0.0, 1.0}
