@@ -72,7 +72,7 @@ def test_sklearn_compatible_estimator(estimator, check):
 # ------------------------------------------------------ the EM rules
 def _conformance_cases():
     """Every shipped mixture family on data it can fit (a few hundred rows)."""
-    from emmix import CoinMixture, GaussianMixtureEM, PoissonMixture
+    from emmix import CoinMixture, GaussianMixtureEM, MixedTypeMixture, PoissonMixture
 
     rng = np.random.RandomState(0)
     blobs = np.vstack([rng.normal(c, 1.0, (80, 2)) for c in ([0, 0], [6, 0], [0, 6])])
@@ -89,6 +89,14 @@ def _conformance_cases():
         (CoinMixture(2, n_trials=10), heads),
         (CoinMixture(2, n_trials="from_X"), per_row),
     ]
+    # One latent class over a Gaussian, a Poisson and a binomial group.
+    mixed = np.column_stack([blobs[:200], counts[:, :1], heads[:, :1]])
+    mixed_columns = {
+        "gaussian": ([0, 1], {"covariance_type": "diag"}),
+        "poisson": [2],
+        "coin": ([3], {"n_trials": 10}),
+    }
+    cases += [(MixedTypeMixture(2, columns=mixed_columns), mixed)]
     return [
         pytest.param(est, X, check, id=f"{est!r}-{check.__name__}")
         for est, X in cases
