@@ -433,6 +433,10 @@ def test_missing_values_whole_group_missing_in_rows():
     filled = model.impute(holes)
     assert not np.isnan(filled).any()
     np.testing.assert_array_equal(filled[~np.isnan(holes)], holes[~np.isnan(holes)])
+    # A row without Gaussian values gets the posterior-weighted means.
+    i = int(np.flatnonzero(np.isnan(holes[:, :2]).all(axis=1))[0])
+    resp = model.predict_proba(holes[[i]])[0]
+    np.testing.assert_allclose(filled[i, :2], resp @ g.means_, rtol=1e-10)
     # A missing count's fill is the posterior-weighted rate.
     i = int(np.flatnonzero(np.isnan(holes[:, 2]))[0])
     resp = model.predict_proba(holes[[i]])[0]

@@ -703,11 +703,8 @@ feature_names_in_
                 )
             empty = np.setdiff1d(np.arange(X.shape[0]), rows)
             if empty.size:
-                # Nothing of the group observed: its components' means, from
-                # the family's own fill of a row with one observed value each
-                # (the conditional mean of a missing entry ignores the others
-                # only for independent features); drawn on an all-missing row
-                # where the family allows it.
+                # Nothing of the group observed: the family's own fill of rows
+                # with all its entries missing (its components' means).
                 out[
                     np.ix_(
                         empty,
