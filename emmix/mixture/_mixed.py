@@ -281,6 +281,19 @@ def translate_message(message: str, cols, rows, names) -> str:
     return _CELL.sub(cell, _COLUMN.sub(column, message))
 
 
+def _describe_group(name: str, est, cols) -> str:
+    """A group as ``"gaussian: GaussianMixtureEM(covariance_type='full') on
+    columns [0, 1]"`` (what fixes its parameters' shapes)."""
+    shape = est._model_shape(int(cols.size))
+    options = ", ".join(
+        f"{key}={value!r}"
+        for key, value in shape.items()
+        if key not in ("n_components", "n_features")
+    )
+    columns = [int(c) for c in cols]
+    return f"{name}: {type(est).__name__}({options}) on columns {columns}"
+
+
 def _strip_weight(text: str) -> str:
     return re.sub(r"^weight [^,]*,\s*", "", text)
 
@@ -538,10 +551,7 @@ feature_names_in_
         groups = self._resolve_groups(n_features, estimator_feature_names(self))
         return {
             **super()._model_shape(n_features),
-            "groups": tuple(
-                (name, type(est).__name__, est._model_shape(cols.size), tuple(cols))
-                for name, est, cols in groups
-            ),
+            "groups": tuple(_describe_group(*group) for group in groups),
         }
 
     # ----------------------------------------------------------- the start
