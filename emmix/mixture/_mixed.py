@@ -82,7 +82,7 @@ def _family_label(family) -> str:
     return re.sub("_+", "_", cls.__name__.lower()).strip("_") or "group"
 
 
-def _split_entry(entry, where: str):
+def _split_entry(entry):
     """``(columns, options)`` from a dict value: ``cols`` or ``(cols, options)``."""
     if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], dict):
         return entry[0], entry[1]
@@ -100,10 +100,7 @@ def group_specs(columns) -> list[tuple[str, object, object, dict]]:
     if columns is None:
         return [("gaussian", "gaussian", None, {})]
     if isinstance(columns, dict):
-        items = [
-            (family, *_split_entry(entry, f"columns[{family!r}]"))
-            for family, entry in columns.items()
-        ]
+        items = [(family, *_split_entry(entry)) for family, entry in columns.items()]
     elif isinstance(columns, (list, tuple)):
         items = []
         for i, entry in enumerate(columns):
