@@ -460,8 +460,7 @@ class EMMixin:
             warnings.warn(
                 "Best performing initialization did not converge. Try different "
                 "init parameters, or increase max_iter, tol, or check for "
-                "degenerate data."
-                + self._em_convergence_hint(),
+                "degenerate data." + self._em_convergence_hint(),
                 ConvergenceWarning,
                 stacklevel=3,
             )

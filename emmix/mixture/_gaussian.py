@@ -568,6 +568,13 @@ default='kmeans'
         their values with ``weights_init``, ``means_init`` or
         ``precisions_init``. With fixed means, covariances are estimated around
         them; fixed groups do not count in :meth:`bic` and :meth:`aic`.
+    stopping : {'change', 'aitken'}, default='change'
+        The stopping rule. 'change' is scikit-learn's (the change of the mean
+        log-likelihood per sample between two iterations is below ``tol``).
+        'aitken' stops when Aitken's estimate of the distance to the limit of
+        the log-likelihood sequence is below ``tol``: stricter, use it (with a
+        smaller ``tol``, say 1e-8) when the estimates themselves matter. See
+        the user guide's "When does EM stop?".
     accelerate : {None, 'squarem'}, default=None
         None runs plain EM. 'squarem' accelerates it with the SqS3 scheme of
         Varadhan & Roland (2008): two EM steps, an extrapolation along them,
