@@ -34,6 +34,10 @@ and, where the defaults do not fit:
     ``accelerate="squarem"``), e.g. rates to at least a floor.
 ``_n_free_parameters(group, value)``
     Free parameters of a group (default: the number of its entries).
+``_free_parametrisation(group, value)``
+    The group's free coordinates and the map back to its value, for the
+    standard errors of :mod:`emmix.inference` (default: every entry; a
+    symmetric matrix keeps its upper triangle).
 ``_initial_params(X)``
     Validated user-given starting values (``rates_init``, ...) by group.
 ``_sample_component(rng, params, k, n_samples)``
@@ -209,6 +213,18 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _n_free_parameters(self, group: str, value) -> int:
         """Free parameters of a group (default: the number of its entries)."""
         return int(np.size(value))
+
+    def _free_parametrisation(self, group: str, value):
+        """Free coordinates of a group and the map back to its value.
+
+        Returns ``(theta, to_value)``: a 1-d float64 vector of the group's
+        free parameters and a function from such a vector to the group's
+        value (its shape). :mod:`emmix.inference` differentiates the
+        log-likelihood in these coordinates. Default: every entry is free.
+        A group with constrained entries (a symmetric matrix) overrides it.
+        """
+        value = np.asarray(value, dtype=np.float64)
+        return value.ravel().copy(), lambda theta: theta.reshape(value.shape)
 
     def _initial_params(self, X) -> dict:
         """Validated user-given starting values of component groups, by key."""

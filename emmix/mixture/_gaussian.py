@@ -883,6 +883,23 @@ default='kmeans'
             "spherical": k,
         }[self.covariance_type]
 
+    def _free_parametrisation(self, group, value):
+        """Full and tied covariances are symmetric: their upper triangles."""
+        if group != "covariances" or self.covariance_type not in ("full", "tied"):
+            return super()._free_parametrisation(group, value)
+        value = np.asarray(value, dtype=np.float64)
+        d = value.shape[-1]
+        rows, cols = np.triu_indices(d)
+
+        def to_value(theta):
+            upper = theta.reshape(*value.shape[:-2], rows.size)
+            out = np.zeros(value.shape)
+            out[..., rows, cols] = upper
+            out[..., cols, rows] = upper
+            return out
+
+        return value[..., rows, cols].ravel().copy(), to_value
+
     def _sample_component(self, rng, params, k, n_samples):
         # Same draws as scikit-learn's GaussianMixture.sample for the same seed.
         mean = params["means"][k]
