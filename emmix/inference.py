@@ -352,7 +352,8 @@ def _component_groups(estimator, X):
             keys = ["weights"] + [k for g in subset for k in groups[g]]
             permuted = {k: (v[shift] if k in keys else v) for k, v in params.items()}
             try:
-                value = _log_likelihood(estimator, rows, w, permuted)
+                with np.errstate(all="ignore"):  # a shared group permuted
+                    value = _log_likelihood(estimator, rows, w, permuted)
             except (ValueError, np.linalg.LinAlgError):
                 continue
             if math.isclose(value, base, rel_tol=1e-9, abs_tol=1e-9):
@@ -364,17 +365,20 @@ def _match(reference, replicate, keys, weights_key="weights"):
     """Permutation of the replicate's components closest to the reference's.
 
     Hungarian matching (``linear_sum_assignment``) on the squared distances
-    between components, each parameter scaled by its spread across the
-    reference's components.
+    between components, each parameter group scaled by its spread across the
+    reference's components (floored by 1% of its mean square, so that a
+    group whose components are alike, such as equal weights, does not drown
+    the others).
     """
     K = reference[weights_key].shape[0]
     cost = np.zeros((K, K))
     for key in [weights_key, *keys]:
         ref = np.asarray(reference[key], dtype=np.float64).reshape(K, -1)
         rep = np.asarray(replicate[key], dtype=np.float64).reshape(K, -1)
-        scale = ref.std(axis=0) + 1e-12 * (np.abs(ref).max(axis=0) + 1.0)
-        diff = (ref[:, np.newaxis, :] - rep[np.newaxis, :, :]) / scale
-        cost += np.sum(diff**2, axis=2)
+        spread = float(np.sum((ref - ref.mean(axis=0)) ** 2)) / K
+        scale = spread + 1e-2 * float(np.mean(ref**2)) * ref.shape[1] + 1e-300
+        diff = ref[:, np.newaxis, :] - rep[np.newaxis, :, :]
+        cost += np.sum(diff**2, axis=2) / scale
     _, order = linear_sum_assignment(cost)
     return order
 
