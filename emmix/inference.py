@@ -588,7 +588,9 @@ class LikelihoodRatioTest:
     n_components : tuple of int
         ``(k, k1)``: the null and the alternative numbers of components.
     statistic_ : float
-        ``2 * (loglik(k1) - loglik(k))`` on the data (total, weighted).
+        ``2 * (loglik(k1) - loglik(k))`` on the data (total, weighted; a
+        negative value, which can only come from stopping short of the
+        optima, is reported as 0).
     p_value_ : float
         ``(1 + #{boot >= statistic}) / (n_boot + 1)``.
     boot_statistics_ : ndarray of shape (n_boot,)
@@ -602,8 +604,10 @@ class LikelihoodRatioTest:
 
     def __init__(self, n_components, statistic, boot, log_likelihoods, estimators):
         self.n_components = tuple(int(k) for k in n_components)
-        self.statistic_ = float(statistic)
-        self.boot_statistics_ = np.asarray(boot, dtype=np.float64)
+        # The k1 maximum is never below the k one: a negative difference is
+        # the fits' convergence noise (|value| ~ n * tol), reported as 0.
+        self.statistic_ = max(float(statistic), 0.0)
+        self.boot_statistics_ = np.maximum(np.asarray(boot, dtype=np.float64), 0.0)
         valid = self.boot_statistics_[~np.isnan(self.boot_statistics_)]
         self.p_value_ = float(
             (1 + np.sum(valid >= self.statistic_ - 1e-9 * abs(self.statistic_)))
