@@ -91,10 +91,11 @@ def _check_n_boot(n_boot, name="n_boot") -> int:
 def _layout(estimator):
     """The free coordinates of the fitted parameters.
 
-    Returns ``(params, blocks)``: the fitted parameters (float64) and, for
-    each estimated group, ``(group, key, start, stop, to_value)`` where
+    Returns ``(params, blocks, theta)``: the fitted parameters (float64);
+    for each estimated group, ``(group, key, start, stop, to_value)`` where
     ``theta[start:stop]`` are the group's free coordinates and ``to_value``
-    maps them to the value of ``params[key]``. The mixing weights have
+    maps them to the value of ``params[key]``; and the free coordinates of
+    the fit, ``theta``. The mixing weights have
     ``K - 1`` free coordinates (the last weight is one minus the others);
     groups held by ``fixed_params`` have none.
     """
@@ -192,7 +193,7 @@ def _jacobian(to_value, theta):
     return J
 
 
-def observed_information(estimator, X, sample_weight=None):
+def _observed_information(estimator, X, sample_weight=None):
     """The observed information matrix in the free coordinates, and the layout.
 
     ``-H``, with ``H`` the Hessian of the total (weighted) log-likelihood at
@@ -278,7 +279,7 @@ def standard_errors(
             ConvergenceWarning,
             stacklevel=2,
         )
-    info, params, blocks, theta = observed_information(estimator, X, sample_weight)
+    info, params, blocks, theta = _observed_information(estimator, X, sample_weight)
     cov = _invert_information(info)
     out = {}
     for _group, keys in estimator._em_groups().items():
