@@ -55,7 +55,7 @@ passes in bounded memory on all cores, hard EM, ``fixed_params``, SQUAREM,
 
 The engine's parameters (``tol``, ``max_iter``, ``n_init``, ``random_state``,
 ``warm_start``, ``verbose``, ``verbose_interval``, ``fixed_params``,
-``accelerate``, ``learning_decay``, ``learning_offset``) and the mixture's
+``accelerate``, ``stopping``, ``learning_decay``, ``learning_offset``) and the mixture's
 (``n_components``, ``init_params``, ``weights_init``, ``assignment``) are
 declared once: a family's ``__init__`` takes its own parameters and
 ``**params``, passes ``**params`` to ``super().__init__``, and its signature
