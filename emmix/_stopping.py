@@ -11,8 +11,10 @@ components overlap, or much of the data is missing). Two rules:
     Aitken's acceleration-based rule (Böhning et al., 1994; McNicholas et
     al., 2010): with ``a_t = (l_{t+1} - l_t) / (l_t - l_{t-1})`` the limit is
     estimated as ``l_inf = l_t + (l_{t+1} - l_t) / (1 - a_t)`` and the
-    distance still to go as ``|l_inf - l_{t+1}|``. It bounds the distance to
-    the optimum of a linearly converging sequence rather than the last step.
+    distance still to go as ``|l_inf - l_{t+1}|`` (never less than the last
+    step, so the rule is never looser than ``"change"``). It bounds the
+    distance to the optimum of a linearly converging sequence rather than
+    the last step.
 
 Both work on the mean log-likelihood per unit of sample weight, the scale of
 the engine's ``tol``.
@@ -35,6 +37,7 @@ def aitken_distance(l0: float, l1: float, l2: float) -> float:
     """Aitken's estimate of ``|l_inf - l2|`` from three consecutive values.
 
     ``l0, l1, l2`` are the log-likelihoods of three consecutive EM iterates.
+    The result is never below the last step ``|l2 - l1|``.
     Returns ``inf`` when the estimate is undefined (fewer than three finite
     values) or when the increments do not shrink (``a >= 1``: no limit can be
     extrapolated, so the run is not near it). A sequence whose last step is
@@ -57,8 +60,11 @@ def aitken_distance(l0: float, l1: float, l2: float) -> float:
     rate = step / before
     if not math.isfinite(rate) or rate >= 1.0:
         return math.inf
-    # l_inf - l2 = step / (1 - a) - step = step * a / (1 - a)
-    return abs(step * rate / (1.0 - rate))
+    # l_inf - l2 = step / (1 - a) - step = step * a / (1 - a). Early on,
+    # before the rate settles, a can come out small by chance: the last step
+    # itself is then the better (larger) bound, so the rule is never looser
+    # than scikit-learn's.
+    return max(abs(step), abs(step * rate / (1.0 - rate)))
 
 
 def stopping_distance(rule: str, l0: float, l1: float, l2: float) -> float:

@@ -56,6 +56,15 @@ def test_aitken_distance_is_exact_on_a_geometric_sequence():
         assert estimate == pytest.approx(limit - values[t], rel=1e-6)
 
 
+def test_aitken_distance_is_never_below_the_last_step():
+    # Fast convergence (a = 0.3): the geometric tail 0.43 * step is below the
+    # step itself; the rule is never looser than scikit-learn's.
+    values = [-2.0 - 0.5 * 0.3**t for t in range(3)]
+    step = values[2] - values[1]
+    assert aitken_distance(*values) == pytest.approx(step)
+    assert aitken_distance(*values) >= stopping_distance("change", *values)
+
+
 def test_aitken_distance_edge_cases():
     assert aitken_distance(-np.inf, -2.0, -1.0) == math.inf  # no history
     assert aitken_distance(-np.inf, -1.0, -1.0) == 0.0  # exactly flat
