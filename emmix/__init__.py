@@ -1,11 +1,12 @@
 """emmix: EM estimators that behave exactly like scikit-learn estimators."""
 
 from .impute import MissingBivariateImputer, MultivariateNormalImputer
-from .mixture import CoinMixture, GaussianMixtureEM, PoissonMixture
+from .mixture import CategoricalMixture, CoinMixture, GaussianMixtureEM, PoissonMixture
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CategoricalMixture",
     "CoinMixture",
     "GaussianMixtureEM",
     "MissingBivariateImputer",
