@@ -175,6 +175,11 @@ def entropy_r2(resp, sample_weight=None) -> float:
 
 
 # ------------------------------------------------------------ label encoding
+def _plain(value):
+    """A numpy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _is_missing(cell) -> bool:
     """None, NaN or pandas' NA: a missing answer in an object array."""
     if cell is None:
@@ -543,10 +548,10 @@ default='kmeans'
                     if len(rows) > 1
                     else ""
                 )
-                known = list(self.categories_[j])
+                known = self.categories_[j].tolist()
                 shown = known if len(known) <= 10 else [*known[:10], "..."]
                 raise ValueError(
-                    f"Unknown category {values[i, j]!r} at row {i}, "
+                    f"Unknown category {_plain(values[i, j])!r} at row {i}, "
                     f"{_describe_column(j, names)} of X{more}: "
                     f"{type(self).__name__} knows the categories {shown} there. "
                     "Give every category in the parameter 'categories', or set "
