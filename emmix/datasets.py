@@ -264,9 +264,10 @@ shape (n_classes, n_features), default=None
 
     Examples
     --------
+    >>> import numpy as np
     >>> from emmix.datasets import make_latent_class
     >>> X, y = make_latent_class(n_samples=6, n_features=4, random_state=0)
-    >>> X.shape, sorted(set(X.ravel()))
+    >>> X.shape, np.unique(X).tolist()
     ((6, 4), [0.0, 1.0])
     """
     n_samples = _check_n_samples(n_samples, "n_samples")

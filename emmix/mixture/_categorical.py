@@ -454,16 +454,18 @@ default='kmeans'
     --------
     >>> import numpy as np
     >>> from emmix import CategoricalMixture
-    >>> X = np.array([["yes", "a"], ["yes", "a"], ["yes", "b"],
-    ...               ["no", "c"], ["no", "c"], ["no", "b"]])
-    >>> lca = CategoricalMixture(n_components=2, random_state=0).fit(X)
+    >>> X = np.array([["yes", "a"], ["yes", "a"], ["yes", "a"], ["yes", "b"],
+    ...               ["no", "c"], ["no", "c"], ["no", "c"], ["no", "b"]])
+    >>> lca = CategoricalMixture(n_components=2, n_init=3, random_state=0).fit(X)
     >>> lca.categories_
     [array(['no', 'yes'], dtype=object), array(['a', 'b', 'c'], dtype=object)]
-    >>> lca.predict([["yes", "a"], ["no", "c"]])
-    array([1, 0])
-    >>> lca.category_probs_[0].round(2)
-    array([[1., 0.],
-           [0., 1.]])
+    >>> lca.weights_.round(2)
+    array([0.5, 0.5])
+    >>> lca.category_probs_[1].round(2)
+    array([[0.  , 0.25, 0.75],
+           [0.75, 0.25, 0.  ]])
+    >>> lca.predict([["yes", "a"], ["no", "c"], ["no", "b"]])
+    array([1, 0, 0])
     """
 
     _parameter_constraints: dict = {
