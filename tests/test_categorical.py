@@ -163,7 +163,7 @@ def neg_loglik_and_grad(theta, X, k, sizes):
     return -float(log_norm.sum()), -np.concatenate(grad)
 
 
-def direct_maximum(X, k, sizes, n_starts=8):
+def direct_maximum(X, k, sizes, n_starts=4):
     rng = np.random.RandomState(0)
     size = k + k * sum(sizes)
     theta = rng.normal(size=size)
@@ -181,7 +181,7 @@ def direct_maximum(X, k, sizes, n_starts=8):
             args=(X, k, sizes),
             jac=True,
             method="L-BFGS-B",
-            options={"maxiter": 20000, "ftol": 1e-15, "gtol": 1e-10},
+            options={"maxiter": 20000, "ftol": 1e-15, "gtol": 1e-9},
         )
         if best is None or result.fun < best.fun:
             best = result
@@ -190,7 +190,7 @@ def direct_maximum(X, k, sizes, n_starts=8):
 
 def fit_tight(X, k, **kwargs):
     return CategoricalMixture(
-        k, tol=1e-12, max_iter=20000, n_init=8, random_state=0, **kwargs
+        k, tol=1e-12, max_iter=20000, n_init=4, random_state=0, **kwargs
     ).fit(X)
 
 
@@ -209,7 +209,7 @@ def test_missing_answers_match_direct_optimisation(small):
     rng = np.random.RandomState(5)
     X[rng.uniform(size=X.shape) < 0.25] = np.nan
     X = X[~np.isnan(X).all(axis=1)]
-    lca = fit_tight(X, 2)
+    lca = fit_tight(X, 2, accelerate="squarem")  # plain EM crawls here
     em = lca.score(X) * len(X)
     assert em == pytest.approx(direct_maximum(X, 2, SIZES), rel=1e-6)
     assert em == pytest.approx(by_hand_loglik(X, lca.weights_, lca.category_probs_))
