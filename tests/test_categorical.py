@@ -424,7 +424,7 @@ def test_bad_parameters(small):
     X, _, _ = small
     with pytest.raises(ValueError, match="one list of categories per column"):
         CategoricalMixture(categories=[[0, 1]]).fit(X)
-    with pytest.raises(ValueError, match="Unknown category 3.0"):
+    with pytest.raises(ValueError, match=r"Unknown category 3\.0"):
         CategoricalMixture(categories=[[0, 1], [0, 1, 2], [0, 1], [0, 1, 2]]).fit(X)
     with pytest.raises(ValueError, match=r"shape of \(2, 11\)"):
         CategoricalMixture(2, probs_init=np.ones((2, 3))).fit(X)
