@@ -4,6 +4,7 @@ optimisation of the likelihood, recovery, labels, missing answers, errors."""
 import doctest
 import math
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -434,14 +435,40 @@ def test_bad_parameters(small):
         CategoricalMixture(alpha=-1).fit(X)
 
 
-def test_dask_input_is_refused(small):
+def test_dask_fit_on_labels(small):
     da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
     X, _, _ = small
-    with pytest.raises(TypeError, match="does not take Dask arrays"):
-        CategoricalMixture(2).fit(da.from_array(X, chunks=100))
-    lca = CategoricalMixture(2, random_state=0).fit(X)
-    with pytest.raises(TypeError, match="does not take Dask arrays"):
-        lca.predict(da.from_array(X, chunks=100))
+    labels = np.where(np.isnan(X), np.nan, 10 * X + 3)  # codes 0, 1 -> 3, 13
+    labels[::7, 2] = np.nan
+    start = {
+        "weights_init": [0.5, 0.5],
+        "probs_init": _starting_probs(X, [[0.3, 0.7], [0.6, 0.4]]),
+    }
+    in_memory = CategoricalMixture(2, tol=0, max_iter=5, **start)
+    in_memory = _fit_quiet(in_memory, labels)
+    blocks = da.from_array(labels, chunks=(150, 4))
+    with dask.config.set(scheduler="synchronous"):
+        lazy = _fit_quiet(CategoricalMixture(2, tol=0, max_iter=5, **start), blocks)
+        proba = lazy.predict_proba(blocks).compute()
+        filled = lazy.impute(blocks).compute()
+    assert [c.tolist() for c in lazy.categories_] == [
+        c.tolist() for c in in_memory.categories_
+    ]
+    np.testing.assert_allclose(lazy.probs_, in_memory.probs_, rtol=1e-10)
+    np.testing.assert_allclose(proba, in_memory.predict_proba(labels), rtol=1e-10)
+    np.testing.assert_array_equal(filled, in_memory.impute(labels))
+    bad = labels.copy()
+    bad[200, 1] = 99.0
+    with dask.config.set(scheduler="synchronous"):
+        with pytest.raises(ValueError, match=r"Unknown category 99\.0 at row 50"):
+            lazy.predict(da.from_array(bad, chunks=(150, 4))).compute()
+
+
+def _fit_quiet(estimator, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X)
 
 
 # ------------------------------------------------------------ imputation

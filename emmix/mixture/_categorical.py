@@ -34,7 +34,13 @@ from scipy import sparse
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._dask import is_dask
+from .._dask import (
+    dask_check_X,
+    dask_map_rows,
+    dask_validate,
+    dask_weights,
+    is_dask,
+)
 from .._validation import _describe_column, estimator_feature_names
 from ..base import BaseMixture, memoized, normalize_log_prob
 
@@ -321,6 +327,15 @@ def _encode_column(values, missing, categories):
     return codes
 
 
+def _encode_block(estimator, x, block_index):
+    """Codes of one block of a Dask array (runs where the block lives)."""
+    return estimator._validate_input(x, reset=False)
+
+
+def _no_block_check(x):
+    """The blocks were validated while encoded (:func:`_encode_block`)."""
+
+
 # ------------------------------------------------------------ estimator
 class CategoricalMixture(BaseMixture):
     """Latent class model: a mixture of independent categorical items, by EM.
@@ -443,8 +458,10 @@ default='kmeans'
     -----
     The number of free parameters (for :meth:`bic` and :meth:`aic`) is
     ``K - 1 + K * sum_j (C_j - 1)``. :meth:`entropy_r2` measures how well the
-    classes separate the rows. Dask arrays are not supported (the categories
-    must be learned from the whole data first).
+    classes separate the rows. A Dask array of numeric labels is fitted
+    where its blocks live (one extra pass finds each column's categories,
+    then the blocks are encoded lazily); string labels need an in-memory
+    array or DataFrame.
 
     With ``alpha > 0`` EM maximises the smoothed (penalised) likelihood;
     ``lower_bounds_`` and :meth:`score` report the plain log-likelihood, which
@@ -600,18 +617,37 @@ default='kmeans'
         return self._validate_pair(X, reset=reset)[0]
 
     def _validated_fit_data(self, X, sample_weight, *, reset: bool):
-        if is_dask(X):
-            raise TypeError(
-                f"{type(self).__name__} does not take Dask arrays: its categories "
-                "are learned from the whole data. Compute the array first "
-                "(X.compute()), or fit on a sample."
-            )
-        return super()._validated_fit_data(X, sample_weight, reset=reset)
+        if not is_dask(X):
+            return super()._validated_fit_data(X, sample_weight, reset=reset)
+        # A Dask array of numeric labels: the categories come from one pass
+        # (the distinct values of each column), then the array is encoded
+        # lazily block by block (each block validated as in memory), and the
+        # engine fits the codes.
+        import dask
+        import dask.array as da
 
-    def _dask_map(self, X, method, *, n_columns=None, dtype=None):
-        raise TypeError(
-            f"{type(self).__name__} does not take Dask arrays; compute X first."
+        X = dask_check_X(
+            X,
+            name=type(self).__name__,
+            n_features=None if reset else self.n_features_in_,
+            ensure_min_samples=2 if reset else 1,
         )
+        d = int(X.shape[1])
+        if reset:
+            self.n_features_in_ = d
+            self.__dict__.pop("feature_names_in_", None)
+            if isinstance(self.categories, str):  # 'auto'
+                found = dask.compute(*[da.unique(X[:, j]) for j in range(d)])
+                cats = [np.unique(u[~np.isnan(u)].astype(np.float64)) for u in found]
+            else:
+                cats = _check_categories(self.categories, d)
+            self._set_categories(cats)
+        codes = dask_map_rows(
+            _encode_block, X, shared=(self._without_fit_state(),), n_columns=d
+        )
+        sample_weight = dask_weights(sample_weight, codes)
+        summary = dask_validate(_no_block_check, codes, sample_weight)
+        return codes, sample_weight, summary["npos"]
 
     def _decode(self, codes):
         """Labels of integer-valued ``codes`` (NaN stays missing).
@@ -807,7 +843,7 @@ default='kmeans'
         """
         check_is_fitted(self)
         if is_dask(X):
-            self._dask_map(X, "impute")
+            return self._dask_map(X, "impute", n_columns=self.n_features_in_)
         codes, raw = self._validate_pair(X, reset=False)
         out = np.array(raw, dtype=raw.dtype, copy=True)
         if out.dtype.kind == "f":
