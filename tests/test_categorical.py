@@ -296,6 +296,8 @@ def test_fixed_probs_and_partial_fit(small):
     for chunk in np.array_split(X, 4):
         stream.partial_fit(chunk)
     assert np.all(np.isfinite(stream.probs_))
+    with pytest.raises(ValueError, match="partial_fit needs alpha=0"):
+        CategoricalMixture(2, alpha=1.0).partial_fit(X)
 
 
 def test_float32_stays_float32(small):

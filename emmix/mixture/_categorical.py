@@ -463,9 +463,13 @@ default='kmeans'
     then the blocks are encoded lazily); string labels need an in-memory
     array or DataFrame.
 
-    With ``alpha > 0`` EM maximises the smoothed (penalised) likelihood;
-    ``lower_bounds_`` and :meth:`score` report the plain log-likelihood, which
-    then need not increase at every iteration.
+    With ``alpha > 0`` EM maximises the smoothed (penalised) likelihood
+    ``log L + alpha * sum log theta``; ``lower_bounds_`` and :meth:`score`
+    report the plain log-likelihood, which then need not increase at every
+    iteration (it may dip slightly near the optimum). The pseudo-counts are
+    counted against the total sample weight, so multiplying every weight by a
+    constant changes their relative strength; :meth:`partial_fit` needs
+    ``alpha=0``.
 
     Examples
     --------
@@ -800,6 +804,35 @@ default='kmeans'
         return out
 
     # ------------------------------------------------------------ public extras
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the model with one batch of rows (stepwise EM).
+
+        As :meth:`emmix.base.BaseMixture.partial_fit`; only with ``alpha=0``:
+        the running statistics are kept per unit of weight, against which
+        ``alpha`` pseudo-counts would have no fixed meaning.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One batch of rows.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row of the batch.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if self.alpha != 0:
+            raise ValueError(
+                f"partial_fit needs alpha=0, got alpha={self.alpha!r}: stepwise EM "
+                "keeps its statistics per unit of weight, so pseudo-counts have "
+                "no fixed size there. Use fit, or alpha=0."
+            )
+        return super().partial_fit(X, y, sample_weight=sample_weight)
+
     def sample(self, n_samples: int = 1):
         """Draw samples from the fitted model.
 
