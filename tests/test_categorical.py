@@ -515,3 +515,39 @@ def test_make_latent_class_frequencies():
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ------------------------------------------------------------ description
+def test_plot_bars_are_the_category_probabilities(small):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from emmix.plotting import plot_mixture
+
+    X, _, _ = small
+    lca = CategoricalMixture(2, random_state=0).fit(X)
+    fig, ax = plt.subplots()
+    try:
+        plot_mixture(lca, X, ax, features=(3,))
+        bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+        heights = np.array([b.get_height() for b in bars]).reshape(2, 4)
+        np.testing.assert_allclose(heights, lca.category_probs_[3], rtol=1e-12)
+        share = np.bincount(X[:, 3].astype(int), minlength=4) / len(X)
+        marks = np.vstack(
+            [c.get_offsets() for c in ax.collections if len(c.get_offsets())]
+        )
+        np.testing.assert_allclose(marks[:, 1], share, rtol=1e-12)
+        assert "class 1" in ax.get_legend().get_texts()[1].get_text()
+    finally:
+        plt.close(fig)
+
+
+def test_describe_component_names_the_modal_answers():
+    frame = pd.DataFrame({"smoker": ["yes", "yes", "no", "yes"], "n": [1, 2, 2, 2]})
+    lca = CategoricalMixture(1).fit(frame)
+    assert lca._describe_component(0) == (
+        "weight 1.000, most probable answers: smoker='yes' (0.75), n=2 (0.75)"
+    )
+    assert lca._component_label(0) == "class 1"
