@@ -248,7 +248,8 @@ def _label_values(X):
         if values.dtype.kind not in "OUS":
             return None
     if values.ndim != 2:
-        return None
+        # Labels of the wrong shape: the caller reports the shape.
+        return values if values.dtype.kind in "US" else None
     if values.dtype.kind == "O":
         try:
             values.astype(np.float64)
@@ -602,6 +603,8 @@ default='kmeans'
             if codes is None:
                 return raw, raw
             return codes.astype(raw.dtype, copy=False), raw
+        if values.ndim != 2:
+            super()._validate_input(np.zeros(values.shape), reset=reset)
         missing = np.vectorize(_is_missing, otypes=[bool])(values)
         if values.size == 0:
             missing = np.zeros(values.shape, dtype=bool)
