@@ -22,6 +22,7 @@ from emmix.mixture._categorical import (
     categorical_probs,
     category_index,
     one_hot,
+    one_hot_sparse,
 )
 
 SIZES = [2, 3, 2, 4]
@@ -75,6 +76,24 @@ def test_log_prob_matches_scipy_multinomial():
         categorical_log_prob(z, flat(items)), expected, rtol=1e-12
     )
     np.testing.assert_allclose(by_hand_log_prob(X, items), expected, rtol=1e-12)
+
+
+def test_sparse_one_hot_equals_dense():
+    rng = np.random.RandomState(4)
+    X = np.column_stack([rng.randint(0, c, size=40) for c in SIZES]).astype(float)
+    X[rng.uniform(size=X.shape) < 0.3] = np.nan
+    X[0, 1] = 1.5  # not a code (a filled-in mean): no answer
+    offsets = np.concatenate([[0], np.cumsum(SIZES)])[:-1]
+    index = category_index(X, offsets, np.array(SIZES))
+    dense = one_hot(index, sum(SIZES))
+    np.testing.assert_array_equal(one_hot_sparse(index, sum(SIZES)).toarray(), dense)
+    for i in range(40):
+        for j, c in enumerate(SIZES):
+            block = dense[i, offsets[j] : offsets[j] + c]
+            if np.isnan(X[i, j]) or (i, j) == (0, 1):
+                assert block.sum() == 0
+            else:
+                assert block.tolist() == np.eye(c)[int(X[i, j])].tolist()
 
 
 def test_score_samples_is_mixture_density(small):

@@ -42,7 +42,7 @@ from .._dask import (
     is_dask,
 )
 from .._validation import _describe_column, estimator_feature_names
-from ..base import BaseMixture, memoized, normalize_log_prob
+from ..base import BaseMixture, normalize_log_prob
 
 __all__ = [
     "CategoricalMixture",
@@ -51,6 +51,7 @@ __all__ = [
     "category_index",
     "entropy_r2",
     "one_hot",
+    "one_hot_sparse",
 ]
 
 #: Smallest category probability kept by the M-step (and SQUAREM's projection):
@@ -84,16 +85,40 @@ def category_index(codes, offsets, n_categories):
     return index
 
 
+def _answered(index):
+    """Row and column in the one-hot layout of every answered item, row-major."""
+    n, d = index.shape
+    valid = index >= 0
+    if valid.all():  # complete data: no mask to apply
+        return np.repeat(np.arange(n), d), index.ravel(), np.full(n, d)
+    counts = valid.sum(axis=1)
+    return np.repeat(np.arange(n), counts), index[valid], counts
+
+
 def one_hot(index, n_columns: int, dtype=np.float64):
     """The one-hot rows of :func:`category_index` output, shape (n, n_columns).
 
     A missing answer (-1) leaves its item's block at zero.
     """
-    n = index.shape[0]
-    out = np.zeros((n, n_columns), dtype=dtype)
-    rows, cols = np.nonzero(index >= 0)
-    out.reshape(-1)[rows * n_columns + index[rows, cols]] = 1
+    rows, cols, _ = _answered(index)
+    out = np.zeros((index.shape[0], n_columns), dtype=dtype)
+    out.reshape(-1)[rows * n_columns + cols] = 1
     return out
+
+
+def one_hot_sparse(index, n_columns: int, dtype=np.float64):
+    """:func:`one_hot` as a CSR matrix: one stored 1 per answered item.
+
+    The E-step's products with it cost ``n * d * K`` instead of
+    ``n * sum_j C_j * K``, and building it writes no zeros.
+    """
+    _, cols, counts = _answered(index)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    data = np.ones(cols.shape[0], dtype=dtype)
+    return sparse.csr_matrix(
+        (data, cols.astype(np.int32), indptr.astype(np.int32)),
+        shape=(index.shape[0], n_columns),
+    )
 
 
 def categorical_log_prob(onehot, probs):
@@ -101,12 +126,13 @@ def categorical_log_prob(onehot, probs):
 
     Parameters
     ----------
-    onehot : ndarray of shape (n_samples, n_columns)
-        One-hot answers (:func:`one_hot`); missing answers are zero blocks.
+    onehot : ndarray or sparse matrix of shape (n_samples, n_columns)
+        One-hot answers (:func:`one_hot` or :func:`one_hot_sparse`); missing
+        answers are zero blocks.
     probs : ndarray of shape (n_components, n_columns)
         Positive category probabilities, summing to 1 within each item.
     """
-    return onehot @ np.log(probs).T
+    return np.asarray(onehot @ np.log(probs).T)
 
 
 def _item_matrix(n_categories, dtype=np.float64):
@@ -672,30 +698,32 @@ default='kmeans'
         return out
 
     # ------------------------------------------------------------ the family
-    def _index(self, X, cache):
-        """Category columns of a chunk's answers (kept for the fit's passes)."""
-        return memoized(
-            cache,
-            "category_index",
-            lambda: category_index(X, self.category_offsets_[:-1], self.n_categories_),
-        )
-
     def _one_hot(self, X, cache):
-        if cache is not None and "one_hot" in cache:
-            return cache["one_hot"]
-        out = one_hot(self._index(X, cache), int(self.category_offsets_[-1]), X.dtype)
-        if cache is not None:
-            cache["one_hot"] = out  # shared by log_prob and stats of this chunk
+        """The chunk's one-hot answers (sparse).
+
+        Kept in the fit-long memo when there is one (the rows do not change
+        between passes), else in the chunk's cache, so that the log-densities
+        and the statistics of one E-step build it once.
+        """
+        store = None if cache is None else cache.get("memo", cache)
+        if store is not None and "one_hot" in store:
+            return store["one_hot"]
+        index = category_index(X, self.category_offsets_[:-1], self.n_categories_)
+        out = one_hot_sparse(index, int(self.category_offsets_[-1]), X.dtype)
+        if store is not None:
+            store["one_hot"] = out
         return out
 
     def _init_features(self, X):
-        # Codes have no order: the start clusters the one-hot rows.
+        # Codes have no order: the start clusters the one-hot rows (sparse,
+        # which scikit-learn's k-means takes; no dense n x sum_j C_j copy).
         return self._one_hot(X, None)
 
     def _em_row_bytes(self, X, params) -> int:
-        n_columns = int(self.category_offsets_[-1])
         k, d = self.n_components, X.shape[1]
-        return X.dtype.itemsize * (2 * n_columns + 6 * k + 2 * d) + 8 * d
+        # The sparse one-hot rows (value and column per answer), the
+        # log-densities and responsibilities, and the codes.
+        return (X.dtype.itemsize + 4) * d + X.dtype.itemsize * (6 * k + 2 * d)
 
     def _initial_params(self, X) -> dict:
         if self.probs_init is None:
@@ -746,7 +774,8 @@ default='kmeans'
         return categorical_log_prob(self._one_hot(X, cache), params["probs"])
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
-        return {"counts": resp.T @ self._one_hot(X, cache)}
+        # (Z^T resp)^T: a sparse-times-dense product, n * d * K work.
+        return {"counts": np.asarray(self._one_hot(X, cache).T @ resp).T.copy()}
 
     def _component_mstep(self, stats, params):
         return {
