@@ -319,6 +319,23 @@ def test_fixed_probs_and_partial_fit(small):
         CategoricalMixture(2, alpha=1.0).partial_fit(X)
 
 
+def test_warm_start_needs_the_same_categories(small):
+    X, _, _ = small
+    lca = CategoricalMixture(2, warm_start=True, random_state=0).fit(X)
+    lca.fit(X[::2])  # same categories: continues
+    assert lca.n_iter_ >= 1
+    with pytest.raises(ValueError, match="categories of this X differ"):
+        lca.fit(np.where(X == 0, 5.0, X))
+
+
+def test_start_features_are_one_hot(small):
+    X, _, _ = small
+    lca = CategoricalMixture(2, random_state=0).fit(X)
+    offsets = lca.category_offsets_[:-1]
+    dense = one_hot(category_index(X, offsets, lca.n_categories_), 11)
+    np.testing.assert_array_equal(lca._init_features(X).toarray(), dense)
+
+
 def test_float32_stays_float32(small):
     X, _, _ = small
     lca = CategoricalMixture(2, random_state=0).fit(X.astype(np.float32))

@@ -394,9 +394,10 @@ class CategoricalMixture(BaseMixture):
     categories : 'auto' or list of array-like, default='auto'
         Categories of each column. 'auto' takes the distinct values seen by
         :meth:`fit`. A list gives, for each column, every category it may
-        take, also ones absent from the training data (they then get the
-        probability ``alpha / (n + C_j alpha)``-like smoothing estimate, or the
-        floor ``1e-10`` when ``alpha=0``).
+        take, also ones absent from the training data: such a category gets
+        the probability ``alpha / (N_kj + C_j alpha)`` in class ``k``
+        (``N_kj`` the class's rows that answered item ``j``), or the floor
+        ``1e-10`` when ``alpha=0``.
     handle_unknown : {'error', 'ignore'}, default='error'
         What a value outside ``categories_`` does: 'error' raises a
         ``ValueError`` naming its row, column and value; 'ignore' treats it as
@@ -416,10 +417,12 @@ class CategoricalMixture(BaseMixture):
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
 default='kmeans'
         How the starting responsibilities are drawn. Every method works on the
-        one-hot encoding of the answers (one 0/1 column per category, a
-        missing answer filled with its column's mean before encoding), not
-        on the codes, whose order means nothing: 'kmeans' clusters the one-hot
-        rows, 'random' draws random responsibilities.
+        one-hot encoding of the answers (one 0/1 column per category), not on
+        the codes, whose order means nothing: 'kmeans' clusters the one-hot
+        rows, 'random' draws random responsibilities, 'k-means++' and
+        'random_from_data' start each class from one row. For the start only,
+        the engine fills a missing code with its column's mean; a mean that is
+        not a code counts as no answer (an all-zero block).
     weights_init : array-like of shape (n_components,), default=None
         User-given starting class weights.
     random_state : int, RandomState instance or None, default=None
@@ -550,6 +553,21 @@ default='kmeans'
 
     # ------------------------------------------------------------ encoding
     def _set_categories(self, categories) -> None:
+        old = getattr(self, "categories_", None)
+        if self.warm_start and hasattr(self, "converged_") and old is not None:
+            # A warm start continues from probs_, laid out by the old
+            # categories: the new data must have the same ones.
+            same = len(old) == len(categories) and all(
+                a.shape == b.shape and np.array_equal(a, b)
+                for a, b in zip(old, categories, strict=True)
+            )
+            if not same:
+                raise ValueError(
+                    "warm_start=True continues from the fitted probabilities, "
+                    "but the categories of this X differ from categories_ "
+                    "(fitted on other labels). Give the categories with the "
+                    "parameter 'categories', or set warm_start=False."
+                )
         self.categories_ = categories
         self.n_categories_ = np.array([len(c) for c in categories], dtype=np.int64)
         self.category_offsets_ = np.concatenate(
