@@ -574,36 +574,34 @@ default='kmeans'
             [[0], np.cumsum(self.n_categories_)]
         ).astype(np.int64)
 
-    def _encode(self, values, missing, names, *, reset: bool, labels: bool):
+    def _learn_categories(self, values, missing, names, *, labels: bool):
+        """The categories of each column: learned ('auto') or the given ones."""
+        d = values.shape[1]
+        if not isinstance(self.categories, str):
+            return _check_categories(self.categories, d)
+        cats = []
+        for j in range(d):
+            kind = (
+                _column_kind(values[:, j], missing[:, j], j, names) if labels else "num"
+            )
+            cats.append(_learn_categories(values[:, j], missing[:, j], kind))
+        return cats
+
+    def _encode(self, values, missing, names, categories, *, check_kinds: bool):
         """Codes (float, NaN where missing) of a 2-d array of labels.
 
-        At ``reset`` the categories are learned (or checked, if given). An
-        unknown label raises a ``ValueError`` naming its place unless
-        ``handle_unknown='ignore'`` (then it counts as missing).
+        An unknown label raises a ``ValueError`` naming its place unless
+        ``handle_unknown='ignore'`` (then it counts as missing). Returns None
+        when the number of columns is wrong (the shape check names it).
         """
         d = values.shape[1]
-        if reset:
-            if isinstance(self.categories, str):  # 'auto'
-                cats = []
-                for j in range(d):
-                    kind = (
-                        _column_kind(values[:, j], missing[:, j], j, names)
-                        if labels
-                        else "num"
-                    )
-                    cats.append(_learn_categories(values[:, j], missing[:, j], kind))
-            else:
-                cats = _check_categories(self.categories, d)
-            self._set_categories(cats)
-        elif d != len(self.categories_):
-            return None  # the shape check that follows names the problem
+        if d != len(categories):
+            return None
         codes = np.empty(values.shape, dtype=np.float64)
         for j in range(d):
-            if labels:
+            if check_kinds:
                 _column_kind(values[:, j], missing[:, j], j, names)
-            codes[:, j] = _encode_column(
-                values[:, j], missing[:, j], self.categories_[j]
-            )
+            codes[:, j] = _encode_column(values[:, j], missing[:, j], categories[j])
         unknown = codes == -2
         if unknown.any():
             if self.handle_unknown == "ignore":
@@ -616,7 +614,7 @@ default='kmeans'
                     if len(rows) > 1
                     else ""
                 )
-                known = self.categories_[j].tolist()
+                known = categories[j].tolist()
                 shown = known if len(known) <= 10 else [*known[:10], "..."]
                 raise ValueError(
                     f"Unknown category {_plain(values[i, j])!r} at row {i}, "
@@ -632,7 +630,8 @@ default='kmeans'
 
         Label input (strings, or mixed object columns) is encoded first, then
         validated like numbers; numeric input is validated first (scikit-learn's
-        checks, converted to floats), then encoded.
+        checks, converted to floats), then encoded. At ``reset`` the
+        categories are stored only once ``X`` passed every check.
         """
         names = None
         columns = getattr(X, "columns", None)
@@ -643,7 +642,13 @@ default='kmeans'
         values = _label_values(X)
         if values is None:
             raw = super()._validate_input(X, reset=reset)
-            codes = self._encode(raw, np.isnan(raw), names, reset=reset, labels=False)
+            missing = np.isnan(raw)
+            if reset:
+                cats = self._learn_categories(raw, missing, names, labels=False)
+                self._set_categories(cats)
+            codes = self._encode(
+                raw, missing, names, self.categories_, check_kinds=False
+            )
             if codes is None:
                 return raw, raw
             return codes.astype(raw.dtype, copy=False), raw
@@ -652,7 +657,11 @@ default='kmeans'
         missing = np.vectorize(_is_missing, otypes=[bool])(values)
         if values.size == 0:
             missing = np.zeros(values.shape, dtype=bool)
-        codes = self._encode(values, missing, names, reset=reset, labels=True)
+        if reset:
+            cats = self._learn_categories(values, missing, names, labels=True)
+        else:
+            cats = self.categories_
+        codes = self._encode(values, missing, names, cats, check_kinds=not reset)
         if codes is None:
             codes = np.zeros(values.shape)
         if columns is not None:
@@ -660,6 +669,8 @@ default='kmeans'
 
             codes = pd.DataFrame(codes, columns=list(columns), copy=False)
         codes = super()._validate_input(codes, reset=reset)
+        if reset:
+            self._set_categories(cats)
         raw = values.copy()
         raw[missing] = np.nan
         return codes, raw
