@@ -243,6 +243,59 @@ def test_squarem_reaches_the_same_maximum(small):
     assert fast.n_iter_ < plain.n_iter_
 
 
+# ------------------------------------------------------- published results
+#: Stouffer & Toby (1951) role-conflict answers of 216 people to four yes/no
+#: items, as tabulated by Goodman (1974): response pattern ("-" is poLCA's
+#: category 1) -> count. The same data are poLCA's ``data(values)``.
+STOUFFER_TOBY = {
+    "++++": 42, "+++-": 23, "++-+": 6, "++--": 25,
+    "+-++": 6, "+-+-": 24, "+--+": 7, "+---": 38,
+    "-+++": 1, "-++-": 4, "-+-+": 1, "-+--": 6,
+    "--++": 2, "--+-": 9, "---+": 2, "----": 20,
+}  # fmt: skip
+#: poLCA 1.6's documented results on them (``?poLCA`` examples and
+#: ``print(M1)``): maximum log-likelihood for 1, 2 and 3 classes, and the
+#: 2-class model's shares, Pr(category 1) per item and class, AIC and BIC.
+POLCA_LOGLIK = {1: -543.6498, 2: -504.4677, 3: -503.3011}
+POLCA_M1 = {
+    "shares": [0.2792, 0.7208],
+    "pr1": [[0.0068, 0.0602, 0.0735, 0.2309], [0.2864, 0.6704, 0.6460, 0.8676]],
+    "aic": 1026.935,
+    "bic": 1057.313,
+}
+
+
+def test_matches_polca_on_the_stouffer_toby_data():
+    patterns = np.array(
+        [[2.0 if ch == "+" else 1.0 for ch in p] for p in STOUFFER_TOBY]
+    )
+    counts = np.array(list(STOUFFER_TOBY.values()))
+    for k, expected in POLCA_LOGLIK.items():
+        # Three classes on four items are weakly identified (poLCA needs
+        # maxiter=8000): many random starts, accelerated.
+        lca = CategoricalMixture(
+            k,
+            n_init={1: 1, 2: 5, 3: 10}[k],
+            init_params="random",
+            tol=1e-10,
+            max_iter=20000,
+            accelerate="squarem",
+            random_state=0,
+        ).fit(patterns, sample_weight=counts)
+        loglik = lca.score(patterns, sample_weight=counts) * counts.sum()
+        assert loglik == pytest.approx(expected, abs=6e-5)
+        if k != 2:
+            continue
+        order = np.argsort(lca.weights_)
+        np.testing.assert_allclose(lca.weights_[order], POLCA_M1["shares"], atol=6e-5)
+        assert lca.categories_[0].tolist() == [1.0, 2.0]
+        pr1 = np.array([p[order, 0] for p in lca.category_probs_]).T
+        np.testing.assert_allclose(pr1, POLCA_M1["pr1"], atol=6e-5)
+        rows = np.repeat(patterns, counts, axis=0)
+        assert lca.aic(rows) == pytest.approx(POLCA_M1["aic"], abs=6e-4)
+        assert lca.bic(rows) == pytest.approx(POLCA_M1["bic"], abs=6e-4)
+
+
 # ------------------------------------------------------------------ recovery
 def test_recovers_latent_classes():
     X, y, truth = make_latent_class(
