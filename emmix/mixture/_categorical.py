@@ -497,9 +497,12 @@ default='kmeans'
     ``log L + alpha * sum log theta``; ``lower_bounds_`` and :meth:`score`
     report the plain log-likelihood, which then need not increase at every
     iteration (it may dip slightly near the optimum). The pseudo-counts are
-    counted against the total sample weight, so multiplying every weight by a
-    constant changes their relative strength; :meth:`partial_fit` needs
-    ``alpha=0``.
+    counted against the sample weights as the engine holds them: rescaled by
+    a power of two so that their mean lies in [1, 2) (the scale of the
+    weights never matters). With ``alpha > 0`` integer weights of mean 2 or
+    more therefore act like repeated rows with ``alpha`` scaled up by that
+    power of two; with ``alpha=0`` they are exactly repeated rows.
+    :meth:`partial_fit` needs ``alpha=0``.
 
     Examples
     --------
