@@ -92,7 +92,7 @@ from ._dask import (
     dask_weights,
     is_dask,
 )
-from ._em import EMMixin, iter_chunks, memoized
+from ._em import EMMixin, add_stats, iter_chunks, memoized
 from ._responsibilities import (
     INIT_METHODS,
     initial_responsibilities,
@@ -137,6 +137,22 @@ def format_values(values, digits: int = 3) -> str:
     """``values`` as a short bracketed list of rounded numbers (for reports)."""
     array = np.atleast_1d(np.asarray(values, dtype=np.float64))
     return np.array2string(array, precision=digits, suppress_small=True, separator=", ")
+
+
+def chunked_stats(X, resp, row_bytes, component_stats) -> dict:
+    """``component_stats(X, resp)`` summed over row chunks, with ``nk`` added.
+
+    The start's M-step sees all rows at once; its statistics are sums over
+    rows, so they are taken chunk by chunk (as in an E-step pass) and never
+    need more than a chunk's temporaries. Equal to the one-shot statistics up
+    to rounding.
+    """
+    stats = None
+    for rows in iter_chunks(X.shape[0], row_bytes):
+        part = component_stats(X[rows], resp[rows])
+        part["nk"] = resp[rows].sum(axis=0)
+        stats = add_stats(stats, part)
+    return stats
 
 
 def _check_block(estimator, X):
@@ -401,11 +417,12 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         ``resp`` already includes the sample weights. The statistics are
         summed chunk by chunk, so the start's memory is bounded like a pass.
         """
-        stats = None
-        for rows in iter_chunks(X.shape[0], self._em_row_bytes(X, None)):
-            part = self._component_stats(X[rows], resp[rows], None)
-            stats = part if stats is None else {k: stats[k] + part[k] for k in part}
-        stats["nk"] = resp.sum(axis=0)
+        stats = chunked_stats(
+            X,
+            resp,
+            self._em_row_bytes(X, None),
+            lambda X, resp: self._component_stats(X, resp, None),
+        )
         return self._em_mstep(stats, None)
 
     def _em_start_needs_data(self) -> bool:
@@ -434,13 +451,17 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             # The start only needs rough parameters: missing entries are
             # filled with their column's mean for it (EM then does it right).
             X = fill_column_means(X, sample_weight)
+            features = self._init_features(X)
             resp = initial_responsibilities(
-                self._init_features(X),
+                features,
                 self.n_components,
                 self.init_params,
                 sample_weight,
                 random_state,
+                # Features computed for the start alone may be centred in place.
+                scratch=not np.may_share_memory(features, X),
             )
+            del features
             resp *= sample_weight[:, np.newaxis]
             params = self._params_from_resp(X, resp, sample_weight)
         return {**params, **user}

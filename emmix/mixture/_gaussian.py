@@ -32,7 +32,7 @@ from .._validation import (
     estimator_feature_names,
     warn_if_reg_covar_dominates,
 )
-from ..base import BaseMixture, format_values, memoized
+from ..base import BaseMixture, chunked_stats, format_values, memoized
 from ._gaussian_missing import missing_log_prob, missing_stats
 
 __all__ = ["GaussianMixtureEM"]
@@ -737,9 +737,16 @@ default='kmeans'
         Weights are divided by the total weight, as scikit-learn divides by
         ``n_samples`` at the start.
         """
-        shift = np.average(X, axis=0, weights=sample_weight).astype(X.dtype)
-        stats = gaussian_stats(X, resp, shift, self.covariance_type)
-        stats["nk"] = resp.sum(axis=0)
+        # Chunk by chunk: the full type's packed outer products of all rows at
+        # once would be n x d(d+1)/2 numbers. (A matrix-vector product for the
+        # weighted mean: ``np.average`` would build an n x d temporary.)
+        shift = (sample_weight @ X / np.sum(sample_weight)).astype(X.dtype)
+        stats = chunked_stats(
+            X,
+            resp,
+            self._em_row_bytes(X, None),
+            lambda X, resp: gaussian_stats(X, resp, shift, self.covariance_type),
+        )
         means, covariances = gaussian_mstep(
             stats, shift, self.reg_covar, self.covariance_type
         )
