@@ -182,8 +182,8 @@ def test_imputation_marks_filled_rows(ax):
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[:3] == [
         "complete rows (40)",
-        "feature 0 imputed (5)",
-        "feature 1 imputed (15)",
+        "feature 1 imputed (5)",
+        "feature 2 imputed (15)",
     ]
     (ellipse,) = [p for p in ax.patches if isinstance(p, Ellipse)]
     np.testing.assert_allclose(ellipse.center, imputer.mean_)
