@@ -25,6 +25,7 @@ __all__ = [
     "plot_imputation",
     "plot_mixture",
     "plot_pairs",
+    "separating_pairs",
 ]
 
 _MISSING_MATPLOTLIB = (

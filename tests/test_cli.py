@@ -64,7 +64,7 @@ def test_help_lists_the_commands(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("demo", "fit", "impute"):
+    for command in ("demo", "fit", "predict", "score", "impute"):
         assert command in out
 
 
@@ -83,9 +83,29 @@ def test_help_lists_the_commands(capsys):
                 "--n-trials",
                 "--out",
                 "--quiet",
+                "--index-col",
+                "--columns",
+                "--drop",
+                "--delimiter",
+                "--save",
+                "--features",
+                "--allow-non-integer",
             ],
         ),
-        ("impute", ["-o", "--output"]),
+        (
+            "impute",
+            [
+                "-o",
+                "--output",
+                "--n-components",
+                "--select",
+                "--float-format",
+                "--indicator",
+                "--drop",
+            ],
+        ),
+        ("predict", ["--model", "-o", "--index-col", "--columns", "--drop"]),
+        ("score", ["--model", "-o", "--index-col", "--columns", "--drop"]),
     ],
 )
 def test_each_command_has_complete_help(command, words, capsys):
