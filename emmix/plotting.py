@@ -248,6 +248,12 @@ def _feature_name(estimator, j: int, names=None) -> str:
     return str(names[j]) if names is not None else f"feature {j + 1}"
 
 
+def _feature_title(estimator, j: int, names=None) -> str:
+    """Column ``j`` in a title: ``"petal_width (column 4)"`` or ``"feature 4"``."""
+    name = _feature_name(estimator, j, names)
+    return name if name == f"feature {j + 1}" else f"{name} (column {j + 1})"
+
+
 #: Most points a scatter shows; beyond that the ellipses drown in ink.
 MAX_SCATTER_POINTS = 5000
 
@@ -312,8 +318,8 @@ def _plot_gaussian_2d(estimator, X, features, ax, names):
     notes = []
     if X.shape[1] != 2:
         notes.append(
-            f"{_feature_name(estimator, i, names)} (column {i + 1}) and "
-            f"{_feature_name(estimator, j, names)} (column {j + 1}) of {X.shape[1]}"
+            f"{_feature_title(estimator, i, names)} and "
+            f"{_feature_title(estimator, j, names)} of {X.shape[1]}"
         )
     if n_total > X.shape[0]:
         notes.append(f"{X.shape[0]} of {n_total} points")
@@ -620,7 +626,8 @@ def plot_pairs(
     * ``kind="density"``: contours of the fitted Gaussian mixture's marginal
       density of the pair, over the data in grey (Gaussian mixtures).
 
-    The diagonal shows each feature's name and histogram.
+    The diagonal shows each feature's name and histogram. Beyond 5000 rows
+    the scatters show a fixed random subset of 5000.
 
     Parameters
     ----------
@@ -671,16 +678,40 @@ def plot_pairs(
     uncertainty = np.sort(proba, axis=1)[:, :-1].sum(axis=1)
     colors = _colors(n_components)
     names = [_feature_name(estimator, int(j), feature_names) for j in features]
+    # The scatters show at most MAX_SCATTER_POINTS rows (a fixed random
+    # subset: the same data give the same figure); the histograms show all.
+    drawn = np.arange(X.shape[0])
+    if X.shape[0] > MAX_SCATTER_POINTS:
+        rng = np.random.default_rng(0)
+        drawn = np.sort(rng.choice(X.shape[0], MAX_SCATTER_POINTS, replace=False))
     for a, j in enumerate(features):  # row: feature on the y axis
         for b, i in enumerate(features):  # column: feature on the x axis
             ax = axes[a, b]
             if a == b:
                 values = X[:, i][~np.isnan(X[:, i])]
-                ax.hist(values, bins="auto", color=_DATA_COLOR, edgecolor="white")
+                bins = np.histogram_bin_edges(values, bins="auto")
+                ax.hist(
+                    values,
+                    bins=bins if bins.size <= 41 else 40,  # readable at this size
+                    color=_DATA_COLOR,
+                    edgecolor="white",
+                )
                 ax.set_yticks([])
-                ax.set_title(f"{names[a]} (column {i + 1})", fontsize="small")
+                ax.set_title(
+                    _feature_title(estimator, int(i), feature_names), fontsize="small"
+                )
             else:
-                _pair_panel(ax, estimator, X, i, j, kind, labels, uncertainty, colors)
+                _pair_panel(
+                    ax,
+                    estimator,
+                    X[drawn],
+                    i,
+                    j,
+                    kind,
+                    labels[drawn],
+                    uncertainty[drawn],
+                    colors,
+                )
             if a == m - 1:
                 ax.set_xlabel(names[b], fontsize="small")
             else:
@@ -701,6 +732,8 @@ def plot_pairs(
         "uncertainty": "larger, darker points: more uncertain (1 - max probability)",
         "density": "contours of the fitted marginal density of each pair",
     }[kind]
+    if drawn.size < X.shape[0]:
+        what += f" ({drawn.size} of {X.shape[0]} rows)"
     figure.suptitle(
         f"{type(estimator).__name__}, {n_components} components: {what}",
         fontsize="medium",

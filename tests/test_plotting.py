@@ -245,8 +245,12 @@ def test_titles_count_features_from_one(ax):
     X = blobs(d=4)
     gm = GaussianMixtureEM(3, random_state=0).fit(X)
     plot_mixture(gm, X, ax, features=(0, 2))
-    assert "feature 1 (column 1) and feature 3 (column 3) of 4" in ax.get_title()
+    assert "feature 1 and feature 3 of 4" in ax.get_title()
     assert ax.get_xlabel() == "feature 1"
+    ax.clear()
+    names = ["a", "b", "c", "d"]
+    plot_mixture(gm, X, ax, features=(1, 3), feature_names=names)
+    assert "b (column 2) and d (column 4) of 4" in ax.get_title()
 
 
 def test_separating_pairs_ranks_the_informative_pair_first():

@@ -262,6 +262,12 @@ def draw_fit_figure(
         plotting.plot_pairs(
             estimator, X, feature_names=header, features=grid, figure=bottom
         )
+        if len(grid) < X.shape[1]:
+            left = (
+                f"the pairs grid shows {len(grid)} of the {X.shape[1]} columns, "
+                "those of the best separating pairs (choose with --features)"
+            )
+            note = left if note is None else f"{note}; {left}"
     figures.save(figure, "fit.png")
     return note
 

@@ -123,7 +123,7 @@ def filled_rows(table: Table, filled: np.ndarray, fmt=None, indicator=False):
     return header, rows
 
 
-def _fit_mixture(args, X, progress, say):
+def _fit_mixture(args, X, progress):
     """The Gaussian mixture that imputes (K given or chosen)."""
     from emmix import GaussianMixtureEM
     from emmix.model_selection import select_n_components
@@ -190,7 +190,7 @@ def impute_command(args) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if mixture:
-                model, selection = _fit_mixture(args, X, progress, say)
+                model, selection = _fit_mixture(args, X, progress)
                 filled = model.impute(X)
             else:
                 model = watched(MultivariateNormalImputer, progress)(

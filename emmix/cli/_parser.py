@@ -118,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         "fit",
         help="fit a mixture to a CSV or .npy file",
         description="Fit a mixture to the rows of DATA; write params.json, "
-        "labels.csv (label and component probabilities per row) and fit.png. "
+        "labels.csv (per row: its id, label, component name, uncertainty and "
+        "the probability of each component) and fit.png; --save also writes "
+        "the model for emmix predict and emmix score. "
         "Without --n-components, K is chosen by --select (BIC by default). "
         "Empty cells (or NA, nan, ?) are missing values, integrated out of the "
         "likelihood; every row needs at least one value.",
@@ -213,11 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     impute = sub.add_parser(
         "impute",
-        help="fill missing values by EM under a multivariate normal model",
+        help="fill missing values by EM: one normal, or a Gaussian mixture",
         description="Fill the missing values of DATA (empty cells, NA, nan) with "
         "their conditional expectation under the maximum-likelihood multivariate "
-        "normal model (EM), write the filled table and report the mean and "
-        "covariance.",
+        "normal model (EM), or, with --n-components or --select, under a Gaussian "
+        "mixture (each row filled from the components it belongs to). The filled "
+        "table keeps the input's columns, row ids, delimiter and number format.",
     )
     impute.add_argument(
         "data", metavar="DATA", help="CSV file (header optional) or .npy"
