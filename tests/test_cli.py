@@ -1017,3 +1017,51 @@ def test_fit_figure_features_option(tmp_path, capsys):
     assert "--features 'petals'" in capsys.readouterr().err
     assert main([*args, "--features", "3"]) == 2
     assert "give two or more" in capsys.readouterr().err
+
+
+def test_text_column_without_header_names_its_position(tmp_path, capsys):
+    (tmp_path / "t.csv").write_text("1.0,2.0,a\n1.5,2.5,b\n0.5,1.0,a\n")
+    assert main(["fit", str(tmp_path / "t.csv")]) == 2
+    line = one_error_line(capsys, str(tmp_path / "t.csv"))
+    assert "line 1, column 3: 'a' is not a number" in line
+    assert "--drop 3" in line
+
+
+def test_npy_columns_by_position(tmp_path, capsys):
+    X = write_blobs(tmp_path / "b.csv")
+    np.save(tmp_path / "b.npy", np.column_stack([X[:, 0], np.ones(len(X)), X[:, 1]]))
+    args = ["fit", str(tmp_path / "b.npy"), "--n-components", "3", "--quiet"]
+    assert main([*args, "--drop", "2", "--out", str(tmp_path / "o")]) == 0
+    params = json.loads((tmp_path / "o" / "params.json").read_text())
+    reference = GaussianMixtureEM(3, n_init=3, random_state=0, max_iter=500).fit(X)
+    np.testing.assert_allclose(params["fitted"]["means_"], reference.means_)
+    assert main([*args, "--columns", "a"]) == 2
+    assert "has no header line" in capsys.readouterr().err
+
+
+def test_labels_show_no_internal_floor(tmp_path, capsys):
+    # Blobs 10 sd apart: most probabilities of the other components are far
+    # below 1e-12, and the engine floors them at 1e-150.
+    write_blobs(tmp_path / "b.csv")
+    args = ["fit", str(tmp_path / "b.csv"), "--n-components", "3", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 0
+    cells = [c for r in read_csv_rows(tmp_path / "o" / "labels.csv")[1:] for c in r]
+    assert "0" in cells
+    assert not any("e-1" in c and float(c) < 1e-12 for c in cells if "e-" in c)
+
+
+def test_impute_indicator_without_header(tmp_path, capsys):
+    (tmp_path / "h.csv").write_text("1.0,2.0\n2.0,\n3.0,6.5\n4.0,8.0\n,9.5\n")
+    out = tmp_path / "f.csv"
+    args = ["impute", str(tmp_path / "h.csv"), "-o", str(out), "--quiet"]
+    assert main([*args, "--indicator"]) == 0
+    rows = read_csv_rows(out)
+    assert [r[2:] for r in rows] == [
+        ["0", "0"],
+        ["0", "1"],
+        ["0", "0"],
+        ["0", "0"],
+        ["1", "0"],
+    ]
+    assert rows[0][:2] == ["1.0", "2.0"] and rows[2][:2] == ["3.0", "6.5"]
+    assert len(rows[1][1].split(".")[1]) == 1  # the column's one decimal

@@ -413,7 +413,9 @@ def read_table(
             chosen = _select_columns(
                 None, array.shape[1], index=None, columns=columns, drop=drop
             )
-            table = Table(path, array[:, chosen], None, None, columns=chosen)
+            # C order, as the whole array: the fit must not depend on --drop.
+            X = np.ascontiguousarray(array[:, chosen])
+            table = Table(path, X, None, None, columns=chosen)
         else:
             table = _read_csv(
                 path,
