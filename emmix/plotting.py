@@ -586,23 +586,23 @@ def _fisher_criterion(Z: np.ndarray, resp: np.ndarray) -> float:
 
 
 def _pair_density(estimator, i: int, j: int, grid_x, grid_y) -> np.ndarray:
-    """The fitted Gaussian mixture's marginal density of columns ``i, j``."""
-    if not (hasattr(estimator, "means_") and hasattr(estimator, "covariances_")):
+    """The fitted mixture's marginal density of columns ``i, j`` on a grid.
+
+    Rows observed in ``i`` and ``j`` only: a family that integrates missing
+    values out of its likelihood gives, through ``score_samples``, exactly
+    the marginal of the pair (for a Gaussian mixture, the mixture of the
+    components' 2-d marginals). No family's attributes are read.
+    """
+    if not getattr(estimator, "_supports_missing", False):
         raise TypeError(
-            f"plot_pairs(kind='density') draws Gaussian mixtures; a "
-            f"{type(estimator).__name__} has no means_ and covariances_. Use "
-            "kind='classification' or 'uncertainty'."
+            f"plot_pairs(kind='density') needs a mixture that integrates missing "
+            f"values out (its marginals); a {type(estimator).__name__} does not. "
+            "Use kind='classification' or 'uncertainty'."
         )
-    means = np.asarray(estimator.means_, dtype=np.float64)[:, [i, j]]
-    covariances = _full_covariances(estimator)[:, [i, j]][:, :, [i, j]]
-    points = np.column_stack([grid_x.ravel(), grid_y.ravel()])
-    density = np.zeros(points.shape[0])
-    for w, mean, cov in zip(estimator.weights_, means, covariances, strict=True):
-        # The marginal of a Gaussian is the Gaussian of the sub-vector.
-        density += w * stats.multivariate_normal.pdf(
-            points, mean, cov, allow_singular=True
-        )
-    return density.reshape(grid_x.shape)
+    points = np.full((grid_x.size, estimator.n_features_in_), np.nan)
+    points[:, i] = grid_x.ravel()
+    points[:, j] = grid_y.ravel()
+    return np.exp(estimator.score_samples(points)).reshape(grid_x.shape)
 
 
 def plot_pairs(
@@ -623,8 +623,10 @@ def plot_pairs(
     * ``kind="uncertainty"``: points sized and shaded by the uncertainty
       ``1 - max_k p(k | x)`` (large and dark: the row could belong to
       another component; the largest possible is ``1 - 1/K``);
-    * ``kind="density"``: contours of the fitted Gaussian mixture's marginal
-      density of the pair, over the data in grey (Gaussian mixtures).
+    * ``kind="density"``: contours of the fitted mixture's marginal density
+      of the pair, over the data in grey (mixtures that integrate missing
+      values out; for counts the contours interpolate the probabilities of
+      whole numbers).
 
     The diagonal shows each feature's name and histogram. Beyond 5000 rows
     the scatters show a fixed random subset of 5000.
@@ -632,7 +634,7 @@ def plot_pairs(
     Parameters
     ----------
     estimator : fitted mixture
-        Any fitted emmix mixture (``kind="density"``: a Gaussian one).
+        Any fitted emmix mixture.
     X : array-like of shape (n_samples, n_features)
         The data to show (normally the training data).
     kind : {"classification", "uncertainty", "density"}, default="classification"
@@ -747,6 +749,16 @@ def _legend_marker(color, label):
     return Line2D([], [], marker="o", linestyle="none", color=color, label=label)
 
 
+def _padded_range(values, n: int = 80) -> np.ndarray:
+    """``n`` points over the values' range and a tenth more on each side, not
+    below 0 for non-negative data (counts have no density there)."""
+    pad = 0.1 * np.ptp(values) + 1e-9
+    low = values.min() - pad
+    if values.min() >= 0:
+        low = max(low, 0.0)
+    return np.linspace(low, values.max() + pad, n)
+
+
 def _pair_panel(ax, estimator, X, i, j, kind, labels, uncertainty, colors):
     """One off-diagonal panel of :func:`plot_pairs`: column ``i`` against ``j``."""
     rows = ~np.isnan(X[:, [i, j]]).any(axis=1)
@@ -773,11 +785,7 @@ def _pair_panel(ax, estimator, X, i, j, kind, labels, uncertainty, colors):
         )
     else:
         ax.scatter(x, y, s=5, color=_DATA_COLOR, linewidths=0)
-        pad_x, pad_y = 0.1 * np.ptp(x) + 1e-9, 0.1 * np.ptp(y) + 1e-9
-        grid_x, grid_y = np.meshgrid(
-            np.linspace(x.min() - pad_x, x.max() + pad_x, 80),
-            np.linspace(y.min() - pad_y, y.max() + pad_y, 80),
-        )
+        grid_x, grid_y = np.meshgrid(_padded_range(x), _padded_range(y))
         density = _pair_density(estimator, i, j, grid_x, grid_y)
         ax.contour(
             grid_x, grid_y, density, levels=8, colors=_MODEL_COLOR, linewidths=0.7

@@ -314,12 +314,17 @@ def test_pairs_density_is_the_marginal_mixture():
     np.testing.assert_allclose(got.ravel(), expected, rtol=1e-10)
 
 
-def test_pairs_rejects_bad_kind_and_density_of_counts():
+def test_pairs_rejects_bad_kind_and_families_without_marginals():
     X, _ = make_poisson_mixture(100, rates=[2, 9], random_state=0)
     X = np.column_stack([X, X[::-1]])
     pm = PoissonMixture(2, random_state=0).fit(X)
     with pytest.raises(ValueError, match="kind must be one of"):
         plot_pairs(pm, X, kind="contours")
-    with pytest.raises(TypeError, match="draws Gaussian mixtures"):
-        plot_pairs(pm, X, kind="density")
     assert plot_pairs(pm, X).shape == (2, 2)
+    assert plot_pairs(pm, X, kind="density").shape == (2, 2)
+
+    class NoMarginals(PoissonMixture):
+        _supports_missing = False
+
+    with pytest.raises(TypeError, match="integrates missing"):
+        plot_pairs(NoMarginals(2, random_state=0).fit(X), X, kind="density")
