@@ -37,6 +37,10 @@ and, where the defaults do not fit:
     ``accelerate="squarem"``), e.g. rates to at least a floor.
 ``_n_free_parameters(group, value)``
     Free parameters of a group (default: the number of its entries).
+``_free_parametrisation(group, value)``
+    The group's free coordinates and the map back to its value, for the
+    standard errors of :mod:`emmix.inference` (default: every entry; a
+    symmetric matrix keeps its upper triangle).
 ``_initial_params(X)``
     Validated user-given starting values (``rates_init``, ...) by group.
 ``_model_shape(n_features)``
@@ -59,7 +63,7 @@ passes in bounded memory on all cores, hard EM, ``fixed_params``, SQUAREM,
 
 The engine's parameters (``tol``, ``max_iter``, ``n_init``, ``random_state``,
 ``warm_start``, ``verbose``, ``verbose_interval``, ``fixed_params``,
-``accelerate``, ``learning_decay``, ``learning_offset``) and the mixture's
+``accelerate``, ``stopping``, ``learning_decay``, ``learning_offset``) and the mixture's
 (``n_components``, ``init_params``, ``weights_init``, ``assignment``) are
 declared once: a family's ``__init__`` takes its own parameters and
 ``**params``, passes ``**params`` to ``super().__init__``, and its signature
@@ -199,6 +203,15 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints: dict = {
         name: constraints for name, (_, constraints) in MIXTURE_PARAMETERS.items()
     }
+    #: Families stop near the optimum by default (Aitken's bound on the
+    #: distance to the limit, with SQUAREM where EM crawls); only
+    #: GaussianMixtureEM keeps scikit-learn's rule, for drop-in numbers.
+    _engine_defaults = {
+        "stopping": "aitken",
+        "tol": 1e-8,
+        "max_iter": 1000,
+        "accelerate": "squarem",
+    }
 
     def __init__(self, n_components: int = 1, **params):
         self._set_declared_params({"n_components": n_components, **params})
@@ -249,6 +262,18 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _n_free_parameters(self, group: str, value) -> int:
         """Free parameters of a group (default: the number of its entries)."""
         return int(np.size(value))
+
+    def _free_parametrisation(self, group: str, value):
+        """Free coordinates of a group and the map back to its value.
+
+        Returns ``(theta, to_value)``: a 1-d float64 vector of the group's
+        free parameters and a function from such a vector to the group's
+        value (its shape). :mod:`emmix.inference` differentiates the
+        log-likelihood in these coordinates. Default: every entry is free.
+        A group with constrained entries (a symmetric matrix) overrides it.
+        """
+        value = np.asarray(value, dtype=np.float64)
+        return value.ravel().copy(), lambda theta: theta.reshape(value.shape)
 
     def _initial_params(self, X) -> dict:
         """Validated user-given starting values of component groups, by key."""

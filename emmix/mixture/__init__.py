@@ -1,8 +1,15 @@
 """Finite mixture models fitted by EM."""
 
 from ._binomial import CoinMixture
+from ._categorical import CategoricalMixture
 from ._gaussian import GaussianMixtureEM
 from ._mixed import MixedTypeMixture
 from ._poisson import PoissonMixture
 
-__all__ = ["CoinMixture", "GaussianMixtureEM", "MixedTypeMixture", "PoissonMixture"]
+__all__ = [
+    "CategoricalMixture",
+    "CoinMixture",
+    "GaussianMixtureEM",
+    "MixedTypeMixture",
+    "PoissonMixture",
+]

@@ -574,6 +574,13 @@ default='kmeans'
         their values with ``weights_init``, ``means_init`` or
         ``precisions_init``. With fixed means, covariances are estimated around
         them; fixed groups do not count in :meth:`bic` and :meth:`aic`.
+    stopping : {'change', 'aitken'}, default='change'
+        The stopping rule. 'change' is scikit-learn's (the change of the mean
+        log-likelihood per sample between two iterations is below ``tol``).
+        'aitken' stops when Aitken's estimate of the distance to the limit of
+        the log-likelihood sequence is below ``tol``: stricter, use it (with a
+        smaller ``tol``, say 1e-8) when the estimates themselves matter. See
+        the user guide's "When does EM stop?".
     accelerate : {None, 'squarem'}, default=None
         None runs plain EM. 'squarem' accelerates it with the SqS3 scheme of
         Varadhan & Roland (2008): two EM steps, an extrapolation along them,
@@ -661,6 +668,13 @@ default='kmeans'
     }
     _supports_missing = True
     _family_name = "Gaussian"
+    # scikit-learn's stopping rule and defaults, for the same numbers.
+    _engine_defaults = {
+        "stopping": "change",
+        "tol": 1e-3,
+        "max_iter": 100,
+        "accelerate": None,
+    }
 
     def __init__(
         self,
@@ -901,6 +915,23 @@ default='kmeans'
             "tied": d * (d + 1) // 2,
             "spherical": k,
         }[self.covariance_type]
+
+    def _free_parametrisation(self, group, value):
+        """Full and tied covariances are symmetric: their upper triangles."""
+        if group != "covariances" or self.covariance_type not in ("full", "tied"):
+            return super()._free_parametrisation(group, value)
+        value = np.asarray(value, dtype=np.float64)
+        d = value.shape[-1]
+        rows, cols = np.triu_indices(d)
+
+        def to_value(theta):
+            upper = theta.reshape(*value.shape[:-2], rows.size)
+            out = np.zeros(value.shape)
+            out[..., rows, cols] = upper
+            out[..., cols, rows] = upper
+            return out
+
+        return value[..., rows, cols].ravel().copy(), to_value
 
     def _sample_component(self, rng, params, k, n_samples):
         # Same draws as scikit-learn's GaussianMixture.sample for the same seed.

@@ -769,6 +769,10 @@ feature_names_in_
         name, own = group.split(SEP, 1)
         return self.named_estimators_[name]._n_free_parameters(own, value)
 
+    def _free_parametrisation(self, group: str, value):
+        name, own = group.split(SEP, 1)
+        return self.named_estimators_[name]._free_parametrisation(own, value)
+
     def _sample_component(self, rng, params, k: int, n_samples: int):
         out = np.empty((n_samples, self.n_features_in_), dtype=np.float64)
         for name, est, index in self._groups():
