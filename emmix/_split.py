@@ -57,6 +57,11 @@ def split_start(model, X, sample_weight=None, random_state=None):
     if np.any(new.sum(axis=0) <= 0):
         return None
     target = clone(model).set_params(n_components=model.n_components + 1)
+    # What the fit saw of the columns (a family whose groups of columns are
+    # named, MixedTypeMixture, resolves them from it).
+    target.n_features_in_ = model.n_features_in_
+    if hasattr(model, "feature_names_in_"):
+        target.feature_names_in_ = model.feature_names_in_
     return target._params_from_resp(filled, new, sample_weight)
 
 

@@ -433,7 +433,22 @@ feature_names_in_
         self.columns_ = {name: cols for name, _, cols in groups}
         self._group_index = [(name, est, _index(cols)) for name, est, cols in groups]
 
-    def _groups(self):
+    def _groups(self, n_features: int | None = None):
+        """``(name, estimator, column index)`` per group.
+
+        Set by validation; an estimator given parameters without a fit (a
+        start for ``K + 1`` components from a ``K`` fit) resolves its columns
+        from ``n_features_in_`` / ``feature_names_in_`` when it has them.
+        """
+        if not hasattr(self, "_group_index"):
+            n_features = getattr(self, "n_features_in_", n_features)
+            if n_features is None:
+                raise AttributeError(
+                    "MixedTypeMixture has no columns yet: fit it (or set "
+                    "n_features_in_) first."
+                )
+            names = estimator_feature_names(self)
+            self._set_groups(self._resolve_groups(int(n_features), names))
         return self._group_index
 
     @property
@@ -577,7 +592,7 @@ feature_names_in_
         # Each family's own start from the responsibilities (the Gaussian's
         # takes its statistics around the data mean).
         params = {}
-        for name, est, index in self._groups():
+        for name, est, index in self._groups(X.shape[1]):
             sub = est._params_from_resp(
                 np.ascontiguousarray(X[:, index]), resp, sample_weight
             )
@@ -761,6 +776,8 @@ feature_names_in_
     # ------------------------------------------------------- fitted state
     def _em_store(self, params):
         super()._em_store(params)
+        if not (hasattr(self, "_group_index") or hasattr(self, "n_features_in_")):
+            return  # parameters set before any data: the groups come at fit
         for name, est, _ in self._groups():
             est._em_store(self._sub_params(params, name))
             est.n_features_in_ = int(self.columns_[name].size)
