@@ -565,3 +565,39 @@ def test_group_estimators_are_fitted_mixtures_of_their_columns():
     assert isinstance(model.estimators_[2], CoinMixture)
     sample, _ = model.sample(500)
     assert sample.shape == (500, 4) and set(np.unique(sample[:, 3])) <= {0.0, 1.0}
+
+
+def test_categorical_group_uses_its_codes():
+    from emmix import CategoricalMixture
+
+    X, z, _ = mixed_data(n=400)
+    rng = np.random.RandomState(1)
+    answers = np.where(
+        z == 1, rng.choice(3, size=400, p=[0.6, 0.3, 0.1]), rng.choice(3, size=400)
+    )
+    labels = np.array([10.0, 20.0, 40.0])[answers]  # numeric categories
+    Xc = np.column_stack([X[:, :2], labels, X[:, 2]])
+    columns = {"gaussian": [0, 1], "categorical": [2], "poisson": [3]}
+    model = MixedTypeMixture(2, columns=columns, random_state=0).fit(Xc)
+    g, c, p = (
+        model.named_estimators_[n] for n in ("gaussian", "categorical", "poisson")
+    )
+    assert isinstance(c, CategoricalMixture)
+    np.testing.assert_array_equal(c.categories_[0], [10.0, 20.0, 40.0])
+    log_p = np.column_stack(
+        [
+            np.log(model.weights_[k])
+            + stats.multivariate_normal(g.means_[k], g.covariances_[k]).logpdf(
+                Xc[:, :2]
+            )
+            + np.log(c.probs_[k, answers])
+            + stats.poisson.logpmf(Xc[:, 3], p.rates_[k, 0])
+            for k in range(2)
+        ]
+    )
+    np.testing.assert_allclose(
+        model.score_samples(Xc), logsumexp(log_p, axis=1), rtol=1e-10
+    )
+    da = pytest.importorskip("dask.array")
+    with pytest.raises(TypeError, match="group 'categorical'"):
+        clone(model).fit(da.from_array(Xc, chunks=(100, 4)))

@@ -30,6 +30,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import clone
 from sklearn.utils import Bunch
 
@@ -497,6 +498,15 @@ feature_names_in_
         if reset and is_dask(X):
             # The blocks are checked before the mixture knows its columns.
             self._set_groups(self._resolve_groups(int(X.shape[1]), None))
+            for name, est, _ in self._groups():
+                if type(est)._validated_fit_data is not BaseMixture._validated_fit_data:
+                    # Its own Dask pass (a categorical group learns its
+                    # categories from the whole array first) is not composed.
+                    raise TypeError(
+                        f"MixedTypeMixture cannot fit a Dask array with group "
+                        f"{name!r}: {type(est).__name__} reads Dask input its own "
+                        "way. Fit on a numpy array (or compute() the Dask array)."
+                    )
         return super()._validated_fit_data(X, sample_weight, reset=reset)
 
     def _validate_input(self, X, *, reset: bool):
@@ -524,13 +534,32 @@ feature_names_in_
             self._set_groups(groups)
         if supports_missing:
             check_rows_observed(X_checked, type(self).__name__)
-        for name, est, _ in self._groups():
-            self._validate_group(name, est, X_checked, self.columns_[name], reset)
+        copied = False
+        for name, est, index in self._groups():
+            rows, values = self._validate_group(
+                name, est, X_checked, self.columns_[name], reset
+            )
+            if values is None:
+                continue
+            # A family whose validation re-codes its columns (categories to
+            # codes 0..C-1) gets its own codes in the X the hooks see.
+            if not copied:
+                X_checked = np.array(X_checked, copy=True)
+                copied = True
+            if rows is None:
+                X_checked[:, index] = values
+            else:
+                X_checked[rows[:, np.newaxis], self.columns_[name]] = values
         return X_checked
 
-    def _validate_group(self, name, est, X, cols, reset) -> None:
+    def _validate_group(self, name, est, X, cols, reset):
         """The group's own ``_validate_input`` on its columns, errors and
-        warnings rewritten to name the columns of the whole X."""
+        warnings rewritten to name the columns of the whole X.
+
+        Returns ``(rows, values)``: the validated values of the group's
+        columns (in ``rows``, None for all) where validation changed them,
+        else ``values`` None.
+        """
         Xg = X[:, _index(cols)]
         rows = None
         if self._supports_missing:
@@ -539,12 +568,12 @@ feature_names_in_
                 rows = np.flatnonzero(observed)
                 Xg = Xg[rows]
         if Xg.shape[0] == 0:
-            return
+            return rows, None
         names = estimator_feature_names(self)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                est._validate_input(Xg, reset=reset)
+                values = est._validate_input(Xg, reset=reset)
             except ValueError as exc:
                 family = est._family_name or type(est).__name__
                 raise ValueError(
@@ -558,6 +587,10 @@ feature_names_in_
                 warning.category,
                 stacklevel=4,
             )
+        values = np.asarray(values)
+        if values is Xg or np.array_equal(values, Xg, equal_nan=True):
+            return rows, None
+        return rows, values
 
     def _model_shape(self, n_features: int) -> dict:
         groups = self._resolve_groups(n_features, estimator_feature_names(self))
@@ -574,15 +607,18 @@ feature_names_in_
         return out
 
     def _init_features(self, X):
-        parts = [
-            np.asarray(est._init_features(X[:, index]), dtype=X.dtype)
-            for _, est, index in self._groups()
-        ]
+        parts = [est._init_features(X[:, index]) for _, est, index in self._groups()]
         if len(parts) == 1:
             return parts[0]  # one group: exactly that family's start
         # Several families: each column on one scale, so that no group's
-        # units decide the k-means start.
-        features = np.hstack(parts)
+        # units decide the k-means start. (A family's sparse start features,
+        # a categorical one-hot, are made dense here: one start's copy.)
+        features = np.hstack(
+            [
+                np.asarray(p.toarray() if issparse(p) else p, dtype=X.dtype)
+                for p in parts
+            ]
+        )
         features -= features.mean(axis=0)
         scale = features.std(axis=0)
         features /= np.where(scale > 0, scale, 1.0)
