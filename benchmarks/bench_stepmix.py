@@ -11,10 +11,11 @@ install it in a separate environment to run this script::
 Data (100,000 rows by default, 4 latent classes, weights .4/.3/.2/.1):
 
 * ``binary``: 20 binary items (latent class analysis): emmix's
-  ``CoinMixture(n_trials=1)`` against StepMix ``measurement="binary"``;
+  ``CategoricalMixture`` against StepMix ``measurement="binary"`` (the same
+  model: two categories per item);
 * ``mixed``: 5 Gaussian columns (diagonal covariances) and 10 binary items:
-  ``MixedTypeMixture`` against StepMix's nested measurement
-  ``{"continuous", "binary"}``;
+  ``MixedTypeMixture`` (a Gaussian and a categorical group) against
+  StepMix's nested measurement ``{"continuous", "binary"}``;
 * the same two with 20% of the answers missing (NaN, at random):
   StepMix's ``binary_nan`` / ``continuous_nan`` (full information maximum
   likelihood), emmix's own missing-value support.
@@ -22,7 +23,8 @@ Data (100,000 rows by default, 4 latent classes, weights .4/.3/.2/.1):
 Both libraries start from k-means labels (``init_params="kmeans"``; with
 missing answers from random responsibilities, as StepMix's k-means refuses
 NaN), run one initialisation and stop when the mean log-likelihood per row
-changes by less than ``TOL`` (StepMix's ``abs_tol`` is the same rule).
+changes by less than ``TOL`` (``stopping="change"``: StepMix's ``abs_tol``
+rule; emmix's own default, Aitken's, is stricter).
 
 Columns: ``fit`` is the whole fit (start included, best of two for emmix);
 ``ms/iter`` the time of one EM iteration, ``(fit - fit with max_iter=1) /
@@ -47,7 +49,7 @@ from scipy import stats
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 
-from emmix import CoinMixture, MixedTypeMixture
+from emmix import CategoricalMixture, MixedTypeMixture
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 warnings.simplefilter("ignore", FutureWarning)
@@ -87,13 +89,15 @@ def emmix_model(n_gauss, n_binary, missing, **extra):
         tol=TOL,
         max_iter=MAX_ITER,
         random_state=0,
-        **extra,
+        stopping="change",  # StepMix's rule (abs_tol on the change)
+        accelerate=None,
     )
+    common.update(extra)
     if n_gauss == 0:
-        return CoinMixture(n_trials=1, **common)
+        return CategoricalMixture(**common)
     columns = {
         "gaussian": (list(range(n_gauss)), {"covariance_type": "diag"}),
-        "coin": list(range(n_gauss, n_gauss + n_binary)),
+        "categorical": list(range(n_gauss, n_gauss + n_binary)),
     }
     return MixedTypeMixture(columns=columns, **common)
 
@@ -148,15 +152,14 @@ def stepmix_params(model, n_gauss):
 
 
 def emmix_params(model, n_gauss):
+    categorical = model if n_gauss == 0 else model.named_estimators_["categorical"]
+    # P(answer 1) of each item: the second category (0, 1) of each column.
+    ones = categorical.category_offsets_[:-1] + 1
+    probs = categorical.probs_[:, ones]
     if n_gauss == 0:
-        return model.weights_, None, None, model.probs_
-    groups = model.named_estimators_
-    return (
-        model.weights_,
-        groups["gaussian"].means_,
-        groups["gaussian"].covariances_,
-        groups["coin"].probs_,
-    )
+        return model.weights_, None, None, probs
+    gaussian = model.named_estimators_["gaussian"]
+    return model.weights_, gaussian.means_, gaussian.covariances_, probs
 
 
 def timed_fit(model, X):
