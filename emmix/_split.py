@@ -40,7 +40,12 @@ def split_start(model, X, sample_weight=None, random_state=None):
         None when the component cannot be cut (its rows are all alike).
     """
     sample_weight = check_sample_weight(sample_weight, X)
-    resp = model.predict_proba(X).astype(np.float64)
+    # X is validated already: the posterior straight from the fitted model
+    # (predict_proba would validate it again and warn that a model fitted on
+    # a DataFrame now gets an array without column names).
+    resp = np.empty((X.shape[0], model.n_components), dtype=np.float64)
+    for rows, _, part in model._chunked_log_normalize(X):
+        resp[rows] = part
     j = int(np.argmax(model.weights_))
     mass = resp[:, j] * sample_weight
     rows = mass > 1e-8 * mass.max()
