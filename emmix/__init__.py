@@ -1,7 +1,7 @@
 """emmix: EM estimators that behave exactly like scikit-learn estimators."""
 
 from .impute import MissingBivariateImputer, MultivariateNormalImputer
-from .mixture import CoinMixture, GaussianMixtureEM, PoissonMixture
+from .mixture import CoinMixture, GaussianMixtureEM, PoissonMixture, StudentTMixture
 
 __version__ = "0.1.0"
 
@@ -11,5 +11,6 @@ __all__ = [
     "MissingBivariateImputer",
     "MultivariateNormalImputer",
     "PoissonMixture",
+    "StudentTMixture",
     "__version__",
 ]

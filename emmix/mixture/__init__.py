@@ -3,5 +3,6 @@
 from ._binomial import CoinMixture
 from ._gaussian import GaussianMixtureEM
 from ._poisson import PoissonMixture
+from ._student import StudentTMixture
 
-__all__ = ["CoinMixture", "GaussianMixtureEM", "PoissonMixture"]
+__all__ = ["CoinMixture", "GaussianMixtureEM", "PoissonMixture", "StudentTMixture"]
