@@ -16,6 +16,7 @@ __all__ = [
     "check_finite",
     "check_n_components",
     "check_n_components_counts",
+    "check_non_negative",
     "check_rows_observed",
     "check_sample_weight",
     "check_squares_representable",
@@ -484,3 +485,24 @@ def fill_column_means(X, sample_weight=None):
     sums = np.where(missing, 0.0, X).T @ weights
     means = np.divide(sums, totals, out=np.zeros_like(sums), where=totals > 0)
     return np.where(missing, means.astype(X.dtype), X)
+
+
+def check_non_negative(X, name: str, names=None) -> None:
+    """Raise a ``ValueError`` naming the first negative entry of ``X``.
+
+    The message starts with "Negative values in data", the phrase
+    scikit-learn's estimator checks look for.
+    """
+    negative = X < 0
+    if not negative.any():
+        return
+    rows, cols = np.nonzero(negative)
+    i, j = int(rows[0]), int(cols[0])
+    more = f" (and {len(rows) - 1} other negative entries)" if len(rows) > 1 else ""
+    value = float(X[i, j])
+    raise ValueError(
+        f"Negative values in data passed to {name}: X[{i}, {j}] = {value!r} at "
+        f"row {i}, {_describe_column(j, names)}{more}. "
+        f"{name} models counts, which are >= 0: drop or correct those rows, or use "
+        "a model for real-valued data such as GaussianMixtureEM."
+    )

@@ -22,9 +22,12 @@ components are. It writes:
 
 and, where the defaults do not fit:
 
+``_non_negative_data``
+    True for families of non-negative data (counts, waiting times): negative
+    values are refused before any work (and scikit-learn's checks know it).
 ``_check_data(X)``
-    Raise a ``ValueError`` for values the family cannot model (negative
-    counts, ...); called on validated data before any work.
+    Raise a ``ValueError`` for other values the family cannot model (heads
+    above tosses, ...); called on validated data before any work.
 ``_supports_missing``
     True if ``_component_log_prob`` and ``_component_stats`` integrate NaN
     entries out (then also write ``_conditional_means`` for ``impute``).
@@ -93,16 +96,19 @@ from ._responsibilities import (
 from ._validation import (
     check_n_components,
     check_n_components_counts,
+    check_non_negative,
     check_rows_observed,
     check_sample_weight,
     check_weights_init,
     check_X,
+    estimator_feature_names,
     fill_column_means,
 )
 
 __all__ = [
     "INIT_METHODS",
     "BaseMixture",
+    "format_values",
     "memoized",
     "mixture_weights",
     "normalize_log_prob",
@@ -116,6 +122,12 @@ MIXTURE_PARAMETERS: dict[str, tuple] = {
     "weights_init": (None, ["array-like", None]),
     "assignment": ("soft", [StrOptions({"soft", "hard"})]),
 }
+
+
+def format_values(values, digits: int = 3) -> str:
+    """``values`` as a short bracketed list of rounded numbers (for reports)."""
+    array = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    return np.array2string(array, precision=digits, suppress_small=True, separator=", ")
 
 
 def _check_block(estimator, X):
@@ -153,6 +165,9 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     _parameter_groups: ClassVar[tuple[str, ...] | dict[str, tuple[str, ...]]] = ()
     #: Whether the hooks integrate NaN entries out of the likelihood.
     _supports_missing: ClassVar[bool] = False
+    #: Whether the family models non-negative data only (counts, waiting
+    #: times): negative values are then refused before any work.
+    _non_negative_data: ClassVar[bool] = False
     #: A short name of the family for reports ("Gaussian", "Poisson", ...).
     _family_name: ClassVar[str] = ""
 
@@ -249,12 +264,16 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             value = np.asarray(getattr(self, keys[0] + "_"))
             if value.ndim == 0 or value.shape[0] != self.n_components:
                 continue  # shared by all components
-            parts.append(f"{group} {np.array2string(value[k], precision=3)}")
+            parts.append(f"{group} {format_values(value[k])}")
         return ", ".join(parts)
 
     def _component_label(self, k: int) -> str:
         """The name of component ``k`` in reports and figures."""
         return f"component {k + 1}"
+
+    def _drawn_columns(self, features) -> list[int]:
+        """The columns of X that ``_plot_components`` draws for ``features``."""
+        return [int(j) for j in features[: min(len(features), self.n_features_in_)]]
 
     def _plot_components(self, X, ax, features, names):
         """Draw the data and the fitted components on ``ax`` (matplotlib).
@@ -334,12 +353,17 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         )
         if self._supports_missing:
             check_rows_observed(X_checked, type(self).__name__)
+        if self._non_negative_data:
+            check_non_negative(
+                X_checked, type(self).__name__, estimator_feature_names(self)
+            )
         self._check_data(X_checked)
         return X_checked
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self._supports_missing
+        tags.input_tags.positive_only = self._non_negative_data
         return tags
 
     def _check_init_arrays(self, X) -> dict:

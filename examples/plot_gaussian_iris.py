@@ -9,19 +9,14 @@ components with the three species.
 
 # %%
 import matplotlib.pyplot as plt
-from sklearn.datasets import load_iris
 from sklearn.metrics import adjusted_rand_score
 
 from emmix import GaussianMixtureEM
-from emmix.model_selection import select_n_components
+from emmix.cli.cases import gaussian_iris
 from emmix.plotting import plot_criterion, plot_mixture
 
-iris = load_iris()
-X = iris.data
-
-selection = select_n_components(
-    GaussianMixtureEM(n_init=3, random_state=0), X, range(1, 7), criterion="bic"
-)
+iris = gaussian_iris()
+X, selection = iris.X, iris.selection
 print(selection.table_[["bic", "log_likelihood", "n_parameters"]])
 
 # %%
@@ -44,10 +39,10 @@ _ = plot_mixture(
 three = GaussianMixtureEM(3, n_init=3, random_state=0).fit(X)
 print(
     "adjusted Rand index, K=2:",
-    round(adjusted_rand_score(iris.target, selection.best_estimator_.predict(X)), 3),
+    round(adjusted_rand_score(iris.species, selection.best_estimator_.predict(X)), 3),
 )
 print(
     "adjusted Rand index, K=3:",
-    round(adjusted_rand_score(iris.target, three.predict(X)), 3),
+    round(adjusted_rand_score(iris.species, three.predict(X)), 3),
 )
 ax = plot_mixture(three, X, features=(2, 3), feature_names=iris.feature_names)

@@ -5,20 +5,21 @@ Bivariate normal data with missing values
 Forty pairs ``(x, y)`` from a bivariate normal distribution; ``y`` is missing
 in the last twenty rows. :class:`~emmix.impute.MissingBivariateImputer`
 estimates the means, standard deviations and correlation by EM, and fills each
-missing ``y`` with its conditional expectation given ``x``.
+missing ``y`` with its conditional expectation given ``x``. The data
+(:func:`emmix.datasets.make_missing_normal` with ``random_state=0``) and the fit
+come from :func:`emmix.cli.cases.missing_bivariate`, which ``emmix demo`` runs
+too.
 """
 
 # %%
 import numpy as np
 
-from emmix.datasets import make_missing_normal
-from emmix.impute import MissingBivariateImputer
+from emmix.cli.cases import missing_bivariate
 from emmix.plotting import plot_convergence, plot_imputation
 
-X, X_complete = make_missing_normal(random_state=0)
+X, X_complete, imputer = missing_bivariate()
 print(X[18:23])
 
-imputer = MissingBivariateImputer().fit(X)
 print("means:      ", imputer.mean_.round(3))
 print("std devs:   ", imputer.std_.round(3))
 print("correlation:", round(float(imputer.correlation_[0, 1]), 3))

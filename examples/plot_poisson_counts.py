@@ -4,21 +4,23 @@ Poisson mixture on counts
 
 Counts from three groups with different rates (2, 8 and 20 events), mixed
 together. :class:`~emmix.PoissonMixture` recovers the rates and the group
-sizes without knowing which count came from which group.
+sizes without knowing which count came from which group. The counts and the
+fit come from :func:`emmix.cli.cases.poisson_counts`, which ``emmix demo``
+runs too: ``make_poisson_mixture(500, rates=[2, 8, 20], weights=[.5, .3, .2],
+random_state=0)``, then ``PoissonMixture(n_init=3, random_state=0)`` with K
+from 1 to 5 compared by BIC.
 """
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 
-from emmix import PoissonMixture
-from emmix.datasets import make_poisson_mixture
+from emmix.cli.cases import poisson_counts
 from emmix.plotting import plot_convergence, plot_mixture
 
-X, y = make_poisson_mixture(
-    500, rates=[2.0, 8.0, 20.0], weights=[0.5, 0.3, 0.2], random_state=0
-)
-model = PoissonMixture(n_components=3, n_init=3, random_state=0).fit(X)
+case = poisson_counts()
+X, model = case.X, case.selection.best_estimator_
+print("BIC chooses K =", case.selection.best_n_components_)
 
 order = np.argsort(model.rates_[:, 0])
 print("rates:  ", model.rates_[order, 0].round(2))

@@ -5,33 +5,27 @@ The two-coin problem
 Two coins of unknown bias; in each of five rounds one of them (we do not know
 which) is tossed ten times, giving 5, 9, 8, 4 and 7 heads. Which coin is more
 likely to show heads, and how likely? This is the example of Do and Batzoglou
-(2008), "What is the expectation maximization algorithm?".
+(2008), "What is the expectation maximization algorithm?". The fit below comes
+from :func:`emmix.cli.cases.two_coins`, which ``emmix demo`` runs too.
 """
 
 # %%
 import warnings
 
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from emmix import CoinMixture
+from emmix.cli.cases import two_coins
 from emmix.plotting import plot_convergence, plot_mixture
-
-heads = np.array([[5], [9], [8], [4], [7]])
 
 # %%
 # As in the paper, both coins are picked with probability 1/2 (the weights are
-# held fixed) and EM starts at P(heads) = 0.6 for coin A and 0.5 for coin B.
-coins = CoinMixture(
-    n_components=2,
-    n_trials=10,
-    weights_init=[0.5, 0.5],
-    probs_init=[[0.6], [0.5]],
-    fixed_params={"weights"},
-    tol=1e-8,
-    max_iter=1000,
-).fit(heads)
+# held fixed) and EM starts at P(heads) = 0.6 for coin A and 0.5 for coin B:
+# ``CoinMixture(2, n_trials=10, weights_init=[0.5, 0.5], probs_init=[[0.6],
+# [0.5]], fixed_params={"weights"}, tol=1e-8, max_iter=1000)``.
+heads, coins = two_coins()
+print("heads per round:", heads[:, 0])
 print("P(heads):", coins.probs_[:, 0].round(3))
 print("P(coin A | round):", coins.predict_proba(heads)[:, 0].round(2))
 

@@ -15,8 +15,8 @@ import pytest
 from sklearn.datasets import make_blobs
 from threadpoolctl import threadpool_limits
 
-from emmix import GaussianMixtureEM, PoissonMixture, cli
-from emmix.cli import main
+from emmix import GaussianMixtureEM, PoissonMixture
+from emmix.cli import _progress, main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -109,7 +109,7 @@ def test_demo_reports_writes_figures_and_results(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "BIC chooses K = 2" in out  # iris, full covariances
     assert "BIC chooses K = 3" in out  # the generated Poisson counts
-    assert "coin A 0.797, coin B 0.520" in out  # heads 5, 7, 8, 9, 4
+    assert "coin A 0.797, coin B 0.520" in out  # heads 5, 9, 8, 4, 7
     assert "Figures skipped" not in out
     results = json.loads((out_dir / "results.json").read_text())
     assert set(results) == {
@@ -252,7 +252,7 @@ BAD_CSV = {
     "ragged.csv": ("1,2\n3,4\n5\n", "line 3 has 1 value but the first row has 2"),
     "semicolon.csv": ("1;2\n3;4\n", "seems to use ';' as delimiter"),
     "tabs.csv": ("x\ty\n1\t2\n3\t4\n", "'1\\t2' is not a number; the file"),
-    "row_all_missing.csv": ("a,b\n1,2\n,\n", "row 2: every value is missing"),
+    "row_all_missing.csv": ("a,b\n1,2\n,\n", "line 3: every value is missing"),
     "infinite.csv": ("1,2\n3,inf\n", "'inf' is not a finite number"),
 }
 
@@ -302,7 +302,7 @@ def test_unreadable_file(tmp_path, capsys, monkeypatch):
     path.write_text("1\n2\n")
     # chmod 000 does not stop root (who runs CI), so deny access the way the
     # command checks it.
-    monkeypatch.setattr(cli.os, "access", lambda *args: False)
+    monkeypatch.setattr(os, "access", lambda *args: False)
     assert main(["fit", str(path)]) == 2
     assert "permission denied" in one_error_line(capsys, str(path))
 
@@ -382,8 +382,8 @@ class FakeTerminal(io.StringIO):
 
 def test_progress_line_on_a_terminal(tmp_path, monkeypatch):
     write_blobs(tmp_path / "d.csv")
-    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
-    monkeypatch.setattr(cli, "PROGRESS_INTERVAL", 0.0)
+    monkeypatch.setattr(_progress, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(_progress, "PROGRESS_INTERVAL", 0.0)
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stdout", terminal)
     assert (
@@ -407,8 +407,8 @@ def test_progress_line_on_a_terminal(tmp_path, monkeypatch):
 
 def test_progress_is_silent_with_quiet_or_off_a_terminal(tmp_path, monkeypatch):
     write_blobs(tmp_path / "d.csv")
-    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
-    monkeypatch.setattr(cli, "PROGRESS_INTERVAL", 0.0)
+    monkeypatch.setattr(_progress, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(_progress, "PROGRESS_INTERVAL", 0.0)
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stdout", terminal)
     args = ["fit", str(tmp_path / "d.csv"), "--max-components", "2"]
@@ -422,13 +422,13 @@ def test_progress_is_silent_with_quiet_or_off_a_terminal(tmp_path, monkeypatch):
 
 def test_progress_waits_before_showing(monkeypatch):
     terminal = FakeTerminal()
-    progress = cli.Progress(terminal)
+    progress = _progress.Progress(terminal)
     progress.task("fitting")
     gm = GaussianMixtureEM(2)
     progress.start_run(gm)
     progress.iteration_done(gm, -1.5)  # within PROGRESS_DELAY of the start
     assert terminal.getvalue() == ""
-    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(_progress, "PROGRESS_DELAY", 0.0)
     progress.iteration_done(gm, -1.25)
     assert (
         terminal.getvalue()
@@ -477,3 +477,213 @@ def test_fit_with_missing_cells_uses_em(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"{int(np.isnan(X).sum())} missing values: integrated out" in out
     assert (tmp_path / "o" / "labels.csv").exists()
+
+
+# ------------------------------------------- never overwrite, real reasons
+@pytest.mark.parametrize("name", ["labels.csv", "params.json"])
+def test_fit_never_overwrites_its_input(name, tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "clash"
+    folder.mkdir()
+    write_blobs(folder / name)
+    before = (folder / name).read_bytes()
+    monkeypatch.chdir(tmp_path)
+    for data, out in [
+        (f"clash/{name}", "clash"),
+        (f"./clash/../clash/{name}", str(folder)),  # the same file spelt twice
+    ]:
+        assert main(["fit", data, "--out", out, "--n-components", "3"]) == 2
+        line = one_error_line(capsys, str(Path(out) / name))
+        assert f"is the input file {data}" in line
+        assert "--out" in line
+    assert (folder / name).read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == [name]
+
+
+def test_fit_refuses_an_output_linked_to_the_input(tmp_path, capsys):
+    write_blobs(tmp_path / "data.csv")
+    (tmp_path / "out").mkdir()
+    os.link(tmp_path / "data.csv", tmp_path / "out" / "labels.csv")  # hard link
+    assert (
+        main(["fit", str(tmp_path / "data.csv"), "--out", str(tmp_path / "out")]) == 2
+    )
+    line = one_error_line(capsys, str(tmp_path / "out" / "labels.csv"))
+    assert f"is the input file {tmp_path / 'data.csv'}" in line
+
+
+def test_impute_never_overwrites_its_input(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "holes.csv"
+    path.write_text("a,b\n1,2\n3,\n5,7\n2,3\n")
+    before = path.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    assert main(["impute", "holes.csv", "-o", "./holes.csv"]) == 2
+    line = one_error_line(capsys, "holes.csv")
+    assert "is the input file holes.csv" in line and "-o" in line
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "content, extra, message",
+    [
+        # Header, a blank line: the bad count is data row 3 but file line 5.
+        (
+            "count\n1\n\n2\n-3\n4\n",
+            ["--model", "poisson"],
+            "Negative values in data passed to PoissonMixture: -3.0 at line 5, "
+            "column 'count'.",
+        ),
+        (
+            "5\n12\n3\n4\n",
+            ["--model", "coin", "--n-trials", "10"],
+            "12.0 heads at line 2, column 1 exceeds the 10.0 tosses",
+        ),
+        (
+            "heads,tosses\n5,10\n4,3\n",
+            ["--model", "coin", "--n-trials", "from_X"],
+            "4.0 heads at line 3, column 'heads' exceeds the 3.0 tosses",
+        ),
+        ("a,b\n1,2\n", [], "has a single data row; a mixture needs at least 2"),
+    ],
+)
+@pytest.mark.parametrize("select", [[], ["--select", "cv"], ["--n-components", "1"]])
+def test_data_errors_name_the_file_line_and_column(
+    content, extra, message, select, tmp_path, capsys
+):
+    path = tmp_path / "data.csv"
+    path.write_text(content)
+    args = ["fit", str(path), *extra, *select, "--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    line = one_error_line(capsys, str(path))
+    assert message in line
+    assert "Every candidate" not in line and "error_score" not in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_infinite_value_in_npy_is_named(tmp_path, capsys):
+    path = tmp_path / "data.npy"
+    np.save(path, np.array([[1.0, 2.0], [3.0, np.inf], [4.0, 5.0]]))
+    assert main(["fit", str(path)]) == 2
+    assert "row 2, column 2: inf is not a finite number" in one_error_line(
+        capsys, str(path)
+    )
+
+
+def test_relayed_errors_count_file_lines_from_one(tmp_path, capsys, monkeypatch):
+    from emmix.mixture import GaussianMixtureEM as Gaussian
+
+    def fail(self, X, y=None):
+        raise TypeError("Something is wrong at row 2, column 1.\nSecond line.")
+
+    monkeypatch.setattr(Gaussian, "fit", fail)
+    path = tmp_path / "data.csv"
+    path.write_text("x,y\n\n1,2\n3,4\n\n5,6\n")
+    assert main(["fit", str(path), "--n-components", "2"]) == 2
+    line = one_error_line(capsys, str(path))
+    assert line.endswith("Something is wrong at line 6, column 'y'. Second line.")
+
+
+def test_every_row_with_a_missing_cell_is_fitted_without_data_panel(tmp_path, capsys):
+    path = tmp_path / "holes.csv"
+    path.write_text("x,y\n1,\n,2\n3,\n2,\n,5\n1.5,\n,4\n")
+    out_dir = tmp_path / "o"
+    assert main(["fit", str(path), "--n-components", "2", "--out", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "Figure: no data panel" in out
+    assert (out_dir / "fit.png").read_bytes().startswith(PNG_MAGIC)
+    params = json.loads((out_dir / "params.json").read_text())
+    assert params["n_components"] == 2
+
+
+def test_data_panel_shows_rows_observed_in_its_columns(tmp_path, capsys):
+    X = write_blobs(tmp_path / "tmp.csv", header=False)
+    X = np.column_stack([X, np.arange(len(X), dtype=float)])
+    X[::3, 2] = np.nan  # not drawn: those rows stay in the scatter
+    X[1::4, 0] = np.nan  # drawn: those rows leave it
+    path = tmp_path / "holes.csv"
+    np.savetxt(path, X, delimiter=",")
+    args = ["fit", str(path), "--n-components", "3", "--out", str(tmp_path / "o")]
+    assert main(args) == 0
+    n_left = int(np.isnan(X[:, :2]).any(axis=1).sum())
+    assert f"leaves out {n_left} rows with a missing value" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------ start-up
+def run_python(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("option", ["--version", "--help"])
+def test_version_and_help_import_no_heavy_module(option):
+    out = run_python(
+        "import sys\n"
+        "from emmix.cli import main\n"
+        "try:\n"
+        f"    main([{option!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('numpy', 'scipy', 'sklearn', 'matplotlib', 'emmix.mixture')\n"
+        "print('LOADED', sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    assert "LOADED []" in out
+
+
+def test_emmix_imports_estimators_on_first_use():
+    out = run_python(
+        "import sys\n"
+        "import emmix\n"
+        "assert 'emmix.mixture' not in sys.modules\n"
+        "assert set(emmix.__all__) <= set(dir(emmix))\n"
+        "from emmix import GaussianMixtureEM, MultivariateNormalImputer\n"
+        "from emmix.mixture import GaussianMixtureEM as G\n"
+        "assert GaussianMixtureEM is G is emmix.GaussianMixtureEM\n"
+        "assert emmix.impute.MultivariateNormalImputer is MultivariateNormalImputer\n"
+        "print(emmix.__version__, [hasattr(emmix, n) for n in emmix.__all__])\n"
+        "try:\n"
+        "    emmix.NoSuchThing\n"
+        "except AttributeError as exc:\n"
+        "    print(exc)\n"
+    )
+    assert "0.1.0 [True, True, True, True, True, True]" in out
+    assert "module 'emmix' has no attribute 'NoSuchThing'" in out
+
+
+def test_two_coins_case_is_the_maximum_likelihood_estimate():
+    from emmix.cli import cases
+
+    case = cases.two_coins()
+    heads = case.heads[:, 0].astype(float)
+    # Independent: plain EM for two binomial coins picked with equal odds.
+    p = np.array([0.6, 0.5])
+    for _ in range(2000):
+        lik = p[:, None] ** heads * (1 - p[:, None]) ** (10 - heads)
+        r = lik / lik.sum(axis=0)
+        p = (r @ heads) / (10 * r.sum(axis=1))
+    np.testing.assert_allclose(case.model.probs_[:, 0], p, atol=1e-5)
+    np.testing.assert_allclose(case.heads[:, 0], [5, 9, 8, 4, 7])
+
+
+def test_failure_met_only_by_the_selection_is_shown(tmp_path, capsys, monkeypatch):
+    from emmix.mixture import GaussianMixtureEM as Gaussian
+
+    real_fit = Gaussian.fit
+
+    def fit(self, X, y=None):
+        if self.max_iter != 1:  # the selection's fits fail; a one-step fit works
+            raise ValueError("Singular at row 0, column 1")
+        return real_fit(self, X, y)
+
+    monkeypatch.setattr(Gaussian, "fit", fit)
+    write_blobs(tmp_path / "d.csv", n=30)
+    args = ["fit", str(tmp_path / "d.csv"), "--max-components", "2"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 2
+    line = one_error_line(capsys, str(tmp_path / "d.csv"))
+    assert line.endswith(
+        "no K from 1 to 2 could be fitted; with K = 1: Singular at line 2, column 'b'"
+    )

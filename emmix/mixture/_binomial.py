@@ -33,8 +33,7 @@ from .._validation import (
     check_array_shape,
     estimator_feature_names,
 )
-from ..base import BaseMixture, memoized
-from ._poisson import check_non_negative
+from ..base import BaseMixture, format_values, memoized
 
 __all__ = ["CoinMixture"]
 
@@ -295,6 +294,7 @@ default='kmeans'
 
     _parameter_groups = ("probs",)
     _supports_missing = True
+    _non_negative_data = True
     _family_name = "coin"
 
     def __init__(
@@ -363,7 +363,6 @@ default='kmeans'
         return heads, trials
 
     def _check_data(self, X_checked) -> None:
-        name = type(self).__name__
         names = estimator_feature_names(self)
         if self._trials_from_X() and X_checked.shape[1] % 2:
             raise ValueError(
@@ -373,7 +372,6 @@ default='kmeans'
                 "Append the tosses, e.g. np.column_stack([heads, tosses]), or set "
                 "n_trials to the number of tosses of every round."
             )
-        check_non_negative(X_checked, name, names)
         heads, trials = self._split(X_checked)
         too_many = heads > trials
         if too_many.any():
@@ -470,8 +468,8 @@ default='kmeans'
 
     def _describe_component(self, k: int) -> str:
         return (
-            f"weight {float(self.weights_[k]):.3f}, P(heads) "
-            f"{np.array2string(np.asarray(self.probs_[k]), precision=3)}"
+            f"weight {float(self.weights_[k]):.3f}, "
+            f"P(heads) {format_values(self.probs_[k])}"
         )
 
     #: What the count figure's axis counts.
@@ -496,6 +494,13 @@ default='kmeans'
             probs[:, np.newaxis, np.newaxis],
         ).sum(axis=1)
         return values, heads, weights[:, np.newaxis] * pmf
+
+    def _drawn_columns(self, features) -> list[int]:
+        coin = int(features[0])
+        # With n_trials='from_X' a coin's tosses are the column n_coins after it.
+        if self._trials_from_X():
+            return [coin, coin + self._n_count_features()]
+        return [coin]
 
     def _plot_components(self, X, ax, features, names):
         from ..plotting import draw_count_components

@@ -30,7 +30,7 @@ from .._validation import (
     check_squares_representable,
     estimator_feature_names,
 )
-from ..base import BaseMixture, memoized
+from ..base import BaseMixture, format_values, memoized
 from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
 
 __all__ = ["GaussianMixtureEM"]
@@ -889,10 +889,8 @@ default='kmeans'
         return mean + rng.standard_normal(size=(n_samples, mean.shape[0])) * scale
 
     def _describe_component(self, k: int) -> str:
-        return (
-            f"weight {float(self.weights_[k]):.3f}, mean "
-            f"{np.array2string(np.asarray(self.means_[k]), precision=3)}"
-        )
+        weight = float(self.weights_[k])
+        return f"weight {weight:.3f}, mean {format_values(self.means_[k])}"
 
     def _plot_components(self, X, ax, features, names):
         from ..plotting import draw_gaussian_components

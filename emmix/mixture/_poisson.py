@@ -21,11 +21,9 @@ from scipy.stats import poisson
 from sklearn.utils._param_validation import Interval
 
 from .._validation import (
-    _describe_column,
     check_array_shape,
-    estimator_feature_names,
 )
-from ..base import BaseMixture, memoized
+from ..base import BaseMixture, format_values, memoized
 
 __all__ = ["PoissonMixture"]
 
@@ -90,27 +88,6 @@ def poisson_rates(sum_x, count, rate_floor: float):
     """
     count = count + 10 * np.finfo(count.dtype).eps
     return np.maximum(sum_x / count, rate_floor).astype(sum_x.dtype)
-
-
-def check_non_negative(X, name: str, names=None) -> None:
-    """Raise a ``ValueError`` naming the first negative entry of ``X``.
-
-    The message starts with "Negative values in data", the phrase
-    scikit-learn's estimator checks look for.
-    """
-    negative = X < 0
-    if not negative.any():
-        return
-    rows, cols = np.nonzero(negative)
-    i, j = int(rows[0]), int(cols[0])
-    more = f" (and {len(rows) - 1} other negative entries)" if len(rows) > 1 else ""
-    value = float(X[i, j])
-    raise ValueError(
-        f"Negative values in data passed to {name}: X[{i}, {j}] = {value!r} at "
-        f"row {i}, {_describe_column(j, names)}{more}. "
-        f"{name} models counts, which are >= 0: drop or correct those rows, or use "
-        "a model for real-valued data such as GaussianMixtureEM."
-    )
 
 
 # ------------------------------------------------------------ estimator
@@ -240,6 +217,7 @@ default='kmeans'
 
     _parameter_groups = ("rates",)
     _supports_missing = True
+    _non_negative_data = True
     _family_name = "Poisson"
 
     def __init__(
@@ -254,15 +232,7 @@ default='kmeans'
         self.rates_init = rates_init
         self.rate_floor = rate_floor
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = True
-        return tags
-
     # ------------------------------------------------------------ the family
-    def _check_data(self, X) -> None:
-        check_non_negative(X, type(self).__name__, estimator_feature_names(self))
-
     def _initial_params(self, X) -> dict:
         if self.rates_init is None:
             return {}
@@ -299,10 +269,8 @@ default='kmeans'
         return rng.poisson(rate, size=(n_samples, rate.shape[0]))
 
     def _describe_component(self, k: int) -> str:
-        return (
-            f"weight {float(self.weights_[k]):.3f}, rates "
-            f"{np.array2string(np.asarray(self.rates_[k]), precision=3)}"
-        )
+        weight = float(self.weights_[k])
+        return f"weight {weight:.3f}, rates {format_values(self.rates_[k])}"
 
     #: What the count figure's axis counts.
     _count_kind = "count"
@@ -320,6 +288,9 @@ default='kmeans'
         pmf = poisson.pmf(values[np.newaxis], rates[:, np.newaxis])
         n = int(np.sum(~np.isnan(counts)))
         return values, counts, n * weights[:, np.newaxis] * pmf
+
+    def _drawn_columns(self, features) -> list[int]:
+        return [int(features[0])]
 
     def _plot_components(self, X, ax, features, names):
         from ..plotting import draw_count_components

@@ -1,0 +1,293 @@
+"""``emmix fit``: a mixture on the rows of a CSV or ``.npy`` file."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ._errors import CLIError, plural
+from ._figures import Figures
+from ._output import make_folder, refuse_overwrite
+from ._progress import Progress, watched
+from ._read import Table, read_table
+from ._report import (
+    component_lines,
+    fitted_attributes,
+    jsonable,
+    print_selection,
+    selection_rows,
+)
+
+#: The files ``emmix fit`` writes in its ``--out`` folder.
+OUTPUT_FILES = ("params.json", "labels.csv", "fit.png")
+
+
+def make_estimator(args, progress: Progress):
+    """The unfitted mixture the options ask for, reporting to ``progress``."""
+    from emmix import CoinMixture, GaussianMixtureEM, PoissonMixture
+
+    common = {
+        "n_init": args.n_init,
+        "random_state": args.random_state,
+        "max_iter": args.max_iter,
+    }
+    if args.tol is not None:
+        common["tol"] = args.tol
+    if args.model == "gaussian":
+        cls = watched(GaussianMixtureEM, progress)
+        return cls(covariance_type=args.covariance_type or "full", **common)
+    if args.covariance_type is not None:
+        raise CLIError("--covariance-type applies only to --model gaussian")
+    if args.model == "poisson":
+        if args.n_trials is not None:
+            raise CLIError("--n-trials applies only to --model coin")
+        return watched(PoissonMixture, progress)(**common)
+    if args.n_trials is None:
+        raise CLIError(
+            "--model coin needs --n-trials N (tosses per round), or "
+            "--n-trials from_X when the file has a tosses column per heads column"
+        )
+    n_trials = args.n_trials
+    if n_trials != "from_X":
+        try:
+            n_trials = int(n_trials)
+        except ValueError:
+            raise CLIError(
+                f"--n-trials must be a positive integer or 'from_X', got {n_trials!r}"
+            ) from None
+        if n_trials < 1:
+            raise CLIError(f"--n-trials must be at least 1, got {n_trials}")
+    return watched(CoinMixture, progress)(n_trials=n_trials, **common)
+
+
+def _why_every_k_failed(estimator, table: Table, caught, max_k: int) -> CLIError:
+    """The real reason when every candidate K failed to fit.
+
+    The data's own problem (negative counts, heads above tosses, ...) shows
+    when the smallest model is fitted with errors raised; a failure that only
+    the selection met is taken from the warning it left.
+    """
+    from sklearn.base import clone
+
+    probe = clone(estimator).set_params(n_components=1, n_init=1, max_iter=1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # one iteration does not converge
+            probe.fit(table.X)
+    except (ValueError, TypeError) as exc:
+        return table.relay(exc)
+    for warning in caught:
+        found = re.match(
+            r"Fitting with n_components=(\d+) failed and is scored \S+: \w+: (.*)",
+            str(warning.message),
+            flags=re.DOTALL,
+        )
+        if found:
+            return CLIError(
+                f"{table.path}: no K from 1 to {max_k} could be fitted; with "
+                f"K = {found[1]}: {table.translate(' '.join(found[2].split()))}"
+            )
+    return CLIError(f"{table.path}: no K from 1 to {max_k} could be fitted")
+
+
+def _shown_columns(estimator, n_features: int) -> list[int]:
+    """The columns :func:`emmix.plotting.plot_mixture` draws by default."""
+    return estimator._drawn_columns((0, 1))
+
+
+def draw_fit_figure(figures: Figures, estimator, X, header, selection) -> str | None:
+    """Write ``fit.png``: the mixture over its data, convergence, selection.
+
+    The family says which columns its data panel shows (``_drawn_columns``)
+    and draws itself. The data panel shows the rows with a value in every
+    column it draws.
+
+    Returns
+    -------
+    note : str or None
+        What the figure leaves out, if anything.
+    """
+    from emmix import plotting
+
+    n_panels = 3 if selection is not None else 2
+    figure, axes = figures.new(n_panels, width=5.2)
+    shown = ~np.isnan(X[:, _shown_columns(estimator, X.shape[1])]).any(axis=1)
+    note = None
+    if shown.any():
+        plotting.plot_mixture(estimator, X[shown], axes[0], feature_names=header)
+        if not shown.all():
+            note = (
+                f"the data panel leaves out {plural(int((~shown).sum()), 'row')} "
+                "with a missing value in the columns it shows"
+            )
+    else:
+        axes[0].text(
+            0.5,
+            0.5,
+            "no row has a value in\nevery column shown",
+            ha="center",
+            va="center",
+            transform=axes[0].transAxes,
+        )
+        axes[0].set_axis_off()
+        note = "no data panel: no row has a value in every column it would show"
+    plotting.plot_convergence(estimator, axes[1])
+    if selection is not None:
+        plotting.plot_criterion(selection, axes[2])
+    figures.save(figure, "fit.png")
+    return note
+
+
+def _write_labels(path: Path, proba: np.ndarray) -> None:
+    labels = np.argmax(proba, axis=1)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["label", *(f"prob_{k}" for k in range(proba.shape[1]))])
+        for label, row in zip(labels, proba, strict=True):
+            writer.writerow([int(label), *(f"{p:.6g}" for p in row)])
+
+
+def fit_command(args) -> int:
+    """Run ``emmix fit``; return the exit status."""
+    from emmix.model_selection import select_n_components
+
+    out = sys.stdout
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out))
+    # Missing cells are fine: the mixtures integrate them out (proper EM).
+    table = read_table(args.data, delimiter=args.delimiter, allow_missing=True)
+    X, header = table.X, table.header
+    out_dir = Path(args.out)
+    refuse_overwrite(
+        [out_dir / name for name in OUTPUT_FILES], [args.data], "--out folder"
+    )
+    n_samples, n_features = X.shape
+    n_missing = int(np.isnan(X).sum())
+    progress = Progress(out, enabled=not args.quiet)
+    estimator = make_estimator(args, progress)
+    name = type(estimator).__name__
+    say(
+        f"emmix fit: {name} on {args.data} ({plural(n_samples, 'row')} x "
+        f"{plural(n_features, 'column')})"
+    )
+    empty_rows = np.flatnonzero(np.isnan(X).all(axis=1)) if n_missing else []
+    if len(empty_rows):
+        raise CLIError(
+            f"{args.data}: {table.row(int(empty_rows[0]))}: every value is "
+            "missing; drop rows with no value"
+        )
+    if n_samples < 2:
+        raise CLIError(
+            f"{args.data}: has a single data row; a mixture needs at least 2 rows"
+        )
+    if n_missing:
+        say(
+            f"{plural(n_missing, 'missing value')}: integrated out of the "
+            "likelihood (EM with data missing at random)"
+        )
+    if args.n_components is not None and args.n_components > n_samples:
+        raise CLIError(
+            f"{args.data}: --n-components {args.n_components} is more than the "
+            f"{n_samples} rows of the file"
+        )
+
+    selection = None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if args.n_components is not None:
+                progress.task(f"fitting {name}")
+                estimator.set_params(n_components=args.n_components).fit(X)
+            else:
+                max_k = min(args.max_components, n_samples)
+                progress.task(f"choosing K by {args.select}")
+                try:
+                    selection = select_n_components(
+                        estimator,
+                        X,
+                        range(1, max_k + 1),
+                        criterion=args.select,
+                        cv=min(5, n_samples),
+                        error_score=np.nan,
+                    )
+                except ValueError as exc:
+                    if str(exc).startswith("Every candidate"):
+                        raise _why_every_k_failed(
+                            estimator, table, caught, max_k
+                        ) from None
+                    raise
+                estimator = selection.best_estimator_
+    except (ValueError, TypeError) as exc:
+        # The estimators' messages say what is wrong with the data.
+        raise table.relay(exc) from None
+    finally:
+        progress.close()
+
+    make_folder(out_dir)
+    if selection is not None:
+        say(f"\nNumber of components chosen by {args.select.upper()}:")
+        if not args.quiet:
+            print_selection(selection, out)
+    try:
+        ll_mean = float(estimator.score(X))
+        summary = {
+            "model": name,
+            "data": str(args.data),
+            "n_samples": n_samples,
+            "n_features": n_features,
+            "columns": header,
+            "n_components": int(estimator.n_components),
+            "selected_by": None if selection is None else args.select,
+            "log_likelihood": ll_mean * n_samples,
+            "log_likelihood_per_sample": ll_mean,
+            "bic": float(estimator.bic(X)),
+            "aic": float(estimator.aic(X)),
+            "n_parameters": int(estimator._n_parameters()),
+            "n_iter": int(estimator.n_iter_),
+            "converged": bool(estimator.converged_),
+            "params": jsonable(estimator.get_params()),
+            "fitted": fitted_attributes(estimator),
+            "selection": None if selection is None else selection_rows(selection),
+            "warnings": sorted({str(w.message) for w in caught}),
+        }
+        proba = estimator.predict_proba(X)
+    except (ValueError, TypeError) as exc:
+        raise table.relay(exc) from None
+    say(
+        f"\nK = {summary['n_components']}: "
+        f"log-likelihood {summary['log_likelihood']:.3f} "
+        f"({ll_mean:.4f} per row), BIC {summary['bic']:.3f}, "
+        f"{summary['n_iter']} iterations, "
+        f"{'converged' if summary['converged'] else 'NOT converged'}"
+    )
+    for line in component_lines(estimator, header):
+        say(line)
+    for message in summary["warnings"]:
+        say(f"  warning: {message}")
+
+    params_path = out_dir / "params.json"
+    params_path.write_text(json.dumps(summary, indent=2) + "\n")
+    labels_path = out_dir / "labels.csv"
+    _write_labels(labels_path, proba)
+    written = [str(params_path), str(labels_path)]
+
+    figures = Figures(out_dir)
+    note = None
+    if figures.available:
+        try:
+            note = draw_fit_figure(figures, estimator, X, header, selection)
+        except (ValueError, TypeError) as exc:
+            # The fit and its files are done: a figure problem is only a note.
+            figures.skipped_reason = f"fit.png could not be drawn ({exc})"
+        written += figures.written
+    say("\nWrote " + ", ".join(written))
+    if note:
+        say(f"Figure: {note}")
+    if not figures.written:
+        say(f"Figures skipped: {figures.skipped_reason}")
+    return 0

@@ -1,0 +1,1 @@
+"""Utilities for writing and checking EM families."""
