@@ -56,7 +56,7 @@ from .._validation import (
     check_squares_representable,
     estimator_feature_names,
 )
-from ..base import BaseMixture, mixture_weights
+from ..base import BaseMixture, format_values, mixture_weights
 from ._gaussian import (
     COVARIANCE_TYPES,
     PRECISION_CHOLESKY,
@@ -438,6 +438,22 @@ default='kmeans'
     def _fixed_dof(self) -> float | None:
         return None if isinstance(self.dof, str) else float(self.dof)
 
+    def _em_groups(self):
+        groups = super()._em_groups()
+        if self._fixed_dof() is not None:
+            # A float ``dof`` is a constant of the model, not a parameter
+            # group: nothing of it is estimated, held or extrapolated (and
+            # check_em_family wants every group to have free parameters).
+            del groups["dofs"]
+        return groups
+
+    def _dofs(self, params):
+        """The degrees of freedom of ``params``, or the fixed ``dof``."""
+        if "dofs" in params:
+            return params["dofs"]
+        dtype = params["means"].dtype
+        return np.full(self.n_components, self._fixed_dof(), dtype=dtype)
+
     def _validate_input(self, X, *, reset: bool):
         X_checked = super()._validate_input(X, reset=reset)
         if reset:
@@ -488,8 +504,6 @@ default='kmeans'
             )
         if self.dofs_init is not None:
             arrays["dofs"] = self._check_dofs_init(dt)
-        elif self._fixed_dof() is not None:
-            arrays["dofs"] = np.full(k, self._fixed_dof(), dtype=dt)
         return arrays
 
     # ------------------------------------------------------------ the family
@@ -516,13 +530,14 @@ default='kmeans'
         means, covariances = t_scale_mstep(
             stats, shift, self.reg_covar, self.covariance_type
         )
-        start = DOF_START if self._fixed_dof() is None else self._fixed_dof()
-        return {
+        params = {
             "weights": mixture_weights(stats["nk"]),
             "means": means,
-            "dofs": np.full(self.n_components, start, dtype=X.dtype),
             **self._scales(covariances),
         }
+        if self._fixed_dof() is None:
+            params["dofs"] = np.full(self.n_components, DOF_START, dtype=X.dtype)
+        return params
 
     def _scales(self, covariances):
         return {
@@ -534,6 +549,7 @@ default='kmeans'
 
     def _em_prepare(self, params):
         n_features = params["means"].shape[1]
+        dofs = self._dofs(params)
         consts = prepare_mahalanobis(
             params["means"],
             params["precisions_cholesky"],
@@ -541,12 +557,17 @@ default='kmeans'
             self._shift(params),
         )
         log_constant = t_log_constant(
-            params["dofs"],
+            dofs,
             params["precisions_cholesky"],
             self.covariance_type,
             n_features,
         )
-        return {**params, "_consts": consts, "_log_constant": log_constant}
+        return {
+            **params,
+            "dofs": dofs,
+            "_consts": consts,
+            "_log_constant": log_constant,
+        }
 
     def _mahalanobis(self, X, params, cache):
         if cache is not None and "delta" in cache:
@@ -593,14 +614,15 @@ default='kmeans'
             )
         else:
             new.update(self._scales(covariances))
-        new["dofs"] = self._dofs_mstep(stats, params, "dofs" in fixed)
+        if self._fixed_dof() is None:
+            new["dofs"] = self._dofs_mstep(stats, params, "dofs" in fixed)
         if "_ref" in params:
             new["_ref"] = params["_ref"]
         return new
 
     def _dofs_mstep(self, stats, params, held: bool):
         old = params["dofs"]
-        if held or self._fixed_dof() is not None:
+        if held:
             return old
         dofs = dof_mstep(stats["log_u"], stats["nk"], self.dof == "shared")
         if self.dof == "shared":
@@ -616,10 +638,10 @@ default='kmeans'
             covariances = project_psd(covariances, floor)
         else:
             covariances = np.maximum(covariances, floor)
-        dofs = np.clip(params["dofs"], *DOF_BOUNDS)
-        if self._fixed_dof() is not None:
-            dofs = np.full_like(dofs, self._fixed_dof())
-        return {**params, **self._scales(covariances), "dofs": dofs}
+        params = {**params, **self._scales(covariances)}
+        if "dofs" in params:
+            params["dofs"] = np.clip(params["dofs"], *DOF_BOUNDS)
+        return params
 
     def _em_row_bytes(self, X, params):
         d, k = X.shape[1], self.n_components
@@ -629,11 +651,14 @@ default='kmeans'
         return X.dtype.itemsize * per_row
 
     def _derived_attributes(self, params) -> dict:
-        return {
+        derived = {
             "precisions_": precisions_from_cholesky(
                 params["precisions_cholesky"], self.covariance_type
             )
         }
+        if "dofs" not in params:
+            derived["dofs_"] = self._dofs(params)
+        return derived
 
     def _n_free_parameters(self, group, value) -> int:
         if group == "covariances":
@@ -650,7 +675,7 @@ default='kmeans'
         # x = mu + z / sqrt(w), z ~ N(0, Sigma), w ~ Gamma(nu / 2, rate nu / 2).
         mean = params["means"][k]
         covariances = params["covariances"]
-        nu = float(params["dofs"][k])
+        nu = float(self._dofs(params)[k])
         d = mean.shape[0]
         if self.covariance_type == "full":
             z = rng.multivariate_normal(np.zeros(d), covariances[k], n_samples)
@@ -662,9 +687,9 @@ default='kmeans'
         return mean + z / np.sqrt(w)[:, np.newaxis]
 
     def _describe_component(self, k: int) -> str:
+        weight = float(self.weights_[k])
         return (
-            f"weight {float(self.weights_[k]):.3f}, location "
-            f"{np.array2string(np.asarray(self.means_[k]), precision=3)}, "
+            f"weight {weight:.3f}, location {format_values(self.means_[k])}, "
             f"dof {float(self.dofs_[k]):.3g}"
         )
 
