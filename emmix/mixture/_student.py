@@ -697,8 +697,38 @@ default='kmeans'
         from ..plotting import draw_gaussian_components
 
         if X.shape[1] == 1:
-            raise NotImplementedError(
-                "StudentTMixture draws two or more features (scale ellipses); "
-                "a one-feature density plot is not written yet."
-            )
+            return self._plot_1d(X, ax, names)
+        # Two features: the scatter and the ellipses of the scale matrices
+        # (the t's density contours have the same shape as the Gaussian's).
         return draw_gaussian_components(self, X, features, ax, names)
+
+    def _plot_1d(self, X, ax, names):
+        from scipy import stats
+
+        from ..plotting import _colors, _feature_name
+
+        x = X[:, 0]
+        ax.hist(x, bins="auto", density=True, color="0.75", label="data")
+        low, high = np.quantile(x, [0.005, 0.995])
+        span = high - low
+        grid = np.linspace(low - 0.1 * span, high + 0.1 * span, 400)
+        scales = np.sqrt(np.reshape(self.covariances_, -1)) * np.ones(self.n_components)
+        total = np.zeros_like(grid)
+        for k, color in enumerate(_colors(self.n_components)):
+            density = self.weights_[k] * stats.t.pdf(
+                grid, self.dofs_[k], loc=self.means_[k, 0], scale=scales[k]
+            )
+            total += density
+            ax.fill_between(grid, density, color=color, alpha=0.3, linewidth=0)
+            ax.plot(
+                grid,
+                density,
+                color=color,
+                linestyle="--",
+                label=self._component_label(k),
+            )
+        ax.plot(grid, total, color="black", linewidth=2, label="mixture")
+        ax.set_xlim(grid[0], grid[-1])
+        ax.set_xlabel(_feature_name(self, 0, names))
+        ax.set_ylabel("density")
+        ax.legend(fontsize="small")
