@@ -498,11 +498,168 @@ def test_bad_parameters_are_named(params, match_text):
         StudentTMixture(2, **params).fit(X)
 
 
-def test_missing_values_refused():
-    X, _ = t_data(n=50, d=2)
-    X[3, 1] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        StudentTMixture(2).fit(X)
+# ------------------------------------------------------------ missing values
+def with_holes(X, rate=0.25, random_state=0):
+    """X with about ``rate`` of its rows missing one or more (not all) entries."""
+    rng = np.random.RandomState(random_state)
+    X = np.array(X, dtype=np.float64, copy=True)
+    d = X.shape[1]
+    for i in np.flatnonzero(rng.rand(len(X)) < rate):
+        n_missing = rng.randint(1, d)
+        X[i, rng.choice(d, n_missing, replace=False)] = np.nan
+    return X
+
+
+def scipy_log_joint_missing(X, weights, means, scales, dofs):
+    """``log pi_k + log t_k(x_o)`` on each row's observed block, with scipy."""
+    out = np.empty((len(X), len(weights)))
+    observed = ~np.isnan(X)
+    for pattern in np.unique(observed, axis=0):
+        rows = np.flatnonzero((observed == pattern).all(axis=1))
+        o = pattern
+        for k, (w, m, s, nu) in enumerate(
+            zip(weights, means, scales, dofs, strict=True)
+        ):
+            dist = stats.multivariate_t(m[o], s[np.ix_(o, o)], df=nu)
+            out[rows, k] = np.log(w) + dist.logpdf(X[np.ix_(rows, o)]).reshape(-1)
+    return out
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_score_samples_with_nan_equals_scipy_marginal_t(covariance_type):
+    X, _ = t_data(n=300, d=3, random_state=15)
+    Xm = with_holes(X)
+    model = fit_quiet(
+        StudentTMixture(3, covariance_type=covariance_type, random_state=0), Xm
+    )
+    k, d = model.means_.shape
+    scales = full_scales(model.covariances_, covariance_type, k, d)
+    log_joint = scipy_log_joint_missing(
+        Xm, model.weights_, model.means_, scales, model.dofs_
+    )
+    reference = logsumexp(log_joint, axis=1)
+    assert_allclose(model.score_samples(Xm), reference, rtol=1e-10)
+    # impute: the posterior-weighted conditional means of the missing entries
+    resp = np.exp(log_joint - reference[:, np.newaxis])
+    filled = model.impute(Xm)
+    for i in np.flatnonzero(np.isnan(Xm).any(axis=1))[:20]:
+        o = ~np.isnan(Xm[i])
+        expected = sum(
+            resp[i, j]
+            * (
+                model.means_[j, ~o]
+                + scales[j][np.ix_(~o, o)]
+                @ np.linalg.solve(
+                    scales[j][np.ix_(o, o)], Xm[i, o] - model.means_[j, o]
+                )
+            )
+            for j in range(k)
+        )
+        assert_allclose(filled[i, ~o], expected, rtol=1e-9)
+        assert_allclose(filled[i, o], Xm[i, o])
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_one_em_step_with_nan_equals_closed_forms(covariance_type):
+    X, _ = t_data(n=300, d=3, random_state=16)
+    Xm = with_holes(X, rate=0.4, random_state=1)
+    k, d = 3, 3
+    start = rough_start(X, covariance_type, k)
+    dofs0 = np.array([3.0, 6.0, 12.0])
+    model = one_em_step(
+        Xm, covariance_type, "per_component", {**start, "dofs_init": dofs0}
+    )
+    precisions = np.asarray(start["precisions_init"])
+    scales0 = full_scales(
+        1.0 / precisions
+        if covariance_type in ("diag", "spherical")
+        else np.linalg.inv(precisions),
+        covariance_type,
+        k,
+        d,
+    )
+    means0 = start["means_init"]
+    log_joint = scipy_log_joint_missing(
+        Xm, start["weights_init"], means0, scales0, dofs0
+    )
+    resp = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+    # Per row and component: u, E[log u], the filled row and C (in a d x d).
+    n = len(Xm)
+    u = np.empty((n, k))
+    elog_u = np.empty((n, k))
+    xhat = np.empty((n, k, d))
+    cond = np.zeros((n, k, d, d))
+    for i, row in enumerate(Xm):
+        o = ~np.isnan(row)
+        for j in range(k):
+            s, m = scales0[j], means0[j]
+            diff = row[o] - m[o]
+            delta = diff @ np.linalg.solve(s[np.ix_(o, o)], diff)
+            p = o.sum()
+            u[i, j] = (dofs0[j] + p) / (dofs0[j] + delta)
+            elog_u[i, j] = digamma((dofs0[j] + p) / 2) - np.log((dofs0[j] + delta) / 2)
+            gain = s[np.ix_(~o, o)] @ np.linalg.inv(s[np.ix_(o, o)])
+            xhat[i, j, o] = row[o]
+            xhat[i, j, ~o] = m[~o] + gain @ diff
+            cond[i, j][np.ix_(~o, ~o)] = s[np.ix_(~o, ~o)] - gain @ s[np.ix_(o, ~o)]
+    w = resp * u
+    means = np.einsum("nk,nkd->kd", w, xhat) / w.sum(axis=0)[:, np.newaxis]
+    nk = resp.sum(axis=0)
+    centred = xhat - means[np.newaxis]
+    scatter = np.einsum("nk,nkd,nke->kde", w, centred, centred) + np.einsum(
+        "nk,nkde->kde", resp, cond
+    )
+    expected = {
+        "full": scatter / nk[:, None, None],
+        "tied": scatter.sum(axis=0) / nk.sum(),
+        "diag": np.stack([np.diag(c) for c in scatter]) / nk[:, None],
+        "spherical": np.trace(scatter, axis1=1, axis2=2) / (d * nk),
+    }[covariance_type]
+    assert_allclose(model.means_, means, rtol=1e-10)
+    assert_allclose(model.covariances_, expected, rtol=1e-9)
+    for j in range(k):
+        found = optimize.minimize_scalar(
+            lambda log_nu, j=j: (
+                -expected_complete_loglik_dof(
+                    np.exp(log_nu), resp[:, j], u[:, j], elog_u[:, j]
+                )
+            ),
+            bounds=(np.log(0.01), np.log(1e4)),
+            method="bounded",
+            options={"xatol": 1e-10},
+        )
+        assert_allclose(model.dofs_[j], np.exp(found.x), rtol=1e-6)
+
+
+def test_loglik_with_nan_equals_direct_optimisation():
+    X, _ = make_t_mixture(
+        200,
+        [[1.0, -2.0, 0.5]],
+        scales=[[[2.0, 0.6, 0.2], [0.6, 1.0, -0.3], [0.2, -0.3, 1.5]]],
+        dofs=3.0,
+        random_state=17,
+    )
+    Xm = with_holes(X, rate=0.4, random_state=2)
+    model = StudentTMixture(1, tol=1e-13, max_iter=20000, reg_covar=0.0).fit(Xm)
+    rows, cols = np.tril_indices(3)
+
+    def nll(theta):
+        L = np.zeros((3, 3))
+        L[rows, cols] = theta[3:9]
+        L[np.diag_indices(3)] = np.exp(np.diag(L))
+        joint = scipy_log_joint_missing(
+            Xm, [1.0], [theta[:3]], [L @ L.T], [np.exp(theta[9])]
+        )
+        return -joint.sum()
+
+    complete = X[~np.isnan(Xm).any(axis=1)]
+    L0 = np.linalg.cholesky(np.cov(complete.T))
+    L0[np.diag_indices(3)] = np.log(np.diag(L0))
+    theta = np.r_[complete.mean(0), L0[rows, cols], np.log(5.0)]
+    found = optimize.minimize(nll, theta, method="BFGS", options={"gtol": 1e-7})
+    ours = model.score(Xm) * len(Xm)
+    assert_allclose(ours, -found.fun, rtol=1e-7)
+    assert_allclose(model.dofs_[0], np.exp(found.x[9]), rtol=1e-3)
 
 
 def test_docstring_examples():

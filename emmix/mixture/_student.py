@@ -56,7 +56,7 @@ from .._validation import (
     check_squares_representable,
     estimator_feature_names,
 )
-from ..base import BaseMixture, format_values, mixture_weights
+from ..base import BaseMixture, format_values, memoized, mixture_weights
 from ._gaussian import (
     COVARIANCE_TYPES,
     PRECISION_CHOLESKY,
@@ -71,6 +71,7 @@ from ._gaussian import (
     precisions_from_cholesky,
     prepare_log_gaussian_prob,
 )
+from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
 
 __all__ = ["StudentTMixture"]
 
@@ -263,6 +264,70 @@ def dof_mstep(log_u, nk, shared: bool, bounds=DOF_BOUNDS):
     return out
 
 
+def t_missing_log_prob(X, mask, means, covariances, dofs, covariance_type, patterns):
+    """Log-densities of the observed part of rows with missing entries.
+
+    The observed block of a t row is t with the same ``nu``, dimension
+    ``p_o`` and the observed blocks of location and scale. The Gaussian
+    family's kernel gives ``log N(x_o; mu_o, S_oo)``; the same kernel at
+    ``x_o = mu_o`` (zeros against zero locations) gives its normalising part
+    ``-(p_o log(2 pi) + log|S_oo|) / 2``, and their difference the distance
+    ``delta_o``.
+
+    Returns
+    -------
+    log_prob : ndarray of shape (n_samples, n_components)
+    delta : ndarray of shape (n_samples, n_components)
+        Mahalanobis distances of the observed blocks.
+    n_observed : ndarray of shape (n_samples,)
+        ``p_o`` of each row.
+    fill : dict
+        The Gaussian kernel's conditional fill (for :func:`t_missing_stats`).
+    """
+    gauss, fill = missing_log_prob(
+        X, mask, means, covariances, covariance_type, patterns=patterns
+    )
+    zeros = np.where(mask, X, 0.0).astype(X.dtype, copy=False)
+    normaliser, _ = missing_log_prob(
+        zeros, mask, np.zeros_like(means), covariances, covariance_type, patterns
+    )
+    delta = np.maximum(-2.0 * (gauss - normaliser), 0.0)
+    n_observed = np.sum(~mask, axis=1)
+    dofs = dofs.astype(X.dtype, copy=False)
+    ratio = np.stack(
+        [log_gamma_ratio(0.5 * dofs, 0.5 * p) for p in range(X.shape[1] + 1)]
+    ).astype(X.dtype)  # (d + 1, K): lgamma((nu + p)/2) - lgamma(nu/2) - p/2 log(nu/2)
+    half = (0.5 * (dofs + n_observed[:, np.newaxis])).astype(X.dtype)
+    log_prob = ratio[n_observed] + normaliser - half * np.log1p(delta / dofs)
+    return log_prob, delta, n_observed, fill
+
+
+def t_missing_stats(resp, delta, n_observed, dofs, fill, shift, covariance_type):
+    """Expected sufficient statistics of rows with missing entries.
+
+    Given ``u`` and the component, the missing block is normal with the
+    Gaussian's conditional mean ``xhat`` and covariance ``C / u``, so
+    ``E[u x] = u_ik xhat`` and ``E[u x x^T] = u_ik xhat xhat^T + C``: the
+    Gaussian kernel's statistics with the weights ``r u`` count ``C`` with
+    ``r u``, and a second call (rows at the shift, weights ``r (1 - u)``)
+    brings it back to ``r``. ``u`` and ``E[log u]`` use the observed
+    dimension ``p_o``.
+    """
+    dofs = dofs.astype(delta.dtype, copy=False)
+    p_o = n_observed[:, np.newaxis].astype(delta.dtype)
+    t = (p_o - delta) / (dofs + delta)  # u - 1
+    weighted = resp * (1.0 + t)
+    stats = missing_stats(weighted, fill, shift, covariance_type)
+    at_shift = {**fill, "xhat": np.broadcast_to(shift, fill["xhat"].shape)}
+    extra = missing_stats(-resp * t, at_shift, shift, covariance_type)
+    stats["s2"] = stats["s2"] + extra["s2"]
+    row_term = np.log1p(t) - t
+    row_term -= log_minus_digamma(0.5 * (dofs + p_o)).astype(delta.dtype)
+    stats["su"] = weighted.sum(axis=0)
+    stats["log_u"] = np.einsum("nk,nk->k", resp, row_term)
+    return stats
+
+
 def covariance_n_parameters(covariance_type: str, n_components: int, n_features: int):
     """Free parameters of the scale matrices, as scikit-learn counts them."""
     k, d = n_components, n_features
@@ -377,7 +442,14 @@ default='kmeans'
     -----
     The M-step of ``nu`` maximises the expected complete-data log-likelihood
     given the E-step's ``u`` (EM, McLachlan & Peel's eq. 7.25 form), so the
-    log-likelihood never decreases. Missing values (NaN) are not supported.
+    log-likelihood never decreases.
+
+    Missing values (NaN) are integrated out, as by :class:`GaussianMixtureEM`:
+    a row's observed block is t with the same ``nu`` in its own dimension, and
+    given ``u`` its missing block is normal with the Gaussian's conditional
+    mean and covariance ``C / u``, so ``E[u x x^T]`` adds ``C`` (not
+    ``u C``) to the second moment. :meth:`impute` fills with the conditional
+    means.
 
     Examples
     --------
@@ -411,7 +483,7 @@ default='kmeans'
         "covariances": ("covariances", "precisions_cholesky"),
         "dofs": ("dofs",),
     }
-    _supports_missing = False
+    _supports_missing = True
     _family_name = "Student t"
 
     def __init__(
@@ -577,25 +649,75 @@ default='kmeans'
             cache["delta"] = delta
         return delta
 
+    def _complete_log_prob(self, X, params, cache):
+        delta = self._mahalanobis(X, params, cache)
+        return t_log_prob(delta, params["dofs"], params["_log_constant"], X.shape[1])
+
     def _component_log_prob(self, X, params, cache=None):
         if "_consts" not in params:
             params = self._em_prepare(params)
-        delta = self._mahalanobis(X, params, cache)
-        return t_log_prob(delta, params["dofs"], params["_log_constant"], X.shape[1])
+        mask = np.isnan(X)
+        if not mask.any():  # complete data: the fast path
+            return self._complete_log_prob(X, params, cache)
+        # Complete rows as above; rows with missing entries through their
+        # observed blocks (what their statistics need stays in the cache).
+        complete = ~mask.any(axis=1)
+        out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
+        sub_cache: dict = {}
+        out[complete] = self._complete_log_prob(X[complete], params, sub_cache)
+        incomplete_mask = mask[~complete]
+        log_prob, delta, n_observed, fill = t_missing_log_prob(
+            X[~complete],
+            incomplete_mask,
+            params["means"],
+            params["covariances"],
+            params["dofs"],
+            self.covariance_type,
+            memoized(cache, "patterns", lambda: missing_patterns(incomplete_mask)),
+        )
+        out[~complete] = log_prob
+        if cache is not None:
+            cache["missing"] = (complete, sub_cache, delta, n_observed, fill)
+        return out
 
     def _component_stats(self, X, resp, params, cache=None):
         if "_consts" not in params:
             params = self._em_prepare(params)
-        delta = self._mahalanobis(X, params, cache)
-        return t_stats(
-            X,
-            resp,
-            delta,
+        shift = params["_consts"]["shift"]
+        if cache is None or "missing" not in cache:
+            delta = self._mahalanobis(X, params, cache)
+            return t_stats(
+                X, resp, delta, params["dofs"], shift, self.covariance_type, cache
+            )
+        complete, sub_cache, delta, n_observed, fill = cache["missing"]
+        stats = t_stats(
+            X[complete],
+            resp[complete],
+            sub_cache["delta"],
             params["dofs"],
-            params["_consts"]["shift"],
+            shift,
             self.covariance_type,
-            cache=cache,
+            sub_cache,
         )
+        extra = t_missing_stats(
+            resp[~complete],
+            delta,
+            n_observed,
+            params["dofs"],
+            fill,
+            shift,
+            self.covariance_type,
+        )
+        return {key: stats[key] + extra[key] for key in stats}
+
+    def _conditional_means(self, X, params, cache):
+        # E[x_m | x_o, k] of a t component is the Gaussian's conditional mean
+        # (for nu > 1, where the mean exists).
+        out = np.repeat(X[:, np.newaxis, :], self.n_components, axis=1)
+        if "missing" in cache:
+            complete, *_, fill = cache["missing"]
+            out[~complete] = fill["xhat"]
+        return out
 
     def _component_mstep(self, stats, params):
         fixed = self._em_fixed_groups()
