@@ -576,6 +576,10 @@ default='kmeans'
             )
         if self.dofs_init is not None:
             arrays["dofs"] = self._check_dofs_init(dt)
+        elif self._fixed_dof() is None:
+            # The default start of nu needs no data: with weights_init,
+            # means_init and precisions_init a fit then draws no start.
+            arrays["dofs"] = np.full(k, DOF_START, dtype=dt)
         return arrays
 
     # ------------------------------------------------------------ the family
