@@ -175,7 +175,13 @@ default=None
             raise ValueError(
                 f"scales[{j}] (component {j}) must be symmetric positive definite."
             )
-    dofs = np.broadcast_to(np.asarray(dofs, dtype=np.float64), (k,)).copy()
+    dofs = np.asarray(dofs, dtype=np.float64)
+    if dofs.shape not in ((), (k,)):
+        raise ValueError(
+            f"dofs must be a float or have shape ({k},), one per component; got "
+            f"shape {dofs.shape}."
+        )
+    dofs = np.broadcast_to(dofs, (k,)).copy()
     if not np.all(np.isfinite(dofs)) or np.any(dofs <= 0):
         raise ValueError(f"dofs must be finite and positive; got {dofs.tolist()}.")
     weights = _mixing_weights(weights, k)

@@ -699,3 +699,44 @@ def _check_id(value):
 )
 def test_check_em_family(estimator, check):
     check()
+
+
+# ------------------------------------------------------------ the generator
+def test_make_t_mixture_draws_t_rows():
+    X, y = make_t_mixture(
+        4000,
+        [[0.0], [50.0]],
+        scales=[[[1.0]], [[4.0]]],
+        dofs=[3.0, 10.0],
+        weights=[0.25, 0.75],
+        random_state=0,
+    )
+    assert X.shape == (4000, 1) and set(np.unique(y)) == {0, 1}
+    assert abs(np.mean(y == 0) - 0.25) < 0.03
+    first = stats.kstest(X[y == 0, 0], stats.t(df=3.0).cdf)
+    second = stats.kstest(X[y == 1, 0], stats.t(df=10.0, loc=50.0, scale=2.0).cdf)
+    assert first.pvalue > 0.01 and second.pvalue > 0.01
+    again, _ = make_t_mixture(
+        4000,
+        [[0.0], [50.0]],
+        scales=[[[1.0]], [[4.0]]],
+        dofs=[3.0, 10.0],
+        weights=[0.25, 0.75],
+        random_state=0,
+    )
+    assert np.array_equal(X, again)
+
+
+@pytest.mark.parametrize(
+    "kwargs, text",
+    [
+        ({"dofs": 0.0}, "dofs"),
+        ({"dofs": [1.0, 2.0, 3.0]}, r"dofs must be a float or have shape \(2,\)"),
+        ({"scales": np.ones((2, 2, 2))}, r"scales\[0\]"),
+        ({"scales": np.ones((3, 2, 2))}, "scales must have shape"),
+        ({"n_samples": 0}, "n_samples"),
+    ],
+)
+def test_make_t_mixture_bad_input(kwargs, text):
+    with pytest.raises(ValueError, match=text):
+        make_t_mixture(**kwargs)
