@@ -177,6 +177,35 @@ def test_means_robust_to_outliers_where_gaussian_moves():
     assert gauss_error > 1.0, gauss_error
 
 
+# -------------------------------------------------------------- the start
+def test_profiled_start_dof_is_the_t_mle_at_a_fixed_location():
+    from emmix.mixture._student import profile_dofs
+
+    x = stats.t(df=3.0, loc=1.0, scale=2.0).rvs(size=2000, random_state=0)
+    # scipy's maximum-likelihood t with the location held at 1.
+    df, _, _ = stats.t.fit(x, floc=1.0)
+    variance = x.var()
+    delta = ((x - 1.0) ** 2 / variance)[:, np.newaxis]
+    found = profile_dofs(delta, np.ones((len(x), 1)), 1, shared=False)
+    assert_allclose(found, [df], rtol=1e-4)
+
+
+@pytest.mark.parametrize("dofs, low, high", [(3.0, 2.0, 5.0), (1e6, 30.0, 1e6)])
+def test_start_dof_comes_from_the_data(dofs, low, high):
+    X, _ = make_t_mixture(3000, MEANS3, dofs=dofs, random_state=18)
+    model = fit_quiet(
+        StudentTMixture(
+            3,
+            max_iter=0,
+            weights_init=np.full(3, 1 / 3),
+            means_init=MEANS3,
+            precisions_init=precisions_for("full", 3, 2),
+        ),
+        X,
+    )
+    assert np.all((model.dofs_ >= low) & (model.dofs_ <= high)), model.dofs_
+
+
 # ----------------------------------------------------------- the M-step
 def one_em_step(X, covariance_type, dof, start, **kwargs):
     """Parameters after exactly one E- and M-step from ``start``."""
@@ -384,7 +413,7 @@ def test_huge_fixed_dof_matches_gaussian_from_same_start(covariance_type):
 def test_integer_sample_weight_equals_repeated_rows():
     X, _ = t_data(n=200, d=2, random_state=8)
     weight = np.random.RandomState(0).randint(0, 4, size=len(X))
-    start = rough_start(X, "full")
+    start = {**rough_start(X, "full"), "dofs_init": [5.0, 5.0, 5.0]}
     kwargs = dict(tol=1e-8, max_iter=50, **start)
     weighted = fit_quiet(StudentTMixture(3, **kwargs), X, sample_weight=weight)
     repeated = fit_quiet(StudentTMixture(3, **kwargs), np.repeat(X, weight, axis=0))
@@ -397,7 +426,7 @@ def test_chunked_equals_one_chunk():
     from sklearn import config_context
 
     X, _ = t_data(n=3000, d=2, random_state=9)
-    start = rough_start(X, "full")
+    start = {**rough_start(X, "full"), "dofs_init": [5.0, 5.0, 5.0]}
     one = fit_quiet(StudentTMixture(3, max_iter=20, **start), X)
     with config_context(working_memory=0.01):  # many small chunks
         many = fit_quiet(StudentTMixture(3, max_iter=20, **start), X)

@@ -46,7 +46,7 @@ import math
 from numbers import Real
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize
 from scipy.special import digamma, gammaln
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -55,8 +55,15 @@ from .._validation import (
     check_array_shape,
     check_squares_representable,
     estimator_feature_names,
+    fill_column_means,
 )
-from ..base import BaseMixture, format_values, memoized, mixture_weights
+from ..base import (
+    BaseMixture,
+    format_values,
+    memoized,
+    mixture_weights,
+    normalize_log_prob,
+)
 from ._gaussian import (
     COVARIANCE_TYPES,
     PRECISION_CHOLESKY,
@@ -77,9 +84,8 @@ __all__ = ["StudentTMixture"]
 
 #: How the degrees of freedom are estimated (besides a fixed positive float).
 DOF_OPTIONS = ("per_component", "shared")
-#: Starting degrees of freedom when none is given (teigen's ``dfstart``):
-#: nearly Gaussian, so the data pull ``nu`` down where their tails are heavy.
-DOF_START = 50.0
+#: Rows (at most) on which the start's degrees of freedom are profiled.
+DOF_START_ROWS = 10_000
 #: Range of the estimated degrees of freedom. Above the upper end a t
 #: component is a Gaussian for every practical purpose (``nu`` would otherwise
 #: creep towards infinity on Gaussian data); the lower end keeps a component
@@ -328,6 +334,55 @@ def t_missing_stats(resp, delta, n_observed, dofs, fill, shift, covariance_type)
     return stats
 
 
+def profile_dofs(delta, resp, n_features: int, shared: bool, bounds=DOF_BOUNDS):
+    """Starting degrees of freedom from the start's Mahalanobis distances.
+
+    EM moves ``nu`` slowly (the likelihood is flat in ``nu`` where it is
+    large), so a fixed start such as ``teigen``'s 50 leaves a fit with the
+    default ``tol`` nearly Gaussian after a few iterations. Instead, for each
+    component, the ``resp``-weighted t log-likelihood of the distances
+    ``delta`` (taken under the start's Gaussian covariance ``C``) is
+    maximised over ``nu`` and a scale factor ``c`` (scale matrix ``c C``):
+
+    ``sum_i r_i [log_gamma_ratio(nu/2, d/2) - (d/2) log c
+    - ((nu + d)/2) log(1 + delta_i / (c nu))]``.
+
+    ``shared`` gives one ``nu``: the mass-weighted geometric mean.
+    """
+    d = n_features
+    delta = np.asarray(delta, dtype=np.float64)
+    resp = np.asarray(resp, dtype=np.float64)
+    lo, hi = np.log(bounds[0]), np.log(bounds[1])
+    nus = np.full(resp.shape[1], np.nan)
+    for k in range(resp.shape[1]):
+        r, dist = resp[:, k], delta[:, k]
+        mass = r.sum()
+        if not mass > 0:
+            continue
+
+        def negative(theta, r=r, dist=dist, mass=mass):
+            log_c, log_nu = theta
+            nu = np.exp(log_nu)
+            scaled = dist * np.exp(-log_c) / nu
+            value = mass * (
+                float(log_gamma_ratio(0.5 * nu, 0.5 * d)) - 0.5 * d * log_c
+            ) - 0.5 * (nu + d) * (r @ np.log1p(scaled))
+            return -value / mass
+
+        found = minimize(
+            negative,
+            x0=[0.0, np.log(10.0)],
+            method="L-BFGS-B",
+            bounds=[(-30.0, 30.0), (lo, hi)],
+        )
+        nus[k] = np.exp(found.x[1])
+    if shared:
+        mass = resp.sum(axis=0)
+        ok = np.isfinite(nus)
+        nus[:] = np.exp(np.average(np.log(nus[ok]), weights=mass[ok]))
+    return np.where(np.isfinite(nus), nus, 10.0)
+
+
 def covariance_n_parameters(covariance_type: str, n_components: int, n_features: int):
     """Free parameters of the scale matrices, as scikit-learn counts them."""
     k, d = n_components, n_features
@@ -387,7 +442,9 @@ default='kmeans'
     dofs_init : array-like of shape (n_components,), default=None
         User-given starting degrees of freedom (positive; all equal with
         ``dof='shared'``; not allowed with a fixed float ``dof``). Without
-        it the start is 50 (as ``teigen``'s).
+        it each component's start maximises the likelihood of its starting
+        rows over ``nu`` and a scale factor (EM moves ``nu`` slowly, so a
+        fixed start would stop near it).
     random_state : int, RandomState instance or None, default=None
         Seed of the initialisation and of :meth:`sample`.
     warm_start : bool, default=False
@@ -441,8 +498,14 @@ default='kmeans'
     Notes
     -----
     The M-step of ``nu`` maximises the expected complete-data log-likelihood
-    given the E-step's ``u`` (EM, McLachlan & Peel's eq. 7.25 form), so the
-    log-likelihood never decreases.
+    given the E-step's ``u`` (an exact EM step, not ECM's approximation), so
+    the log-likelihood never decreases. A float ``dof`` is a constant of the
+    model rather than a parameter group (it cannot be named in
+    ``fixed_params``, and counts no parameter in :meth:`bic`).
+
+    EM moves ``nu`` slowly where the likelihood is flat in it, which is why
+    the start profiles ``nu`` on the data; for precise degrees of freedom use
+    a smaller ``tol`` (say ``1e-5``) or ``accelerate="squarem"``.
 
     Missing values (NaN) are integrated out, as by :class:`GaussianMixtureEM`:
     a row's observed block is t with the same ``nu`` in its own dimension, and
@@ -576,10 +639,6 @@ default='kmeans'
             )
         if self.dofs_init is not None:
             arrays["dofs"] = self._check_dofs_init(dt)
-        elif self._fixed_dof() is None:
-            # The default start of nu needs no data: with weights_init,
-            # means_init and precisions_init a fit then draws no start.
-            arrays["dofs"] = np.full(k, DOF_START, dtype=dt)
         return arrays
 
     # ------------------------------------------------------------ the family
@@ -594,11 +653,40 @@ default='kmeans'
         # Statistics of all batches are taken around one point.
         return {**params, "_ref": self._shift(params)}
 
+    def _em_initialize(self, X, sample_weight, random_state):
+        params = super()._em_initialize(X, sample_weight, random_state)
+        if self._fixed_dof() is None and "dofs" not in self._init_arrays:
+            # Profiled on the start actually used (drawn or user-given).
+            params["dofs"] = self._start_dofs(X, sample_weight, params)
+        return params
+
+    def _start_dofs(self, X, sample_weight, params):
+        """Starting ``nu``: :func:`profile_dofs` on the start's distances.
+
+        On at most ``DOF_START_ROWS`` evenly spaced rows (missing entries
+        filled with their column's mean, as for the start), with the
+        responsibilities of the start under a provisional ``nu = 1e6`` (a
+        Gaussian, as the start itself).
+        """
+        rows = slice(None, None, max(1, X.shape[0] // DOF_START_ROWS))
+        X, weight = X[rows], sample_weight[rows]
+        X = fill_column_means(X, weight)
+        dtype = params["means"].dtype
+        provisional = {**params, "dofs": np.full(self.n_components, 1e6, dtype)}
+        prepared = self._em_prepare(provisional)
+        cache: dict = {}
+        _, resp = normalize_log_prob(self._weighted_log_prob(X, prepared, cache))
+        resp *= weight[:, np.newaxis]
+        dofs = profile_dofs(
+            cache["delta"], resp, X.shape[1], shared=self.dof == "shared"
+        )
+        return dofs.astype(dtype)
+
     def _params_from_resp(self, X, resp, sample_weight):
-        """Start: Gaussian-like locations and scales (``u = 1``), ``nu`` = 50.
+        """Start: Gaussian-like locations and scales (``u = 1``).
 
         The statistics are taken around the data's weighted mean (there is no
-        mixture mean yet).
+        mixture mean yet); ``nu`` is set by :meth:`_start_dofs` afterwards.
         """
         shift = np.average(X, axis=0, weights=sample_weight).astype(X.dtype)
         stats = t_stats(X, resp, None, None, shift, self.covariance_type)
@@ -611,8 +699,6 @@ default='kmeans'
             "means": means,
             **self._scales(covariances),
         }
-        if self._fixed_dof() is None:
-            params["dofs"] = np.full(self.n_components, DOF_START, dtype=X.dtype)
         return params
 
     def _scales(self, covariances):
