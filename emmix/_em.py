@@ -51,6 +51,7 @@ from threadpoolctl import threadpool_limits
 
 from ._accel import run_squarem
 from ._dask import dask_block_sum, dask_sample, is_dask
+from ._validation import IntegerInterval
 
 __all__ = [
     "ENGINE_PARAMETERS",
@@ -65,24 +66,17 @@ __all__ = [
 #: ``_engine_parameters`` and may change a default in ``_engine_defaults``.
 ENGINE_PARAMETERS: dict[str, tuple] = {
     "tol": (1e-3, [Interval(Real, 0.0, None, closed="left")]),
-    "max_iter": (100, [Interval(Integral, 0, None, closed="left")]),
-    "n_init": (1, [Interval(Integral, 1, None, closed="left")]),
+    "max_iter": (100, [IntegerInterval(Integral, 0, None, closed="left")]),
+    "n_init": (1, [IntegerInterval(Integral, 1, None, closed="left")]),
     "random_state": (None, ["random_state"]),
     "warm_start": (False, ["boolean"]),
     "verbose": (0, ["verbose"]),
-    "verbose_interval": (10, [Interval(Integral, 1, None, closed="left")]),
+    "verbose_interval": (10, [IntegerInterval(Integral, 1, None, closed="left")]),
     "fixed_params": (None, [list, tuple, set, frozenset, str, None]),
     "accelerate": (None, [StrOptions({"squarem"}), None]),
     "learning_decay": (0.7, [Interval(Real, 0.5, 1.0, closed="right")]),
     "learning_offset": (10.0, [Interval(Real, 0.0, None, closed="left")]),
 }
-
-#: Constraints of every engine parameter (for estimators that spell out
-#: their own ``__init__``).
-ENGINE_PARAMETER_CONSTRAINTS: dict = {
-    name: constraints for name, (_, constraints) in ENGINE_PARAMETERS.items()
-}
-
 
 def add_stats(total: dict | None, part: dict) -> dict:
     """Add the sufficient statistics ``part`` into ``total`` (a new dict if None).

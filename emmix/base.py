@@ -39,6 +39,11 @@ and, where the defaults do not fit:
     Free parameters of a group (default: the number of its entries).
 ``_initial_params(X)``
     Validated user-given starting values (``rates_init``, ...) by group.
+``_model_shape(n_features)``
+    What fixes the shapes of the parameters (default: ``n_components`` and
+    the number of features; a Gaussian adds its ``covariance_type``). A
+    ``warm_start`` fit after a change starts afresh with a warning, and
+    ``partial_fit`` raises a ``ValueError`` naming the change.
 ``_sample_component(rng, params, k, n_samples)``
     Draw rows from component ``k`` (for :meth:`~BaseMixture.sample`).
 ``_describe_component(k)`` and ``_plot_components(X, ax, features, names)``
@@ -66,6 +71,7 @@ Example: see the gallery's "Writing your own family" (an exponential mixture).
 from __future__ import annotations
 
 import math
+import warnings
 from abc import ABCMeta, abstractmethod
 from functools import partial
 from numbers import Integral
@@ -74,7 +80,7 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._accel import project_simplex
@@ -94,6 +100,8 @@ from ._responsibilities import (
     normalize_log_prob,
 )
 from ._validation import (
+    IntegerInterval,
+    check_columns_observed,
     check_n_components,
     check_n_components_counts,
     check_non_negative,
@@ -103,6 +111,7 @@ from ._validation import (
     check_X,
     estimator_feature_names,
     fill_column_means,
+    normalize_weights_by_total,
 )
 
 __all__ = [
@@ -117,7 +126,7 @@ __all__ = [
 #: The mixture-level constructor parameters, declared once:
 #: name -> (default, constraints).
 MIXTURE_PARAMETERS: dict[str, tuple] = {
-    "n_components": (1, [Interval(Integral, 1, None, closed="left")]),
+    "n_components": (1, [IntegerInterval(Integral, 1, None, closed="left")]),
     "init_params": ("kmeans", [StrOptions(set(INIT_METHODS))]),
     "weights_init": (None, ["array-like", None]),
     "assignment": ("soft", [StrOptions({"soft", "hard"})]),
@@ -342,7 +351,10 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
         NaN marks a missing entry in a family that supports it: it is
         integrated out of the likelihood (the data are taken to be missing at
-        random), and every row needs at least one observed value.
+        random), every row needs at least one observed value and, to fit,
+        every column too (its parameters would otherwise be invented). The
+        masked entries of a ``numpy.ma`` masked array are missing entries
+        (refused by a family without missing-value support).
         """
         X_checked = check_X(
             self,
@@ -350,9 +362,16 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             reset=reset,
             allow_nan=self._supports_missing,
             ensure_min_samples=2 if reset else 1,
+            masked_fill=np.nan if self._supports_missing else None,
         )
         if self._supports_missing:
             check_rows_observed(X_checked, type(self).__name__)
+            if reset:
+                check_columns_observed(
+                    X_checked,
+                    name=type(self).__name__,
+                    names=estimator_feature_names(self),
+                )
         if self._non_negative_data:
             check_non_negative(
                 X_checked, type(self).__name__, estimator_feature_names(self)
@@ -474,7 +493,16 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """
         if not is_dask(X):
             X = self._validate_input(X, reset=reset)
-            return X, check_sample_weight(sample_weight, X), None
+            sample_weight = check_sample_weight(sample_weight, X)
+            if reset and self._supports_missing:
+                # A column observed only in rows of weight 0 is empty too.
+                check_columns_observed(
+                    X,
+                    name=type(self).__name__,
+                    names=estimator_feature_names(self),
+                    sample_weight=sample_weight,
+                )
+            return X, sample_weight, None
         X = dask_check_X(
             X,
             name=type(self).__name__,
@@ -491,6 +519,9 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         if reset:
             surrogate = np.vstack([summary["min"], summary["max"]]).astype(X.dtype)
             self._validate_input(surrogate, reset=True)
+        sample_weight = normalize_weights_by_total(
+            sample_weight, summary["wsum"], X.shape[0]
+        )
         return X, sample_weight, summary["npos"]
 
     def _check_components(self, X, sample_weight, n_positive) -> None:
@@ -537,8 +568,60 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self._init_arrays = self._check_init_arrays(X)
         self._check_components(X, sample_weight, n_positive)
         self._reset_stream()
+        self._check_warm_start(X)
         self._fit_em(X, sample_weight)
+        self._fitted_shape = self._model_shape(X.shape[1])
         return self
+
+    # ------------------------------------------------- continuing a fit
+    def _model_shape(self, n_features: int) -> dict:
+        """What fixes the shapes of the parameters (compared before continuing).
+
+        A family whose parameter shapes depend on more (the covariance type,
+        ...) adds it.
+        """
+        return {"n_components": self.n_components, "n_features": int(n_features)}
+
+    def _shape_changes(self, n_features: int) -> list[str]:
+        """How the model asked for now differs from the fitted one (by shape)."""
+        fitted = getattr(self, "_fitted_shape", None)
+        if fitted is None:  # fitted by an older version: nothing to compare
+            return []
+        now = self._model_shape(n_features)
+        changes = []
+        for key in now:
+            if key in fitted and fitted[key] != now[key]:
+                what = "X has" if key == "n_features" else f"{key} is"
+                changes.append(
+                    f"{what} {now[key]!r}"
+                    + (" features" if key == "n_features" else "")
+                    + f" where the fitted model has {fitted[key]!r}"
+                )
+        return changes
+
+    def _check_warm_start(self, X) -> None:
+        """Start afresh, with a warning, when the fitted model cannot be continued.
+
+        ``warm_start=True`` continues from the fitted parameters; after
+        ``set_params(n_components=...)`` (or on data with other columns) they
+        have other shapes, so the fit starts afresh, as a fit without
+        ``warm_start`` would, and says so.
+        """
+        if not (self.warm_start and hasattr(self, "converged_")):
+            return
+        changes = self._shape_changes(X.shape[1])
+        if not changes:
+            return
+        warnings.warn(
+            f"warm_start=True, but {'; '.join(changes)}: the fitted parameters "
+            "cannot start this fit, so it starts afresh (with n_init="
+            f"{self.n_init} runs), as without warm_start. Set warm_start=False "
+            "(or clone the estimator) before changing the model to silence this "
+            "warning.",
+            UserWarning,
+            stacklevel=3,
+        )
+        del self.converged_
 
     def _reset_stream(self):
         for name in ("_stream_stats", "_stream_params", "_stream_t"):
@@ -575,6 +658,8 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         first = not hasattr(self, "_stream_stats")
         if first:
             self._validate_params()
+        else:
+            self._check_stream_continues()
         X, sample_weight, n_positive = self._validated_fit_data(
             X, sample_weight, reset=first
         )
@@ -583,7 +668,26 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             self._init_arrays = self._check_init_arrays(X)
             self._check_components(X, sample_weight, n_positive)
         self._partial_fit_em(X, sample_weight)
+        if first:
+            self._fitted_shape = self._model_shape(X.shape[1])
         return self
+
+    def _check_stream_continues(self) -> None:
+        """Refuse a ``partial_fit`` batch after the model changed shape.
+
+        The running statistics belong to the model of the first batch; after
+        ``set_params(n_components=...)`` they cannot be updated.
+        """
+        self._validate_params()
+        changes = self._shape_changes(self.n_features_in_)
+        if changes:
+            raise ValueError(
+                f"{type(self).__name__}.partial_fit continues the stream begun by "
+                f"its first call, but now {'; '.join(changes)} (set_params since "
+                "then?). Its running statistics cannot be updated for another "
+                "model: set the parameters back, or call fit(X) (or partial_fit "
+                "on a clone of the estimator) to start a new stream."
+            )
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit the model and return the most probable component of each row.
@@ -791,7 +895,11 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             Component of each drawn sample.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
+        if (
+            not isinstance(n_samples, Integral)
+            or isinstance(n_samples, (bool, np.bool_))
+            or n_samples < 1
+        ):
             raise ValueError(
                 f"Invalid value for 'n_samples': {n_samples!r}. The sampling "
                 "requires at least one sample."

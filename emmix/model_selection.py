@@ -130,6 +130,20 @@ def _make_table(columns: dict):
 
 
 # ----------------------------------------------------------------- scorers
+def _criterion_model(estimator, X, criterion: str):
+    """The mixture a criterion scorer scores, and X transformed for it."""
+    model, Xt = _final_step(estimator, X)
+    if not callable(getattr(model, criterion, None)):
+        raise TypeError(
+            f"{criterion}_scorer needs a fitted mixture with a {criterion} method "
+            "(e.g. GaussianMixtureEM, PoissonMixture, CoinMixture) or a pipeline "
+            f"ending in one, but got {type(model).__name__}, which has no "
+            "likelihood over components to penalise. Score it another way (e.g. "
+            "its score method, the default of GridSearchCV)."
+        )
+    return model, Xt
+
+
 def bic_scorer(estimator, X: ArrayLike, y: None = None) -> float:
     """Negated BIC of a fitted mixture on ``X``: a scorer, greater is better.
 
@@ -169,7 +183,7 @@ def bic_scorer(estimator, X: ArrayLike, y: None = None) -> float:
     ...     scoring=bic_scorer,
     ... )
     """
-    model, Xt = _final_step(estimator, X)
+    model, Xt = _criterion_model(estimator, X, "bic")
     return -float(model.bic(Xt))
 
 
@@ -195,7 +209,7 @@ def aic_scorer(estimator, X: ArrayLike, y: None = None) -> float:
     As for :func:`bic_scorer`, inside ``GridSearchCV`` this is evaluated on the
     held-out fold, not on the training data.
     """
-    model, Xt = _final_step(estimator, X)
+    model, Xt = _criterion_model(estimator, X, "aic")
     return -float(model.aic(Xt))
 
 

@@ -9,13 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize, stats
 from scipy.special import expit, logsumexp
-from sklearn import config_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import cross_val_score
 
 import emmix.mixture._binomial
 from emmix import CoinMixture
-from emmix._em import chunk_n_rows
 from emmix.datasets import make_coin_rounds
 from emmix.mixture._binomial import binomial_log_prob
 
@@ -238,64 +235,6 @@ def test_from_X_works_with_cross_validation():
     X = np.column_stack([heads, tosses])
     scores = cross_val_score(CoinMixture(2, n_trials="from_X", random_state=0), X, cv=3)
     assert scores.shape == (3,) and np.all(np.isfinite(scores))
-
-
-def test_log_likelihood_never_decreases(rounds):
-    X, _ = rounds
-    coins = CoinMixture(
-        3, n_trials=10, init_params="random", tol=0.0, max_iter=60, random_state=1
-    )
-    with pytest.warns(ConvergenceWarning):
-        coins.fit(X[:300])
-    history = np.array(coins.lower_bounds_)
-    assert len(history) == 60
-    assert np.all(np.diff(history) >= -1e-12 * np.abs(history[1:]))
-
-
-def test_chunked_fit_equals_one_shot(rounds):
-    X = rounds[0][:200]
-    one_shot = CoinMixture(2, n_trials=10, random_state=0).fit(X)
-    with config_context(working_memory=0.0005):
-        assert chunk_n_rows(one_shot._em_row_bytes(X, None), X.shape[0]) < 10
-        chunked = CoinMixture(2, n_trials=10, random_state=0).fit(X)
-        chunked_proba = chunked.predict_proba(X)
-    np.testing.assert_allclose(chunked.probs_, one_shot.probs_, rtol=1e-10)
-    np.testing.assert_allclose(chunked.weights_, one_shot.weights_, rtol=1e-10)
-    np.testing.assert_allclose(chunked_proba, one_shot.predict_proba(X), atol=1e-12)
-
-
-def test_integer_weights_equal_repeated_rows(rounds):
-    X = rounds[0][:40]
-    w = np.random.RandomState(4).randint(0, 4, size=40)
-    start = {"weights_init": [0.5, 0.5], "probs_init": [[0.3], [0.6]]}
-    weighted = CoinMixture(2, n_trials=10, tol=1e-8, **start).fit(X, sample_weight=w)
-    repeated = CoinMixture(2, n_trials=10, tol=1e-8, **start).fit(np.repeat(X, w, 0))
-    np.testing.assert_allclose(weighted.probs_, repeated.probs_, rtol=1e-10)
-    np.testing.assert_allclose(weighted.weights_, repeated.weights_, rtol=1e-10)
-    assert weighted.n_iter_ == repeated.n_iter_
-
-
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("max_iter", [1, 100])
-def test_fit_predict_equals_fit_then_predict(rounds, max_iter):
-    X = rounds[0][:300]
-    kwargs = {"n_trials": 10, "max_iter": max_iter, "random_state": 4}
-    labels = CoinMixture(2, **kwargs).fit_predict(X)
-    np.testing.assert_array_equal(labels, CoinMixture(2, **kwargs).fit(X).predict(X))
-
-
-def test_predict_proba_rows_sum_to_one(rounds):
-    X = rounds[0]
-    proba = CoinMixture(3, n_trials=10, random_state=0).fit(X).predict_proba(X)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
-
-
-def test_more_restarts_never_worse(rounds):
-    X = rounds[0][:200]
-    kwargs = {"n_trials": 10, "init_params": "random", "random_state": 5}
-    one = CoinMixture(3, n_init=1, **kwargs).fit(X)
-    many = CoinMixture(3, n_init=6, **kwargs).fit(X)
-    assert many.lower_bound_ >= one.lower_bound_ - 1e-12
 
 
 # ------------------------------------------------- hard EM, fixed params

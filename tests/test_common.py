@@ -1,18 +1,24 @@
-"""scikit-learn's estimator checks over every public emmix estimator.
+"""scikit-learn's estimator checks over every public emmix estimator, and
+emmix's conformance check of the EM rules over every mixture family.
 
 Estimators are found automatically: every class exported by ``emmix`` (and its
 subpackages) that derives from ``BaseEstimator``. Families that need a non-default
-parameter for the checks' random data say so in ``CHECK_PARAMS``.
+parameter for the checks' random data say so in ``CHECK_PARAMS``. Each rule of
+:func:`emmix.utils.estimator_checks.check_em_family` runs as its own test for
+each family (``test_em_family_conformance``).
 """
 
 import importlib
 import inspect
 import pkgutil
 
+import numpy as np
+import pytest
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import emmix
+from emmix.utils.estimator_checks import CHECKS
 
 #: Constructor arguments the checks need (the reason is given for each).
 CHECK_PARAMS = {
@@ -61,3 +67,35 @@ def test_estimators_found():
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+# ------------------------------------------------------ the EM rules
+def _conformance_cases():
+    """Every shipped mixture family on data it can fit (a few hundred rows)."""
+    from emmix import CoinMixture, GaussianMixtureEM, PoissonMixture
+
+    rng = np.random.RandomState(0)
+    blobs = np.vstack([rng.normal(c, 1.0, (80, 2)) for c in ([0, 0], [6, 0], [0, 6])])
+    counts = rng.poisson([[2.0, 5.0], [9.0, 1.0]] * 100).astype(float)
+    heads = rng.binomial(10, [[0.2, 0.5], [0.8, 0.6]] * 100).astype(float)
+    tosses = rng.randint(5, 15, size=(200, 1)).astype(float)
+    per_row = np.column_stack([rng.binomial(tosses[:, 0].astype(int), 0.3), tosses])
+    cases = [
+        (GaussianMixtureEM(3, covariance_type=ctype), blobs)
+        for ctype in ("full", "tied", "diag", "spherical")
+    ]
+    cases += [
+        (PoissonMixture(2), counts),
+        (CoinMixture(2, n_trials=10), heads),
+        (CoinMixture(2, n_trials="from_X"), per_row),
+    ]
+    return [
+        pytest.param(est, X, check, id=f"{est!r}-{check.__name__}")
+        for est, X in cases
+        for check in CHECKS
+    ]
+
+
+@pytest.mark.parametrize("estimator, X, check", _conformance_cases())
+def test_em_family_conformance(estimator, X, check):
+    check(estimator, X)

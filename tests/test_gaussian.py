@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import optimize, stats
-from sklearn import config_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
@@ -208,66 +207,6 @@ def test_log_density_matches_scipy(covariance_type):
 
 
 # ----------------------------------------------------------- EM invariants
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_log_likelihood_never_decreases(covariance_type):
-    X = make_blobs3(n=300)
-    gm = GaussianMixtureEM(
-        4, covariance_type=covariance_type, tol=0.0, max_iter=60, init_params="random"
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        gm.fit(X)
-    diffs = np.diff(gm.lower_bounds_)
-    assert np.all(diffs >= -1e-12 * np.abs(gm.lower_bounds_[1:]))
-
-
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_chunked_equals_one_shot(covariance_type):
-    X = make_blobs3(n=500)
-    init = start_params(X, covariance_type)
-    kwargs = dict(n_components=3, covariance_type=covariance_type, max_iter=15, **init)
-    one_shot = GaussianMixtureEM(**kwargs, tol=0.0)
-    chunked = GaussianMixtureEM(**kwargs, tol=0.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        one_shot.fit(X)
-        with config_context(working_memory=0.0005):  # ~ a few rows per chunk
-            chunked.fit(X)
-            proba = chunked.predict_proba(X)
-    for name in ATTRIBUTES:
-        assert_allclose(getattr(chunked, name), getattr(one_shot, name), rtol=1e-10)
-    assert_allclose(proba, one_shot.predict_proba(X), atol=1e-12)
-
-
-def test_statistics_are_additive_over_rows():
-    X = make_blobs3(n=200)
-    for covariance_type in COVARIANCE_TYPES:
-        gm = GaussianMixtureEM(3, covariance_type=covariance_type, random_state=0)
-        gm.fit(X)
-        params = gm._em_load()
-        w = np.ones(len(X))
-        whole, ll = gm._em_estep(X, w, params)
-        a, lla = gm._em_estep(X[:77], w[:77], params)
-        b, llb = gm._em_estep(X[77:], w[77:], params)
-        assert_allclose(ll, lla + llb, rtol=1e-12)
-        for key in whole:
-            assert_allclose(a[key] + b[key], whole[key], rtol=1e-10, atol=1e-12)
-
-
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_integer_weights_equal_repeated_rows(covariance_type):
-    X = make_blobs3(n=120)
-    rng = np.random.RandomState(0)
-    sw = rng.randint(0, 4, size=len(X))
-    init = start_params(X, covariance_type)
-    kwargs = dict(n_components=3, covariance_type=covariance_type, max_iter=20, tol=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        weighted = GaussianMixtureEM(**kwargs, **init).fit(X, sample_weight=sw)
-        repeated = GaussianMixtureEM(**kwargs, **init).fit(np.repeat(X, sw, axis=0))
-    for name in ATTRIBUTES:
-        assert_allclose(getattr(weighted, name), getattr(repeated, name), rtol=1e-9)
-    assert_allclose(weighted.lower_bounds_, repeated.lower_bounds_, rtol=1e-10)
 
 
 def test_weighted_kmeans_start_equals_repeated_rows():
@@ -276,39 +215,6 @@ def test_weighted_kmeans_start_equals_repeated_rows():
     a = GaussianMixtureEM(3, random_state=0).fit(X, sample_weight=sw)
     b = GaussianMixtureEM(3, random_state=0).fit(np.repeat(X, sw, axis=0))
     assert_allclose(a.means_, b.means_, rtol=1e-8)
-
-
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_fit_predict_equals_fit_then_predict(covariance_type):
-    X = make_blobs3(n=200)
-    for max_iter in (1, 3, 100):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            a = GaussianMixtureEM(
-                3, covariance_type=covariance_type, max_iter=max_iter, random_state=0
-            )
-            labels = a.fit_predict(X)
-            b = GaussianMixtureEM(
-                3, covariance_type=covariance_type, max_iter=max_iter, random_state=0
-            )
-            assert_array_equal(labels, b.fit(X).predict(X))
-
-
-def test_more_restarts_never_worse():
-    X = make_blobs3(n=300)
-    bounds = []
-    for n_init in (1, 3, 6):
-        gm = GaussianMixtureEM(4, n_init=n_init, init_params="random", random_state=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            bounds.append(gm.fit(X).lower_bound_)
-    assert bounds[0] <= bounds[1] <= bounds[2]
-
-
-def test_predict_proba_rows_sum_to_one():
-    X = make_blobs3(n=200)
-    proba = GaussianMixtureEM(3, random_state=0).fit(X).predict_proba(X)
-    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
 
 
 def test_warm_start_continues_the_same_run():

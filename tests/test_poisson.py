@@ -9,13 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import logsumexp
-from sklearn import config_context
-from sklearn.exceptions import ConvergenceWarning
 
 import emmix.datasets
 import emmix.mixture._poisson
 from emmix import PoissonMixture
-from emmix._em import chunk_n_rows
 from emmix.datasets import make_poisson_mixture
 from emmix.mixture._poisson import poisson_log_prob
 
@@ -69,34 +66,6 @@ def test_log_prob_matches_scipy_property(counts, rates):
     )
 
 
-@settings(max_examples=25, deadline=None)
-@given(
-    data=st.lists(
-        st.lists(st.integers(0, 20), min_size=2, max_size=2), min_size=2, max_size=12
-    ),
-    split=st.integers(1, 11),
-    seed=st.integers(0, 2**16),
-)
-def test_split_stats_add_up(data, split, seed):
-    """E-step statistics of X[:k] plus those of X[k:] equal those of X."""
-    X = np.array(data, dtype=float)
-    k = min(split, X.shape[0] - 1)
-    rng = np.random.RandomState(seed)
-    w = rng.uniform(0.1, 3.0, size=X.shape[0])
-    pm = PoissonMixture(n_components=3)
-    params = {
-        "weights": np.array([0.2, 0.3, 0.5]),
-        "rates": rng.uniform(0.5, 10.0, size=(3, 2)),
-    }
-    whole, loglik = pm._em_estep(X, w, params)
-    head, loglik_head = pm._em_estep(X[:k], w[:k], params)
-    tail, loglik_tail = pm._em_estep(X[k:], w[k:], params)
-    assert set(whole) == {"nk", "sum_x", "count"}
-    for key in whole:
-        np.testing.assert_allclose(head[key] + tail[key], whole[key], rtol=1e-12)
-    np.testing.assert_allclose(loglik_head + loglik_tail, loglik, rtol=1e-12)
-
-
 def test_single_component_is_weighted_mean():
     """K = 1 has the closed form rate = weighted mean of each feature."""
     rng = np.random.RandomState(1)
@@ -140,69 +109,6 @@ def test_recovers_several_features():
     labels = pm.predict(X)
     agreement = np.mean(labels == y)
     assert max(agreement, 1 - agreement) > 0.98
-
-
-def test_log_likelihood_never_decreases(two_clusters):
-    X, _ = two_clusters
-    pm = PoissonMixture(
-        n_components=3, init_params="random", tol=0.0, max_iter=60, random_state=3
-    )
-    with pytest.warns(ConvergenceWarning):  # tol=0 is never reached
-        pm.fit(X[:300])
-    history = np.array(pm.lower_bounds_)
-    assert len(history) == 60
-    assert np.all(np.diff(history) >= -1e-12 * np.abs(history[1:]))
-
-
-def test_chunked_fit_equals_one_shot(two_clusters):
-    X, _ = two_clusters
-    X = X[:200]
-    one_shot = PoissonMixture(n_components=2, random_state=0).fit(X)
-    with config_context(working_memory=0.0005):
-        row_bytes = one_shot._em_row_bytes(X, None)
-        assert chunk_n_rows(row_bytes, X.shape[0]) < 10  # really chunked
-        chunked = PoissonMixture(n_components=2, random_state=0).fit(X)
-        chunked_proba = chunked.predict_proba(X)
-    np.testing.assert_allclose(chunked.rates_, one_shot.rates_, rtol=1e-10)
-    np.testing.assert_allclose(chunked.weights_, one_shot.weights_, rtol=1e-10)
-    np.testing.assert_allclose(chunked.lower_bounds_, one_shot.lower_bounds_)
-    np.testing.assert_allclose(chunked_proba, one_shot.predict_proba(X), atol=1e-12)
-
-
-def test_integer_weights_equal_repeated_rows():
-    rng = np.random.RandomState(2)
-    X = np.vstack([rng.poisson(1.0, (15, 1)), rng.poisson(6.0, (15, 1))]).astype(float)
-    w = rng.randint(0, 4, size=30)
-    start = {"weights_init": [0.5, 0.5], "rates_init": [[1.0], [6.0]]}
-    weighted = PoissonMixture(2, tol=1e-8, **start).fit(X, sample_weight=w)
-    repeated = PoissonMixture(2, tol=1e-8, **start).fit(np.repeat(X, w, axis=0))
-    np.testing.assert_allclose(weighted.rates_, repeated.rates_, rtol=1e-10)
-    np.testing.assert_allclose(weighted.weights_, repeated.weights_, rtol=1e-10)
-    assert weighted.n_iter_ == repeated.n_iter_
-
-
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("max_iter", [1, 100])
-def test_fit_predict_equals_fit_then_predict(two_clusters, max_iter):
-    X = two_clusters[0][:300]
-    kwargs = {"n_components": 2, "max_iter": max_iter, "random_state": 4}
-    labels = PoissonMixture(**kwargs).fit_predict(X)
-    np.testing.assert_array_equal(labels, PoissonMixture(**kwargs).fit(X).predict(X))
-
-
-def test_predict_proba_rows_sum_to_one(two_clusters):
-    X, _ = two_clusters
-    proba = PoissonMixture(n_components=3, random_state=0).fit(X).predict_proba(X)
-    assert proba.shape == (X.shape[0], 3)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
-
-
-def test_more_restarts_never_worse(two_clusters):
-    X, _ = two_clusters
-    X = X[:200]
-    one = PoissonMixture(3, n_init=1, init_params="random", random_state=5).fit(X)
-    many = PoissonMixture(3, n_init=6, init_params="random", random_state=5).fit(X)
-    assert many.lower_bound_ >= one.lower_bound_ - 1e-12
 
 
 # ------------------------------------------------- hard EM, fixed params

@@ -29,8 +29,10 @@ from scipy.stats import binom
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._validation import (
+    IntegerInterval,
     _describe_column,
     check_array_shape,
+    check_counts_representable,
     estimator_feature_names,
 )
 from ..base import BaseMixture, format_values, memoized
@@ -168,7 +170,11 @@ default='kmeans'
         Seed of the initialisation and of :meth:`sample`.
     warm_start : bool, default=False
         If True, each :meth:`fit` after the first continues from the fitted
-        parameters with a single run (``n_init`` is ignored).
+        parameters with a single run (``n_init`` is ignored). If
+        ``n_components`` or the number of coins changed since, the fitted
+        parameters cannot start the fit: it starts afresh, as without
+        ``warm_start``, with a warning. (:meth:`partial_fit` then raises a
+        ``ValueError``: call :meth:`fit`.)
     verbose : int, default=0
         1 prints each run and iteration, 2 also times and log-likelihoods.
     verbose_interval : int, default=10
@@ -284,7 +290,7 @@ default='kmeans'
 
     _parameter_constraints: dict = {
         "n_trials": [
-            Interval(Integral, 1, None, closed="left"),
+            IntegerInterval(Integral, 1, None, closed="left"),
             "array-like",
             StrOptions({FROM_X}),
         ],
@@ -319,6 +325,11 @@ default='kmeans'
     # ------------------------------------------------------- trials and X
     def _trials_from_X(self) -> bool:
         return isinstance(self.n_trials, str)
+
+    def _model_shape(self, n_features: int) -> dict:
+        # With tosses in X, half the columns are coins; else all of them.
+        n_coins = n_features // 2 if self._trials_from_X() else n_features
+        return {**super()._model_shape(n_features), "n_coins": n_coins}
 
     def _trials_vector(self, n_coins: int, dtype) -> np.ndarray:
         """``n_trials`` as a validated array of shape (n_coins,)."""
@@ -389,6 +400,13 @@ default='kmeans'
                 f"heads at row {i}, {where} exceeds the {tosses!r} tosses of that "
                 f"round{more}. {fix}"
             )
+        # Heads <= tosses: the tosses are the largest counts in the sums.
+        check_counts_representable(
+            X_checked,
+            name=type(self).__name__,
+            names=names,
+            n_trials=None if self._trials_from_X() else trials,
+        )
 
     def _initial_params(self, X) -> dict:
         if self.probs_init is None:

@@ -25,13 +25,15 @@ from scipy import linalg
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._accel import project_psd
+from .._conditional_gaussian import missing_patterns
 from .._validation import (
     check_array_shape,
     check_squares_representable,
     estimator_feature_names,
+    warn_if_reg_covar_dominates,
 )
 from ..base import BaseMixture, format_values, memoized
-from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
+from ._gaussian_missing import missing_log_prob, missing_stats
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -552,7 +554,11 @@ default='kmeans'
         Seed of the initialisation and of :meth:`sample`.
     warm_start : bool, default=False
         If True, each :meth:`fit` after the first continues from the fitted
-        parameters with a single run (``n_init`` is ignored).
+        parameters with a single run (``n_init`` is ignored). If
+        ``n_components``, ``covariance_type`` or the number of features changed
+        since, the fitted parameters cannot start the fit: it starts afresh, as
+        without ``warm_start``, with a warning. (:meth:`partial_fit` then raises
+        a ``ValueError``: call :meth:`fit`.)
     verbose : int, default=0
         1 prints each run and iteration, 2 also times and log-likelihoods.
     verbose_interval : int, default=10
@@ -681,7 +687,19 @@ default='kmeans'
                 name=type(self).__name__,
                 names=estimator_feature_names(self),
             )
+            warn_if_reg_covar_dominates(
+                X_checked,
+                self.reg_covar,
+                name=type(self).__name__,
+                names=estimator_feature_names(self),
+            )
         return X_checked
+
+    def _model_shape(self, n_features: int) -> dict:
+        return {
+            **super()._model_shape(n_features),
+            "covariance_type": self.covariance_type,
+        }
 
     def _initial_params(self, X):
         k, d, dt = self.n_components, X.shape[1], X.dtype
@@ -776,6 +794,7 @@ default='kmeans'
             incomplete_mask,
             params["means"],
             params["covariances"],
+            params["precisions_cholesky"],
             self.covariance_type,
             patterns=memoized(
                 cache, "patterns", lambda: missing_patterns(incomplete_mask)

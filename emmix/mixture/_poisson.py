@@ -22,6 +22,8 @@ from sklearn.utils._param_validation import Interval
 
 from .._validation import (
     check_array_shape,
+    check_counts_representable,
+    estimator_feature_names,
 )
 from ..base import BaseMixture, format_values, memoized
 
@@ -126,7 +128,11 @@ default='kmeans'
         Seed of the initialisation and of :meth:`sample`.
     warm_start : bool, default=False
         If True, each :meth:`fit` after the first continues from the fitted
-        parameters with a single run (``n_init`` is ignored).
+        parameters with a single run (``n_init`` is ignored). If
+        ``n_components`` or the number of features changed since, the fitted
+        parameters cannot start the fit: it starts afresh, as without
+        ``warm_start``, with a warning. (:meth:`partial_fit` then raises a
+        ``ValueError``: call :meth:`fit`.)
     verbose : int, default=0
         1 prints each run and iteration, 2 also times and log-likelihoods.
     verbose_interval : int, default=10
@@ -233,6 +239,10 @@ default='kmeans'
         self.rate_floor = rate_floor
 
     # ------------------------------------------------------------ the family
+    def _check_data(self, X) -> None:
+        names = estimator_feature_names(self)
+        check_counts_representable(X, name=type(self).__name__, names=names)
+
     def _initial_params(self, X) -> dict:
         if self.rates_init is None:
             return {}
