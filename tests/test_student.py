@@ -14,7 +14,6 @@ import emmix
 from emmix import GaussianMixtureEM, StudentTMixture
 from emmix.datasets import make_t_mixture
 from emmix.mixture._student import log_gamma_ratio, log_minus_digamma
-from emmix.utils.estimator_checks import check_em_family
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 MEANS3 = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
@@ -696,38 +695,6 @@ def test_docstring_examples():
         emmix.mixture._student, optionflags=doctest.NORMALIZE_WHITESPACE
     )
     assert result.attempted > 0 and result.failed == 0
-
-
-# ------------------------------------------------------- the EM rules
-EM_FAMILY_CASES = [
-    StudentTMixture(3, covariance_type=covariance_type, dof=dof)
-    for covariance_type, dof in [
-        ("full", "per_component"),
-        ("tied", "shared"),
-        ("diag", 5.0),
-        ("spherical", "per_component"),
-    ]
-]
-
-
-def _check_id(value):
-    if not hasattr(value, "func"):
-        return type(value).__name__
-    est = value.args[0]
-    return f"{est.covariance_type}-{est.dof}-{value.func.__name__}"
-
-
-@pytest.mark.parametrize(
-    "estimator, check",
-    [
-        pair
-        for est in EM_FAMILY_CASES
-        for pair in check_em_family(est, t_data(n=300, d=2)[0], generate_only=True)
-    ],
-    ids=_check_id,
-)
-def test_check_em_family(estimator, check):
-    check()
 
 
 # ------------------------------------------------------------ the generator

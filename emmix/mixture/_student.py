@@ -51,11 +51,13 @@ from scipy.special import digamma, gammaln
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._accel import project_psd
+from .._conditional_gaussian import missing_patterns
 from .._validation import (
     check_array_shape,
     check_squares_representable,
     estimator_feature_names,
     fill_column_means,
+    warn_if_reg_covar_dominates,
 )
 from ..base import (
     BaseMixture,
@@ -78,7 +80,7 @@ from ._gaussian import (
     precisions_from_cholesky,
     prepare_log_gaussian_prob,
 )
-from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
+from ._gaussian_missing import missing_log_prob, missing_stats
 
 __all__ = ["StudentTMixture"]
 
@@ -270,7 +272,9 @@ def dof_mstep(log_u, nk, shared: bool, bounds=DOF_BOUNDS):
     return out
 
 
-def t_missing_log_prob(X, mask, means, covariances, dofs, covariance_type, patterns):
+def t_missing_log_prob(
+    X, mask, means, covariances, prec_chol, dofs, covariance_type, patterns
+):
     """Log-densities of the observed part of rows with missing entries.
 
     The observed block of a t row is t with the same ``nu``, dimension
@@ -291,11 +295,17 @@ def t_missing_log_prob(X, mask, means, covariances, dofs, covariance_type, patte
         The Gaussian kernel's conditional fill (for :func:`t_missing_stats`).
     """
     gauss, fill = missing_log_prob(
-        X, mask, means, covariances, covariance_type, patterns=patterns
+        X, mask, means, covariances, prec_chol, covariance_type, patterns=patterns
     )
     zeros = np.where(mask, X, 0.0).astype(X.dtype, copy=False)
     normaliser, _ = missing_log_prob(
-        zeros, mask, np.zeros_like(means), covariances, covariance_type, patterns
+        zeros,
+        mask,
+        np.zeros_like(means),
+        covariances,
+        prec_chol,
+        covariance_type,
+        patterns=patterns,
     )
     delta = np.maximum(-2.0 * (gauss - normaliser), 0.0)
     n_observed = np.sum(~mask, axis=1)
@@ -597,7 +607,19 @@ default='kmeans'
                 name=type(self).__name__,
                 names=estimator_feature_names(self),
             )
+            warn_if_reg_covar_dominates(
+                X_checked,
+                self.reg_covar,
+                name=type(self).__name__,
+                names=estimator_feature_names(self),
+            )
         return X_checked
+
+    def _model_shape(self, n_features: int) -> dict:
+        return {
+            **super()._model_shape(n_features),
+            "covariance_type": self.covariance_type,
+        }
 
     def _check_dofs_init(self, dtype):
         k = self.n_components
@@ -761,6 +783,7 @@ default='kmeans'
             incomplete_mask,
             params["means"],
             params["covariances"],
+            params["precisions_cholesky"],
             params["dofs"],
             self.covariance_type,
             memoized(cache, "patterns", lambda: missing_patterns(incomplete_mask)),
