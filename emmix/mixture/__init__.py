@@ -1,8 +1,15 @@
 """Finite mixture models fitted by EM."""
 
 from ._binomial import CoinMixture
+from ._categorical import CategoricalMixture
 from ._gaussian import GaussianMixtureEM
 from ._poisson import PoissonMixture
 from ._student import StudentTMixture
 
-__all__ = ["CoinMixture", "GaussianMixtureEM", "PoissonMixture", "StudentTMixture"]
+__all__ = [
+    "CategoricalMixture",
+    "CoinMixture",
+    "GaussianMixtureEM",
+    "PoissonMixture",
+    "StudentTMixture",
+]

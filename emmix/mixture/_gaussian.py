@@ -32,7 +32,7 @@ from .._validation import (
     estimator_feature_names,
     warn_if_reg_covar_dominates,
 )
-from ..base import BaseMixture, format_values, memoized
+from ..base import BaseMixture, chunked_stats, format_values, memoized
 from ._gaussian_missing import missing_log_prob, missing_stats
 
 __all__ = ["GaussianMixtureEM"]
@@ -574,6 +574,13 @@ default='kmeans'
         their values with ``weights_init``, ``means_init`` or
         ``precisions_init``. With fixed means, covariances are estimated around
         them; fixed groups do not count in :meth:`bic` and :meth:`aic`.
+    stopping : {'change', 'aitken'}, default='change'
+        The stopping rule. 'change' is scikit-learn's (the change of the mean
+        log-likelihood per sample between two iterations is below ``tol``).
+        'aitken' stops when Aitken's estimate of the distance to the limit of
+        the log-likelihood sequence is below ``tol``: stricter, use it (with a
+        smaller ``tol``, say 1e-8) when the estimates themselves matter. See
+        the user guide's "When does EM stop?".
     accelerate : {None, 'squarem'}, default=None
         None runs plain EM. 'squarem' accelerates it with the SqS3 scheme of
         Varadhan & Roland (2008): two EM steps, an extrapolation along them,
@@ -737,9 +744,16 @@ default='kmeans'
         Weights are divided by the total weight, as scikit-learn divides by
         ``n_samples`` at the start.
         """
-        shift = np.average(X, axis=0, weights=sample_weight).astype(X.dtype)
-        stats = gaussian_stats(X, resp, shift, self.covariance_type)
-        stats["nk"] = resp.sum(axis=0)
+        # Chunk by chunk: the full type's packed outer products of all rows at
+        # once would be n x d(d+1)/2 numbers. (A matrix-vector product for the
+        # weighted mean: ``np.average`` would build an n x d temporary.)
+        shift = (sample_weight @ X / np.sum(sample_weight)).astype(X.dtype)
+        stats = chunked_stats(
+            X,
+            resp,
+            self._em_row_bytes(X, None),
+            lambda X, resp: gaussian_stats(X, resp, shift, self.covariance_type),
+        )
         means, covariances = gaussian_mstep(
             stats, shift, self.reg_covar, self.covariance_type
         )
@@ -894,6 +908,23 @@ default='kmeans'
             "tied": d * (d + 1) // 2,
             "spherical": k,
         }[self.covariance_type]
+
+    def _free_parametrisation(self, group, value):
+        """Full and tied covariances are symmetric: their upper triangles."""
+        if group != "covariances" or self.covariance_type not in ("full", "tied"):
+            return super()._free_parametrisation(group, value)
+        value = np.asarray(value, dtype=np.float64)
+        d = value.shape[-1]
+        rows, cols = np.triu_indices(d)
+
+        def to_value(theta):
+            upper = theta.reshape(*value.shape[:-2], rows.size)
+            out = np.zeros(value.shape)
+            out[..., rows, cols] = upper
+            out[..., cols, rows] = upper
+            return out
+
+        return value[..., rows, cols].ravel().copy(), to_value
 
     def _sample_component(self, rng, params, k, n_samples):
         # Same draws as scikit-learn's GaussianMixture.sample for the same seed.
