@@ -697,6 +697,48 @@ def test_docstring_examples():
     assert result.attempted > 0 and result.failed == 0
 
 
+# ------------------------------------------------------------- inference
+def test_standard_errors_match_a_direct_hessian():
+    from emmix.inference import standard_errors
+
+    x = stats.t(df=4.0, loc=1.0, scale=2.0).rvs(size=400, random_state=3)
+    X = x[:, np.newaxis]
+    model = StudentTMixture(
+        1, reg_covar=0.0, tol=1e-12, max_iter=20000, stopping="aitken"
+    ).fit(X)
+    found = standard_errors(model, X)
+    theta = np.array([model.means_[0, 0], model.covariances_[0, 0, 0], model.dofs_[0]])
+
+    def loglik(t):
+        return stats.t.logpdf(x, df=t[2], loc=t[0], scale=np.sqrt(t[1])).sum()
+
+    steps = 1e-4 * np.abs(theta)
+    hessian = np.empty((3, 3))
+    for i in range(3):
+        for j in range(3):
+            ei, ej = np.eye(3)[i] * steps[i], np.eye(3)[j] * steps[j]
+            hessian[i, j] = (
+                loglik(theta + ei + ej)
+                - loglik(theta + ei - ej)
+                - loglik(theta - ei + ej)
+                + loglik(theta - ei - ej)
+            ) / (4 * steps[i] * steps[j])
+    expected = np.sqrt(np.diag(np.linalg.inv(-hessian)))
+    assert_allclose(found["means_"][0, 0], expected[0], rtol=1e-3)
+    assert_allclose(found["covariances_"][0, 0, 0], expected[1], rtol=1e-3)
+    assert_allclose(found["dofs_"][0], expected[2], rtol=1e-3)
+
+
+def test_standard_errors_of_a_shared_dof_are_equal():
+    from emmix.inference import standard_errors
+
+    X, _ = make_t_mixture(600, MEANS3, dofs=4.0, random_state=19)
+    model = StudentTMixture(3, dof="shared", random_state=0, tol=1e-10).fit(X)
+    found = standard_errors(model, X)
+    assert np.all(np.isfinite(found["dofs_"])) and np.all(found["dofs_"] > 0)
+    assert_allclose(found["dofs_"], found["dofs_"][0])
+
+
 # ------------------------------------------------------------ the generator
 def test_make_t_mixture_draws_t_rows():
     X, y = make_t_mixture(

@@ -61,6 +61,7 @@ from .._validation import (
 )
 from ..base import (
     BaseMixture,
+    chunked_stats,
     format_values,
     memoized,
     mixture_weights,
@@ -710,9 +711,13 @@ default='kmeans'
         The statistics are taken around the data's weighted mean (there is no
         mixture mean yet); ``nu`` is set by :meth:`_start_dofs` afterwards.
         """
-        shift = np.average(X, axis=0, weights=sample_weight).astype(X.dtype)
-        stats = t_stats(X, resp, None, None, shift, self.covariance_type)
-        stats["nk"] = resp.sum(axis=0)
+        shift = (sample_weight @ X / np.sum(sample_weight)).astype(X.dtype)
+        stats = chunked_stats(
+            X,
+            resp,
+            self._em_row_bytes(X, None),
+            lambda X, resp: t_stats(X, resp, None, None, shift, self.covariance_type),
+        )
         means, covariances = t_scale_mstep(
             stats, shift, self.reg_covar, self.covariance_type
         )
@@ -905,6 +910,24 @@ default='kmeans'
                 return 0
             return 1 if self.dof == "shared" else self.n_components
         return int(np.size(value))
+
+    def _free_parametrisation(self, group, value):
+        """Symmetric scales keep their upper triangles; a shared ``nu`` is one."""
+        value = np.asarray(value, dtype=np.float64)
+        if group == "dofs" and self.dof == "shared":
+            return value[:1].copy(), lambda theta: np.full(value.shape, theta[0])
+        if group != "covariances" or self.covariance_type not in ("full", "tied"):
+            return super()._free_parametrisation(group, value)
+        rows, cols = np.triu_indices(value.shape[-1])
+
+        def to_value(theta):
+            upper = theta.reshape(*value.shape[:-2], rows.size)
+            out = np.zeros(value.shape)
+            out[..., rows, cols] = upper
+            out[..., cols, rows] = upper
+            return out
+
+        return value[..., rows, cols].ravel().copy(), to_value
 
     def _sample_component(self, rng, params, k, n_samples):
         # x = mu + z / sqrt(w), z ~ N(0, Sigma), w ~ Gamma(nu / 2, rate nu / 2).
