@@ -203,6 +203,15 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints: dict = {
         name: constraints for name, (_, constraints) in MIXTURE_PARAMETERS.items()
     }
+    #: Families stop near the optimum by default (Aitken's bound on the
+    #: distance to the limit, with SQUAREM where EM crawls); only
+    #: GaussianMixtureEM keeps scikit-learn's rule, for drop-in numbers.
+    _engine_defaults = {
+        "stopping": "aitken",
+        "tol": 1e-8,
+        "max_iter": 1000,
+        "accelerate": "squarem",
+    }
 
     def __init__(self, n_components: int = 1, **params):
         self._set_declared_params({"n_components": n_components, **params})

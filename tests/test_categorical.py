@@ -237,7 +237,7 @@ def test_missing_answers_match_direct_optimisation(small):
 
 def test_squarem_reaches_the_same_maximum(small):
     X, _, _ = small
-    plain = fit_tight(X, 2)
+    plain = fit_tight(X, 2, accelerate=None)
     fast = fit_tight(X, 2, accelerate="squarem")
     assert fast.score(X) == pytest.approx(plain.score(X), rel=1e-8)
     assert fast.n_iter_ < plain.n_iter_
@@ -640,3 +640,42 @@ def test_describe_component_names_the_modal_answers():
         "weight 1.000, most probable answers: smoker='yes' (0.75), n=2 (0.75)"
     )
     assert lca._component_label(0) == "class 1"
+
+
+def test_standard_errors_match_an_independent_hessian():
+    """Binary items: SEs along the simplex equal the inverse Hessian of a
+    likelihood written by hand in (weight, P(category 1)) coordinates."""
+    from scipy.special import logsumexp
+
+    from emmix.inference import standard_errors
+
+    rng = np.random.RandomState(0)
+    z = rng.rand(600) < 0.4
+    p = np.where(z[:, None], [0.9, 0.8, 0.2, 0.7], [0.2, 0.3, 0.7, 0.1])
+    X = (rng.rand(600, 4) < p).astype(float)
+    model = CategoricalMixture(2, random_state=0).fit(X)
+    se = standard_errors(model, X)
+
+    def loglik(t):
+        w = np.array([t[0], 1 - t[0]])
+        q = t[1:].reshape(2, 4)
+        terms = X[:, None, :] * np.log(q) + (1 - X[:, None, :]) * np.log(1 - q)
+        return logsumexp(np.log(w) + terms.sum(axis=2), axis=1).sum()
+
+    t0 = np.concatenate([[model.weights_[0]], model.probs_[:, 1::2].ravel()])
+    h, n = 1e-4, t0.size
+    hessian = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            e, f = np.eye(n)[i] * h, np.eye(n)[j] * h
+            hessian[i, j] = (
+                loglik(t0 + e + f)
+                - loglik(t0 + e - f)
+                - loglik(t0 - e + f)
+                + loglik(t0 - e - f)
+            ) / (4 * h * h)
+    expected = np.sqrt(np.diag(np.linalg.inv(-hessian)))
+    np.testing.assert_allclose(se["weights_"][0], expected[0], rtol=1e-3)
+    np.testing.assert_allclose(se["probs_"][:, 1::2].ravel(), expected[1:], rtol=1e-3)
+    # The two categories of an item have the same SE (one free coordinate).
+    np.testing.assert_allclose(se["probs_"][:, 0::2], se["probs_"][:, 1::2])

@@ -310,12 +310,6 @@ default='kmeans'
     #: (Aitken's rule, tol 1e-8 per sample) and get there by SQUAREM, which
     #: needs 10-20x fewer passes than plain EM when the components overlap
     #: (benchmarks/bench_squarem.py and the user guide's "When does EM stop?").
-    _engine_defaults = {
-        "stopping": "aitken",
-        "tol": 1e-8,
-        "max_iter": 1000,
-        "accelerate": "squarem",
-    }
     _supports_missing = True
     _non_negative_data = True
     _family_name = "coin"

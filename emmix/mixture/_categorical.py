@@ -821,6 +821,27 @@ default='kmeans'
         free = np.maximum(np.asarray(self.n_categories_) - 1, 0).sum()
         return int(np.shape(value)[0] * free)
 
+    def _free_parametrisation(self, group: str, value):
+        """Each column's probabilities sum to one: all but its last category.
+
+        The last category's probability is one minus the others', so the
+        log-likelihood is differentiated along the simplex only (all entries
+        free would make the information matrix singular).
+        """
+        value = np.asarray(value, dtype=np.float64)
+        offsets = np.asarray(self.category_offsets_)
+        last = offsets[1:] - 1
+        free = np.setdiff1d(np.arange(value.shape[1]), last)
+
+        def to_value(theta):
+            out = np.zeros(value.shape)
+            out[:, free] = theta.reshape(value.shape[0], free.size)
+            for j, end in enumerate(last):
+                out[:, end] = 1.0 - out[:, offsets[j] : end].sum(axis=1)
+            return out
+
+        return value[:, free].ravel().copy(), to_value
+
     def _derived_attributes(self, params) -> dict:
         probs = params["probs"]
         offsets = self.category_offsets_

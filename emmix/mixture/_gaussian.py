@@ -668,6 +668,13 @@ default='kmeans'
     }
     _supports_missing = True
     _family_name = "Gaussian"
+    # scikit-learn's stopping rule and defaults, for the same numbers.
+    _engine_defaults = {
+        "stopping": "change",
+        "tol": 1e-3,
+        "max_iter": 100,
+        "accelerate": None,
+    }
 
     def __init__(
         self,
