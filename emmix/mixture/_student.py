@@ -431,13 +431,14 @@ class StudentTMixture(BaseMixture):
         all components, or a positive float held fixed (a large value such
         as ``1e6`` gives a Gaussian mixture). Estimates stay within
         ``[1e-3, 1e6]``.
-    tol : float, default=1e-3
-        Convergence threshold on the change of the mean log-likelihood per
-        sample between two iterations.
+    tol : float, default=1e-8
+        Convergence threshold on the mean log-likelihood per sample: by
+        default on Aitken's estimate of its distance to the optimum (see
+        ``stopping``).
     reg_covar : float, default=1e-6
         Non-negative amount added to the diagonal of the scale matrices.
-    max_iter : int, default=100
-        Maximum number of EM iterations per run.
+    max_iter : int, default=1000
+        Maximum number of EM iterations (passes over the data) per run.
     n_init : int, default=1
         Number of runs from different starts; the best is kept.
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
@@ -470,9 +471,13 @@ default='kmeans'
     fixed_params : set of str, default=None
         Parameter groups held at their initial values: any of ``'weights'``,
         ``'means'``, ``'covariances'``, ``'dofs'``.
-    accelerate : {None, 'squarem'}, default=None
+    accelerate : {None, 'squarem'}, default='squarem'
         None runs plain EM; 'squarem' accelerates it (see
-        :class:`GaussianMixtureEM`).
+        :class:`GaussianMixtureEM`): worth it here, as EM crawls in ``nu``.
+    stopping : {'aitken', 'change'}, default='aitken'
+        The stopping rule: Aitken's estimate of the distance to the optimum
+        of the log-likelihood below ``tol``, or scikit-learn's rule (the last
+        change below ``tol``). See the user guide's "When does EM stop?".
     learning_decay : float, default=0.7
         Exponent of the step size of :meth:`partial_fit`.
     learning_offset : float, default=10.0
@@ -515,8 +520,9 @@ default='kmeans'
     ``fixed_params``, and counts no parameter in :meth:`bic`).
 
     EM moves ``nu`` slowly where the likelihood is flat in it, which is why
-    the start profiles ``nu`` on the data; for precise degrees of freedom use
-    a smaller ``tol`` (say ``1e-5``) or ``accelerate="squarem"``.
+    the start profiles ``nu`` on the data, and the defaults stop near the
+    optimum (``stopping="aitken"``, ``tol=1e-8``) with SQUAREM. A component
+    heading for a Gaussian (``nu`` towards the upper bound) is the slowest.
 
     Missing values (NaN) are integrated out, as by :class:`GaussianMixtureEM`:
     a row's observed block is t with the same ``nu`` in its own dimension, and
