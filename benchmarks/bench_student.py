@@ -51,6 +51,7 @@ def per_iteration(cls, X, covariance_type):
     kwargs = start(X, covariance_type, N_COMPONENTS)
     if cls is StudentTMixture:  # every group given: no k-means start
         kwargs["dofs_init"] = np.full(N_COMPONENTS, 10.0)
+        kwargs["accelerate"] = None  # plain EM passes on both sides
     model = cls(
         N_COMPONENTS,
         covariance_type=covariance_type,
