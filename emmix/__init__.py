@@ -19,6 +19,7 @@ __all__ = [
     "MissingBivariateImputer",
     "MultivariateNormalImputer",
     "PoissonMixture",
+    "StudentTMixture",
     "__version__",
 ]
 
@@ -28,6 +29,7 @@ _ESTIMATORS = {
     "CoinMixture": "emmix.mixture",
     "GaussianMixtureEM": "emmix.mixture",
     "PoissonMixture": "emmix.mixture",
+    "StudentTMixture": "emmix.mixture",
     "MissingBivariateImputer": "emmix.impute",
     "MultivariateNormalImputer": "emmix.impute",
 }
@@ -44,6 +46,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; nothing is imported at run time
         CoinMixture,
         GaussianMixtureEM,
         PoissonMixture,
+        StudentTMixture,
     )
 
 

@@ -76,8 +76,14 @@ def test_sklearn_compatible_estimator(estimator, check):
 # ------------------------------------------------------ the EM rules
 def _conformance_cases():
     """Every shipped mixture family on data it can fit (a few hundred rows)."""
-    from emmix import CategoricalMixture, CoinMixture, GaussianMixtureEM, PoissonMixture
-    from emmix.datasets import make_latent_class
+    from emmix import (
+        CategoricalMixture,
+        CoinMixture,
+        GaussianMixtureEM,
+        PoissonMixture,
+        StudentTMixture,
+    )
+    from emmix.datasets import make_latent_class, make_t_mixture
 
     rng = np.random.RandomState(0)
     blobs = np.vstack([rng.normal(c, 1.0, (80, 2)) for c in ([0, 0], [6, 0], [0, 6])])
@@ -97,6 +103,16 @@ def _conformance_cases():
         (CoinMixture(2, n_trials=10), heads),
         (CoinMixture(2, n_trials="from_X"), per_row),
         (CategoricalMixture(3), answers),
+    ]
+    t_rows, _ = make_t_mixture(300, [[0, 0], [6, 0], [0, 6]], dofs=4.0, random_state=0)
+    cases += [
+        (StudentTMixture(3, covariance_type=ctype, dof=dof), t_rows)
+        for ctype, dof in [
+            ("full", "per_component"),
+            ("tied", "shared"),
+            ("diag", 5.0),
+            ("spherical", "per_component"),
+        ]
     ]
     return [
         pytest.param(est, X, check, id=f"{est!r}-{check.__name__}")

@@ -4,5 +4,12 @@ from ._binomial import CoinMixture
 from ._categorical import CategoricalMixture
 from ._gaussian import GaussianMixtureEM
 from ._poisson import PoissonMixture
+from ._student import StudentTMixture
 
-__all__ = ["CategoricalMixture", "CoinMixture", "GaussianMixtureEM", "PoissonMixture"]
+__all__ = [
+    "CategoricalMixture",
+    "CoinMixture",
+    "GaussianMixtureEM",
+    "PoissonMixture",
+    "StudentTMixture",
+]
