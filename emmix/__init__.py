@@ -20,6 +20,7 @@ __all__ = [
     "MixedTypeMixture",
     "MultivariateNormalImputer",
     "PoissonMixture",
+    "StudentTMixture",
     "__version__",
 ]
 
@@ -30,6 +31,7 @@ _ESTIMATORS = {
     "GaussianMixtureEM": "emmix.mixture",
     "MixedTypeMixture": "emmix.mixture",
     "PoissonMixture": "emmix.mixture",
+    "StudentTMixture": "emmix.mixture",
     "MissingBivariateImputer": "emmix.impute",
     "MultivariateNormalImputer": "emmix.impute",
 }
@@ -47,6 +49,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; nothing is imported at run time
         GaussianMixtureEM,
         MixedTypeMixture,
         PoissonMixture,
+        StudentTMixture,
     )
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "make_latent_class",
     "make_missing_normal",
     "make_poisson_mixture",
+    "make_t_mixture",
 ]
 
 
@@ -109,6 +110,89 @@ default=(2.0, 6.0)
     rng = check_random_state(random_state)
     y = rng.choice(rates.shape[0], size=n_samples, p=weights).astype(np.int64)
     X = rng.poisson(rates[y]).astype(np.float64)
+    return X, y
+
+
+def make_t_mixture(
+    n_samples: int = 300,
+    means=((0.0, 0.0), (5.0, 5.0)),
+    scales=None,
+    dofs=4.0,
+    weights=None,
+    random_state=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw rows from a mixture of multivariate t distributions.
+
+    A row of component ``k`` is ``mu_k + z / sqrt(w)`` with
+    ``z ~ N(0, Sigma_k)`` and ``w ~ Gamma(nu_k / 2, rate nu_k / 2)``: a
+    multivariate t with location ``mu_k``, scale matrix ``Sigma_k`` and
+    ``nu_k`` degrees of freedom.
+
+    Parameters
+    ----------
+    n_samples : int, default=300
+        Number of rows.
+    means : array-like of shape (n_components, n_features), \
+default=((0, 0), (5, 5))
+        Location of each component; a 1-d array gives a single feature.
+    scales : array-like of shape (n_components, n_features, n_features), \
+default=None
+        Scale matrix of each component (symmetric, positive definite); the
+        identity if None.
+    dofs : float or array-like of shape (n_components,), default=4.0
+        Positive degrees of freedom, for every component or for each.
+    weights : array-like of shape (n_components,), default=None
+        Mixing weights (normalised to sum to 1); equal weights if None.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draws.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        The rows.
+    y : ndarray of shape (n_samples,)
+        Component of each row.
+
+    Examples
+    --------
+    >>> from emmix.datasets import make_t_mixture
+    >>> X, y = make_t_mixture(n_samples=4, random_state=0)
+    >>> X.shape, y.shape
+    ((4, 2), (4,))
+    """
+    n_samples = _check_n_samples(n_samples, "n_samples")
+    means = _as_component_matrix(means, "means")
+    k, d = means.shape
+    if scales is None:
+        scales = np.broadcast_to(np.eye(d), (k, d, d))
+    scales = np.asarray(scales, dtype=np.float64)
+    if scales.shape != (k, d, d):
+        raise ValueError(
+            f"scales must have shape {(k, d, d)}, one matrix per component; got "
+            f"shape {scales.shape}."
+        )
+    for j, scale in enumerate(scales):
+        if not (np.allclose(scale, scale.T) and np.linalg.eigvalsh(scale).min() > 0):
+            raise ValueError(
+                f"scales[{j}] (component {j}) must be symmetric positive definite."
+            )
+    dofs = np.asarray(dofs, dtype=np.float64)
+    if dofs.shape not in ((), (k,)):
+        raise ValueError(
+            f"dofs must be a float or have shape ({k},), one per component; got "
+            f"shape {dofs.shape}."
+        )
+    dofs = np.broadcast_to(dofs, (k,)).copy()
+    if not np.all(np.isfinite(dofs)) or np.any(dofs <= 0):
+        raise ValueError(f"dofs must be finite and positive; got {dofs.tolist()}.")
+    weights = _mixing_weights(weights, k)
+    rng = check_random_state(random_state)
+    y = rng.choice(k, size=n_samples, p=weights).astype(np.int64)
+    z = rng.standard_normal(size=(n_samples, d))
+    factors = np.linalg.cholesky(scales)
+    z = np.einsum("nij,nj->ni", factors[y], z)
+    w = rng.gamma(0.5 * dofs[y], 2.0 / dofs[y])
+    X = means[y] + z / np.sqrt(w)[:, np.newaxis]
     return X, y
 
 

@@ -82,8 +82,9 @@ def _conformance_cases():
         GaussianMixtureEM,
         MixedTypeMixture,
         PoissonMixture,
+        StudentTMixture,
     )
-    from emmix.datasets import make_latent_class
+    from emmix.datasets import make_latent_class, make_t_mixture
 
     rng = np.random.RandomState(0)
     blobs = np.vstack([rng.normal(c, 1.0, (80, 2)) for c in ([0, 0], [6, 0], [0, 6])])
@@ -112,6 +113,16 @@ def _conformance_cases():
         "coin": ([3], {"n_trials": 10}),
     }
     cases += [(MixedTypeMixture(2, columns=mixed_columns), mixed)]
+    t_rows, _ = make_t_mixture(300, [[0, 0], [6, 0], [0, 6]], dofs=4.0, random_state=0)
+    cases += [
+        (StudentTMixture(3, covariance_type=ctype, dof=dof), t_rows)
+        for ctype, dof in [
+            ("full", "per_component"),
+            ("tied", "shared"),
+            ("diag", 5.0),
+            ("spherical", "per_component"),
+        ]
+    ]
     return [
         pytest.param(est, X, check, id=f"{est!r}-{check.__name__}")
         for est, X in cases

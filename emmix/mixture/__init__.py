@@ -5,6 +5,7 @@ from ._categorical import CategoricalMixture
 from ._gaussian import GaussianMixtureEM
 from ._mixed import MixedTypeMixture
 from ._poisson import PoissonMixture
+from ._student import StudentTMixture
 
 __all__ = [
     "CategoricalMixture",
@@ -12,4 +13,5 @@ __all__ = [
     "GaussianMixtureEM",
     "MixedTypeMixture",
     "PoissonMixture",
+    "StudentTMixture",
 ]
