@@ -601,3 +601,13 @@ def test_categorical_group_uses_its_codes():
     da = pytest.importorskip("dask.array")
     with pytest.raises(TypeError, match="group 'categorical'"):
         clone(model).fit(da.from_array(Xc, chunks=(100, 4)))
+
+
+def test_family_with_its_own_start_is_refused():
+    from emmix import StudentTMixture
+
+    X, _, _ = mixed_data(n=100)
+    with pytest.raises(TypeError, match="StudentTMixture, whose start"):
+        MixedTypeMixture(
+            2, columns=[(StudentTMixture, [0, 1]), ("poisson", [2, 3])]
+        ).fit(X)

@@ -159,6 +159,15 @@ def make_group_estimator(name: str, family, options: dict, n_components: int):
             f"MixedTypeMixture: group {name!r} has family {family!r}; give a family "
             f"name ({sorted(FAMILIES)}), a BaseMixture subclass or an instance."
         )
+    if type(estimator)._em_initialize is not BaseMixture._em_initialize:
+        # Its start does more than one M-step from responsibilities (the
+        # t's degrees of freedom), which a group's start cannot repeat.
+        raise TypeError(
+            f"MixedTypeMixture: group {name!r} has family "
+            f"{type(estimator).__name__}, whose start (_em_initialize) is its "
+            "own; a group's start is one M-step of its family from the shared "
+            "responsibilities, so this family cannot be a group yet."
+        )
     shared = set(type(estimator)._declared_parameters())
     misplaced = sorted(set(options) & shared)
     if misplaced:
