@@ -43,6 +43,7 @@ from numbers import Integral, Real
 from time import perf_counter
 
 import numpy as np
+import sklearn
 from sklearn import get_config
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, gen_batches
@@ -274,7 +275,18 @@ class EMMixin:
         state = super().__getstate__()
         state.pop("_em_pool", None)
         state.pop("_em_memo", None)
+        # Verbose timing is not part of the model.
+        state.pop("_init_time", None)
+        state.pop("_iter_time", None)
+        # Recorded like scikit-learn's own estimators record it (its
+        # __getstate__ adds it only for classes in the sklearn package).
+        state.setdefault("_sklearn_version", sklearn.__version__)
         return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state.pop("_sklearn_version", None)
+        super().__setstate__(state)
 
     # ------------------------------------------------------ engine protocol
     def _em_groups(self) -> dict[str, tuple[str, ...]]:
@@ -457,12 +469,15 @@ class EMMixin:
                 "init parameters, or increase max_iter, tol, or check for "
                 "degenerate data.",
                 ConvergenceWarning,
-                stacklevel=3,
+                # Attributed to emmix (as scikit-learn's is to sklearn.mixture),
+                # so module-based warning filters treat both alike.
+                stacklevel=1,
             )
         self._em_store(params)
         self.converged_ = bool(converged)
         self.n_iter_ = int(n_iter)
-        self.lower_bound_ = float(lower_bound)
+        # A numpy scalar, as scikit-learn's (a float all the same).
+        self.lower_bound_ = np.float64(lower_bound)
         self.lower_bounds_ = [float(b) for b in history]
         return params
 

@@ -63,14 +63,15 @@ def _mixture_mean(weights, means):
 
 # ------------------------------------------------- precision Cholesky factors
 def _singular_error(dtype, which=""):
+    # scikit-learn's exact text first, then which component it was.
     message = _SINGULAR_MESSAGE
-    if which:
-        message = message.replace("some components have", f"{which} has")
     if dtype == np.float32:
         message += (
             " The numerical accuracy can also be improved by passing float64 "
             "data instead of float32."
         )
+    if which:
+        message += f" (The first such is {which}.)"
     return ValueError(message)
 
 
@@ -489,7 +490,13 @@ def gaussian_mstep(stats, shift, reg_covar, covariance_type, held_means=None):
 # ------------------------------------------------------------ user inits
 def _check_precisions_init(precisions, covariance_type, n_components, n_features, dt):
     shape = covariance_shape(covariance_type, n_components, n_features)
-    precisions = check_array_shape(precisions, shape, "precisions_init", dt)
+    precisions = check_array_shape(
+        precisions,
+        shape,
+        "precisions_init",
+        dt,
+        sklearn_name=f"{covariance_type} precision",
+    )
     if covariance_type in ("diag", "spherical"):
         if np.any(precisions <= 0.0):
             raise ValueError(
@@ -620,11 +627,12 @@ default='kmeans'
     Float32 input is computed in float32 (the log-likelihood is accumulated in
     float64).
 
-    ``n_components`` may not exceed the number of distinct rows of ``X``: with
-    fewer distinct points than components some components could only be
-    copies of others, so :meth:`fit` raises a ``ValueError`` before any work.
-    Duplicated points with as many components as distinct points are fitted
-    (each component sits on one point, with variance ``reg_covar``). A column
+    With fewer distinct rows of ``X`` than ``n_components`` some components
+    can only be copies of others (or empty): :meth:`fit` issues a
+    ``ConvergenceWarning`` that says so, and fits like scikit-learn (each
+    component sits on one point, with variance ``reg_covar``, or keeps a
+    weight near 0). Duplicated points with as many components as distinct
+    points are fitted the same way, without a warning. A column
     whose range, squared, overflows (a span above 1.3e154 in float64, 1.8e19
     in float32) is refused too, as no covariance could be stored: divide it
     by a constant. Sparse input raises a ``TypeError`` (call ``.toarray()``).
@@ -655,6 +663,8 @@ default='kmeans'
     }
     _supports_missing = True
     _family_name = "Gaussian"
+    _sklearn_counterpart = "GaussianMixture"
+    _few_distinct_rows = "warn"
 
     def __init__(
         self,
@@ -688,7 +698,7 @@ default='kmeans'
         arrays = {}
         if self.means_init is not None:
             arrays["means"] = check_array_shape(
-                self.means_init, (k, d), "means_init", dt
+                self.means_init, (k, d), "means_init", dt, sklearn_name="means"
             )
         if self.precisions_init is not None:
             precisions = _check_precisions_init(
