@@ -92,10 +92,38 @@ def add_stats(total: dict | None, part: dict) -> dict:
     statistics of a concatenation of chunks are the sums of the chunks' ones.
     """
     if total is None:
-        return {key: np.array(value, copy=True) for key, value in part.items()}
+        # Arrays of another Array API namespace (PyTorch, CuPy, ...) are new
+        # arrays of the chunk's pass: summed in place like numpy ones.
+        return {
+            key: value if _foreign_array(value) else np.array(value, copy=True)
+            for key, value in part.items()
+        }
     for key, value in part.items():
         total[key] += value
     return total
+
+
+def _foreign_array(value) -> bool:
+    """Whether ``value`` is an array of an Array API namespace other than numpy."""
+    return (
+        not isinstance(value, (np.ndarray, np.generic, float, int))
+        and hasattr(value, "shape")
+        and not is_dask(value)
+    )
+
+
+def sum_of_weights(sample_weight) -> float:
+    """The sum of the weights as a float.
+
+    Summed in float64 for numpy and Dask; in the array's own namespace (and
+    dtype) for an array of another Array API namespace.
+    """
+    if not _foreign_array(sample_weight):
+        return float(np.sum(sample_weight, dtype=np.float64))
+    from sklearn.utils._array_api import get_namespace
+
+    xp, _ = get_namespace(sample_weight)
+    return float(xp.sum(sample_weight))
 
 
 #: Target size of one chunk's temporaries. Chunks run on a thread each; every
@@ -508,7 +536,7 @@ class EMMixin:
 
     def _em_restarts(self, X, sample_weight, do_init, n_init):
         """The ``n_init`` runs; returns the best as a tuple."""
-        total_weight = float(np.sum(sample_weight, dtype=np.float64))
+        total_weight = sum_of_weights(sample_weight)
         random_state = check_random_state(self.random_state)
         best = None
         for init in range(n_init):
@@ -557,7 +585,7 @@ class EMMixin:
         takes ``S`` from it alone. Only the small statistics are kept between
         calls, so a stream larger than memory is fitted in one pass.
         """
-        total_weight = float(np.sum(sample_weight, dtype=np.float64))
+        total_weight = sum_of_weights(sample_weight)
         first = not hasattr(self, "_stream_stats")
         with self._em_threads(X):
             if first:

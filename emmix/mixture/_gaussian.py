@@ -32,6 +32,7 @@ from .._validation import (
 )
 from ..base import BaseMixture, format_values, memoized
 from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
+from ._gaussian_xp import ArrayAPIMixin
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -517,7 +518,7 @@ def _check_precisions_init(precisions, covariance_type, n_components, n_features
     return precisions
 
 
-class GaussianMixtureEM(BaseMixture):
+class GaussianMixtureEM(ArrayAPIMixin, BaseMixture):
     """Gaussian mixture fitted by EM: a drop-in for scikit-learn's GaussianMixture.
 
     Same parameters, fitted attributes, methods and numbers as
@@ -665,6 +666,8 @@ default='kmeans'
     _family_name = "Gaussian"
     _sklearn_counterpart = "GaussianMixture"
     _few_distinct_rows = "warn"
+    # Array API dispatch (``_gaussian_xp.ArrayAPIMixin``): its singular error.
+    _singular_message = _SINGULAR_MESSAGE
 
     def __init__(
         self,
@@ -877,7 +880,7 @@ default='kmeans'
     def _n_free_parameters(self, group, value) -> int:
         """Free parameters of a group, as scikit-learn counts them."""
         if group != "covariances":
-            return int(np.size(value))
+            return math.prod(value.shape)  # any Array API namespace
         k, d = self.n_components, self.means_.shape[1]
         return {
             "full": k * d * (d + 1) // 2,
