@@ -290,7 +290,12 @@ INIT_CASES = [
         [[0.0, np.nan], [1.0, 1.0]],
         "'means_init'.*NaN",
     ),
-    ("PoissonMixture", "weights_init", [0.2, 0.3, 0.5], r"'weights'.*\(2,\).*weights_init"),
+    (
+        "PoissonMixture",
+        "weights_init",
+        [0.2, 0.3, 0.5],
+        r"'weights'.*\(2,\).*weights_init",
+    ),
     ("PoissonMixture", "rates_init", np.ones(2), r"'rates_init'.*\(2, 2\).*got \(2,\)"),
     (
         "CoinMixture",

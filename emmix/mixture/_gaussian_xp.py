@@ -219,9 +219,7 @@ def gaussian_stats(xp, Xc, resp, covariance_type):
     """Sums over rows of centred data (``nk`` excluded); full s2 unpacked."""
     s1 = resp.T @ Xc
     if covariance_type == "full":
-        s2 = xp.stack(
-            [(Xc * resp[:, k : k + 1]).T @ Xc for k in range(resp.shape[1])]
-        )
+        s2 = xp.stack([(Xc * resp[:, k : k + 1]).T @ Xc for k in range(resp.shape[1])])
     elif covariance_type == "tied":
         s2 = (Xc * xp.sum(resp, axis=1)[:, None]).T @ Xc
     elif covariance_type == "diag":
@@ -245,11 +243,15 @@ def gaussian_mstep(xp, stats, shift, reg_covar, covariance_type, held_means=None
         cov = cov - e[:, :, None] * m[:, None, :]
         cov = cov + e[:, :, None] * e[:, None, :]
         cov = cov + reg_covar * eye[None, ...]
+        # Exactly symmetric (a device's matrix products need not be), so
+        # the sampler's check of the covariance passes in float32 too.
+        cov = 0.5 * (cov + xp.permute_dims(cov, (0, 2, 1)))
     elif covariance_type == "tied":
         eye = _eye(xp, d, m.dtype, get_namespace_and_device(m)[2])
         weighted = nk[:, None] * e
         cov = s2 - weighted.T @ m - m.T @ weighted + weighted.T @ e
         cov = cov / xp.sum(nk) + reg_covar * eye
+        cov = 0.5 * (cov + cov.T)
     elif covariance_type == "diag":
         cov = s2 / nk[:, None] - 2.0 * m * e + e * e + reg_covar
     else:
@@ -275,9 +277,11 @@ class ArrayAPIMixin:
                 f"accelerate={self.accelerate!r} is not available under "
                 "array_api_dispatch: use accelerate=None, or pass numpy arrays."
             )
-        return self._xp_validate(X, reset=reset), self._xp_weights(
-            sample_weight, X
-        ), None
+        return (
+            self._xp_validate(X, reset=reset),
+            self._xp_weights(sample_weight, X),
+            None,
+        )
 
     def _xp_validate(self, X, *, reset: bool):
         xp, _ = get_namespace(X)
@@ -328,7 +332,7 @@ class ArrayAPIMixin:
             for name, value in saved.items():
                 setattr(self, name, value)
         return {
-            key: xp.asarray(value, dtype=X.dtype, device=device)
+            key: xp.asarray(np.ascontiguousarray(value), dtype=X.dtype, device=device)
             for key, value in arrays.items()
         }
 
@@ -552,16 +556,16 @@ class ArrayAPIMixin:
         if Xv is None:
             return super().score_samples(X)
         xp, _ = get_namespace(Xv)
-        parts = [log_norm for _, _, log_norm, _ in self._xp_log_norm_chunks(Xv, self._em_load())]
-        return xp.concat(parts)
+        chunks = self._xp_log_norm_chunks(Xv, self._em_load())
+        return xp.concat([log_norm for _, _, log_norm, _ in chunks])
 
     def predict_proba(self, X):
         Xv = self._xp_fitted(X)
         if Xv is None:
             return super().predict_proba(X)
         xp, _ = get_namespace(Xv)
-        parts = [resp for _, _, _, resp in self._xp_log_norm_chunks(Xv, self._em_load())]
-        return xp.concat(parts, axis=0)
+        chunks = self._xp_log_norm_chunks(Xv, self._em_load())
+        return xp.concat([resp for _, _, _, resp in chunks], axis=0)
 
     def predict(self, X):
         Xv = self._xp_fitted(X)
@@ -602,4 +606,3 @@ def _np_dtype(X):
 
 def _device(X):
     return get_namespace_and_device(X)[2]
-
