@@ -214,6 +214,68 @@ def normalize(xp, wlp):
     return xp.log(total) + top, resp / total[:, None]
 
 
+# ------------------------------------------------------------ k-means++
+def _squared_distances(xp, X, x_sq, centers):
+    """``|x - c|^2`` of every row to each centre, shape (n_centres, n)."""
+    c_sq = xp.sum(centers * centers, axis=1)
+    d = x_sq[None, :] - 2.0 * (centers @ X.T) + c_sq[:, None]
+    return xp.clip(d, min=0.0)
+
+
+def kmeans_plusplus_indices(xp, X, n_clusters, sample_weight, random_state):
+    """Rows chosen by k-means++ seeding, computed in the namespace.
+
+    The same algorithm and the same calls on ``random_state`` as
+    scikit-learn's ``kmeans_plusplus`` (greedy, ``2 + log(k)`` local trials,
+    distances in float64 where the device has it, as scikit-learn upcasts
+    float32), so the same seed picks the same rows; only the first pick and
+    the trial draws come from the host's ``random_state``.
+    """
+    n = X.shape[0]
+    device = _device(X)
+    dtype = xp.float64 if _has_float64(xp, device) else X.dtype
+    X = xp.astype(X, dtype)
+    weights = xp.astype(sample_weight, dtype)
+    host_weights = np.asarray(_to_host(sample_weight), dtype=np.float64)
+    n_local_trials = 2 + int(np.log(n_clusters))
+    center_id = random_state.choice(n, p=host_weights / host_weights.sum())
+    indices = [int(center_id)]
+    x_sq = xp.sum(X * X, axis=1)
+    closest = _squared_distances(xp, X, x_sq, X[center_id : center_id + 1, ...])[0, ...]
+    current_pot = float(xp.sum(closest * weights))
+    for _ in range(1, n_clusters):
+        rand_vals = random_state.uniform(size=n_local_trials) * current_pot
+        cumulative = xp.cumulative_sum(weights * closest)
+        candidates = xp.searchsorted(
+            cumulative, xp.asarray(rand_vals, dtype=dtype, device=device)
+        )
+        candidates = xp.clip(candidates, max=n - 1)
+        distances = _squared_distances(xp, X, x_sq, xp.take(X, candidates, axis=0))
+        distances = xp.minimum(closest[None, :], distances)
+        potentials = distances @ weights
+        best = int(xp.argmin(potentials))
+        current_pot = float(potentials[best])
+        closest = distances[best, ...]
+        indices.append(int(candidates[best]))
+    return np.asarray(indices)
+
+
+def _has_float64(xp, device) -> bool:
+    try:
+        xp.zeros(1, dtype=xp.float64, device=device)
+    except Exception:  # e.g. Apple's MPS
+        return False
+    return True
+
+
+def _extreme(xp, X) -> bool:
+    """Whether the numpy path would rescale ``X`` for k-means (``power_of_two_scale``)."""
+    info = np.finfo(_np_dtype(X))
+    top = max(float(xp.max(X)), -float(xp.min(X)))
+    low, high = 2.0 ** (info.minexp // 4), 2.0 ** (info.maxexp // 4)
+    return top != 0.0 and not (low <= top <= high)
+
+
 # ------------------------------------------------- statistics and M-step
 def gaussian_stats(xp, Xc, resp, covariance_type):
     """Sums over rows of centred data (``nk`` excluded); full s2 unpacked."""
@@ -400,11 +462,18 @@ class ArrayAPIMixin:
         xp, _, device = get_namespace_and_device(X)
         n, k = X.shape[0], self.n_components
         method = self.init_params
-        if method == "random_from_data":
-            weights = _to_host(sample_weight)
-            uniform = bool(np.all(weights == weights[0]))
-            p = None if uniform else weights / weights.sum()
-            indices = random_state.choice(n, size=k, replace=False, p=p)
+        if method in ("random_from_data", "k-means++") and not (
+            method == "k-means++" and _extreme(xp, X)
+        ):
+            if method == "random_from_data":
+                weights = _to_host(sample_weight)
+                uniform = bool(np.all(weights == weights[0]))
+                p = None if uniform else weights / weights.sum()
+                indices = random_state.choice(n, size=k, replace=False, p=p)
+            else:
+                indices = kmeans_plusplus_indices(
+                    xp, X, k, sample_weight, random_state
+                )
             rows = xp.arange(n, device=device)[:, None]
             chosen = xp.asarray(indices, device=device)[None, :]
             return xp.astype(rows == chosen, X.dtype)
@@ -412,7 +481,8 @@ class ArrayAPIMixin:
             resp = random_state.uniform(size=(n, k)).astype(_np_dtype(X))
             resp /= resp.sum(axis=1)[:, np.newaxis]
             return xp.asarray(resp, device=device)
-        # k-means and k-means++ are scikit-learn's, on a host copy of the rows.
+        # k-means is scikit-learn's, on a host copy of the rows (so is
+        # k-means++ on data the numpy path rescales first).
         resp = initial_responsibilities(
             _to_host(X), k, method, _to_host(sample_weight), random_state
         )
