@@ -32,7 +32,7 @@ from .._validation import (
 )
 from ..base import BaseMixture, format_values, memoized
 from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
-from ._gaussian_xp import ArrayAPIMixin
+from ._gaussian_xp import ArrayAPIMixin, is_namespace_array
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -745,6 +745,8 @@ default='kmeans'
     def _shift(self, params):
         if "_ref" in params:  # pinned for a stream (partial_fit)
             return params["_ref"]
+        if is_namespace_array(params["means"]):  # Array API dispatch
+            return self._xp_shift(params)
         return _mixture_mean(params["weights"], params["means"]).astype(
             params["means"].dtype
         )

@@ -269,7 +269,7 @@ def _has_float64(xp, device) -> bool:
 
 
 def _extreme(xp, X) -> bool:
-    """Whether the numpy path would rescale ``X`` for k-means (``power_of_two_scale``)."""
+    """Whether the numpy path rescales ``X`` for k-means (``power_of_two_scale``)."""
     info = np.finfo(_np_dtype(X))
     top = max(float(xp.max(X)), -float(xp.min(X)))
     low, high = 2.0 ** (info.minexp // 4), 2.0 ** (info.maxexp // 4)
@@ -471,9 +471,7 @@ class ArrayAPIMixin:
                 p = None if uniform else weights / weights.sum()
                 indices = random_state.choice(n, size=k, replace=False, p=p)
             else:
-                indices = kmeans_plusplus_indices(
-                    xp, X, k, sample_weight, random_state
-                )
+                indices = kmeans_plusplus_indices(xp, X, k, sample_weight, random_state)
             rows = xp.arange(n, device=device)[:, None]
             chosen = xp.asarray(indices, device=device)[None, :]
             return xp.astype(rows == chosen, X.dtype)
@@ -573,7 +571,7 @@ class ArrayAPIMixin:
         fixed = self._em_fixed_groups()
         shift = params.get("_ref")
         if shift is None:
-            shift = mixture_mean(xp, params["weights"], params["means"])
+            shift = self._xp_shift(params)
         means, covariances = gaussian_mstep(
             xp,
             stats,
@@ -597,11 +595,10 @@ class ArrayAPIMixin:
             new["_ref"] = params["_ref"]
         return new
 
-    def _em_stream_start(self, params):
-        if not is_namespace_array(params["means"]):
-            return super()._em_stream_start(params)
+    def _xp_shift(self, params):
+        """The centring point of a namespace's parameters (``_shift``)."""
         xp, _ = get_namespace(params["means"])
-        return {**params, "_ref": mixture_mean(xp, params["weights"], params["means"])}
+        return mixture_mean(xp, params["weights"], params["means"])
 
     def _em_store(self, params):
         if not is_namespace_array(params["means"]):
