@@ -628,6 +628,13 @@ default='kmeans'
     Float32 input is computed in float32 (the log-likelihood is accumulated in
     float64).
 
+    Under ``sklearn.config_context(array_api_dispatch=True)``, an array of
+    another Array API namespace (a PyTorch tensor on the CPU or a GPU, a CuPy
+    array, ...) is fitted, scored and predicted in that namespace and on its
+    device, with the numbers of the numpy path; every start is supported
+    there (see the "Array API" page). Where emmix differs from scikit-learn
+    on purpose is listed on the "Differences from scikit-learn" page.
+
     With fewer distinct rows of ``X`` than ``n_components`` some components
     can only be copies of others (or empty): :meth:`fit` issues a
     ``ConvergenceWarning`` that says so, and fits like scikit-learn (each
