@@ -32,6 +32,7 @@ from contextlib import contextmanager
 import numpy as np
 from sklearn import get_config
 from sklearn.externals.array_api_compat import is_array_api_obj
+from sklearn.utils import gen_batches
 from sklearn.utils._array_api import (
     _is_numpy_namespace,
     get_namespace,
@@ -41,7 +42,7 @@ from sklearn.utils._array_api import (
 from sklearn.utils.validation import validate_data
 
 from .._dask import is_dask
-from .._em import add_stats, iter_chunks
+from .._em import add_stats
 from .._responsibilities import initial_responsibilities
 from .._validation import check_sample_weight
 
@@ -197,7 +198,7 @@ def weighted_log_prob(xp, Xc, consts, covariance_type):
         n = Xc.shape[0]
         k, d = consts["ML"].shape
         Y = xp.reshape(Xc @ consts["stacked"], (n, k, d)) - consts["ML"][None, ...]
-        return consts["c"] - xp.sum(Y * Y, axis=2)
+        return consts["c"] - xp.vecdot(Y, Y, axis=-1)
     if covariance_type == "tied":
         Y = Xc @ consts["L"]
         return Y @ consts["MT"] - xp.sum(Y * Y, axis=1)[:, None] + consts["c"]
@@ -281,7 +282,9 @@ def gaussian_stats(xp, Xc, resp, covariance_type):
     """Sums over rows of centred data (``nk`` excluded); full s2 unpacked."""
     s1 = resp.T @ Xc
     if covariance_type == "full":
-        s2 = xp.stack([(Xc * resp[:, k : k + 1]).T @ Xc for k in range(resp.shape[1])])
+        # All components in one batched product (one kernel on a device).
+        weighted = Xc[None, :, :] * xp.permute_dims(resp, (1, 0))[:, :, None]
+        s2 = xp.permute_dims(weighted, (0, 2, 1)) @ Xc
     elif covariance_type == "tied":
         s2 = (Xc * xp.sum(resp, axis=1)[:, None]).T @ Xc
     elif covariance_type == "diag":
@@ -531,7 +534,7 @@ class ArrayAPIMixin:
         """Yield ``(rows, Xc, log_norm, resp)`` chunk by chunk."""
         xp, _ = get_namespace(X)
         consts = self._xp_consts(xp, params)
-        for rows in iter_chunks(X.shape[0], self._xp_row_bytes(X)):
+        for rows in _chunks(X.shape[0], self._xp_row_bytes(X)):
             Xc = X[rows, ...] - consts["shift"]
             wlp = weighted_log_prob(xp, Xc, consts, self.covariance_type)
             yield (rows, Xc, *normalize(xp, wlp))
@@ -664,6 +667,17 @@ class ArrayAPIMixin:
             setattr(host, key + "_", _to_host(getattr(self, key + "_")))
         X, y = super(ArrayAPIMixin, host).sample(n_samples)
         return xp.asarray(X, device=device), xp.asarray(y, device=device)
+
+
+def _chunks(n_samples: int, row_bytes: int):
+    """Row slices within ``working_memory`` (no cache-sized cap).
+
+    The numpy path keeps chunks near the CPU cache for its threads; a
+    namespace runs each operation on all its cores or on a device, where
+    fewer, larger operations are faster.
+    """
+    rows = int(get_config()["working_memory"] * 2**20 // max(row_bytes, 1))
+    yield from gen_batches(n_samples, max(1, min(rows, n_samples)))
 
 
 def _np_dtype(X):
