@@ -666,6 +666,8 @@ class ArrayAPIMixin:
         for key in ("weights", "means", "covariances", "precisions_cholesky"):
             setattr(host, key + "_", _to_host(getattr(self, key + "_")))
         X, y = super(ArrayAPIMixin, host).sample(n_samples)
+        if not _has_float64(xp, device):  # e.g. Apple's MPS: the model's dtype
+            X = X.astype(_np_dtype(means))
         return xp.asarray(X, device=device), xp.asarray(y, device=device)
 
 
