@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 __all__ = [
+    "CategoricalMixture",
     "CoinMixture",
     "GaussianMixtureEM",
     "MissingBivariateImputer",
@@ -23,6 +24,7 @@ __all__ = [
 
 #: Public name -> the submodule that defines it.
 _ESTIMATORS = {
+    "CategoricalMixture": "emmix.mixture",
     "CoinMixture": "emmix.mixture",
     "GaussianMixtureEM": "emmix.mixture",
     "PoissonMixture": "emmix.mixture",
@@ -37,7 +39,12 @@ _SUBMODULES = frozenset(
 
 if TYPE_CHECKING:  # for type checkers and IDEs; nothing is imported at run time
     from .impute import MissingBivariateImputer, MultivariateNormalImputer
-    from .mixture import CoinMixture, GaussianMixtureEM, PoissonMixture
+    from .mixture import (
+        CategoricalMixture,
+        CoinMixture,
+        GaussianMixtureEM,
+        PoissonMixture,
+    )
 
 
 def __getattr__(name: str):

@@ -239,7 +239,7 @@ def _block_summary(check_block, x, w, start):
     except (ValueError, TypeError) as exc:
         raise _with_rows(exc, start, x.shape[0]) from None
     _check_weight_block(w, start)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # wsum may overflow
         return {
             "min": np.fmin.reduce(x, axis=0),
             "max": np.fmax.reduce(x, axis=0),

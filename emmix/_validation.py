@@ -5,15 +5,21 @@ Every check here runs before any fitting work starts and never modifies its inpu
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 
 import numpy as np
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils import gen_batches
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import validate_data
 
 __all__ = [
+    "IntegerInterval",
     "check_X",
     "check_array_shape",
+    "check_columns_observed",
+    "check_counts_representable",
     "check_finite",
     "check_n_components",
     "check_n_components_counts",
@@ -23,7 +29,30 @@ __all__ = [
     "check_squares_representable",
     "check_weights_init",
     "fill_column_means",
+    "is_scalar_nan",
+    "missing_mask",
+    "normalize_sample_weight",
+    "normalize_weights_by_total",
+    "warn_if_reg_covar_dominates",
 ]
+
+
+class IntegerInterval(Interval):
+    """An :class:`~sklearn.utils._param_validation.Interval` of integers, not bools.
+
+    ``True`` is an ``Integral`` in Python, so scikit-learn's
+    ``Interval(Integral, ...)`` accepts it; ``n_components=True`` is a bug in
+    the caller's code, refused here by parameter validation with a message
+    naming the parameter.
+    """
+
+    def is_satisfied_by(self, val):
+        if isinstance(val, (bool, np.bool_)):
+            return False
+        return super().is_satisfied_by(val)
+
+    def __str__(self):
+        return super().__str__().replace("an int", "an int (not a bool)", 1)
 
 
 def _column_names(X) -> list[str] | None:
@@ -41,6 +70,22 @@ def _describe_column(j: int, names: list[str] | None) -> str:
     if names is not None and j < len(names):
         return f"column {j} ({names[j]!r})"
     return f"column {j}"
+
+
+#: The imputers' name for it (``"column 3 ('age')"``).
+_describe = _describe_column
+
+
+def is_scalar_nan(value) -> bool:
+    """Whether ``value`` is a float NaN (the default missing-value marker)."""
+    return isinstance(value, numbers.Real) and math.isnan(value)
+
+
+def missing_mask(X, missing_values) -> np.ndarray:
+    """Boolean mask of the entries of ``X`` equal to ``missing_values``."""
+    if is_scalar_nan(missing_values):
+        return np.isnan(X)
+    return X == missing_values
 
 
 def _first_non_numeric(X):
@@ -131,6 +176,7 @@ def check_X(
     allow_nan: bool = False,
     ensure_min_samples: int = 1,
     dtype=(np.float64, np.float32),
+    masked_fill=None,
 ):
     """Validate ``X`` through scikit-learn's ``validate_data`` with clearer errors.
 
@@ -155,6 +201,12 @@ def check_X(
         Fewest rows accepted.
     dtype : dtype or tuple of dtypes
         Accepted floating dtypes; the first is used for conversion.
+    masked_fill : float or None, default=None
+        What the masked entries of a ``numpy.ma`` masked array become (the
+        estimator's marker of a missing value, e.g. NaN); None refuses a
+        masked array with masked entries (the estimator does not support
+        missing values). Without this, numpy would hand over the masked
+        entries' hidden values as data.
 
     Returns
     -------
@@ -162,6 +214,8 @@ def check_X(
         A validated array (a copy only where conversion required one).
     """
     name = type(estimator).__name__
+    if isinstance(X, np.ma.MaskedArray):
+        X = unmask(X, name=name, fill=masked_fill)
     try:
         X_checked = validate_data(
             estimator,
@@ -201,12 +255,43 @@ def check_X(
     return X_checked
 
 
+def unmask(X, *, name: str, fill=None):
+    """A plain array from the masked array ``X``: masked entries become ``fill``.
+
+    ``fill=None`` (an estimator without missing-value support) refuses masked
+    entries with a ``ValueError`` naming the first one. ``X`` is not modified.
+    """
+    mask = np.ma.getmaskarray(X)
+    data = np.ma.getdata(X)
+    if not mask.any():
+        return data
+    count = int(mask.sum())
+    where = ""
+    if mask.ndim == 2:
+        i, j = (int(v) for v in np.argwhere(mask)[0])
+        where = f" (the first at row {i}, column {j})"
+    if fill is None:
+        raise ValueError(
+            f"X is a masked array with {count} masked entries{where}, but {name} "
+            "does not support missing values, and it will not take the hidden "
+            "values under the mask as data. Drop the rows with masked entries "
+            "(X[~X.mask.any(axis=1)]) or fill them (X.filled(value)) before "
+            "fitting."
+        )
+    if data.dtype.kind in "biu":
+        data = data.astype(np.float64)
+    return np.where(mask, fill, data)
+
+
 def check_finite(X, *, name: str, allow_nan: bool = False, names=None) -> None:
     """Raise a ``ValueError`` naming the first NaN or infinite entry of ``X``."""
     if X.dtype.kind not in "fc":
         return
-    # Cheap test first: the sum is finite for all-finite data of sane size.
-    if np.isfinite(np.sum(X, dtype=np.float64)) and not np.isnan(X).any():
+    # Cheap test first: the sum is finite for all-finite data of sane size
+    # (huge finite values may overflow it: no warning, the slow path decides).
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(X, dtype=np.float64)
+    if np.isfinite(total) and not np.isnan(X).any():
         return
     bad = ~np.isfinite(X)
     if allow_nan:
@@ -368,52 +453,142 @@ def check_squares_representable(
     )
 
 
+def normalize_sample_weight(sample_weight):
+    """``sample_weight`` times a power of two that brings its mean into [1, 2).
+
+    Multiplying every weight by the same positive number does not change the
+    weighted likelihood's maximum, so the fit must not depend on it; but the
+    engine adds absolute amounts (scikit-learn's ``10 * eps`` to the summed
+    responsibilities) and sums weights in floating point, where 1e306 x n
+    overflows and 1e-14 makes ``10 * eps`` matter. After this, weights of any
+    scale are those of mean about 1. The factor is an exact power of two, so
+    integer weights stay exact and weights whose mean already lies in [1, 2)
+    are returned unchanged; uniform weights become exactly 1.
+
+    Parameters
+    ----------
+    sample_weight : ndarray of shape (n_samples,)
+        Finite, non-negative float64 weights with a positive entry.
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,)
+        A new array (or the input when the factor is 1).
+    """
+    top = float(np.max(sample_weight))
+    if top == float(np.min(sample_weight)):
+        # Uniform weights: the same fit as no weights, to the last bit.
+        return np.ones_like(sample_weight)
+    # The mean is taken of the weights divided by a power of two near their
+    # largest, which neither overflows nor loses the largest weights.
+    high = int(np.frexp(top)[1])
+    mean = float(np.mean(np.ldexp(sample_weight, -high)))
+    exponent = high + int(np.frexp(mean)[1]) - 1
+    if exponent == 0:
+        return sample_weight
+    return np.ldexp(sample_weight, -exponent)
+
+
+def normalize_weights_by_total(sample_weight, total: float, n_samples: int):
+    """:func:`normalize_sample_weight` from a known total weight (e.g. lazily).
+
+    For weights that are not at hand (a Dask array): the same power of two
+    brings the mean ``total / n_samples`` into [1, 2); the product is lazy.
+    """
+    n_samples = max(int(n_samples), 1)
+    mean = float(total) / n_samples
+    shift = 0
+    if mean == np.inf and sample_weight.dtype == np.float64:
+        # The total overflowed: sum the weights divided by 2**1000 instead
+        # (one more pass over the weights alone; lazy until computed).
+        shift = 1000
+        scaled = (sample_weight * np.ldexp(1.0, -shift)).sum()
+        mean = float(scaled.compute() if hasattr(scaled, "compute") else scaled)
+        mean /= n_samples
+    if not (np.isfinite(mean) and mean > 0):
+        return sample_weight
+    exponent = int(np.frexp(mean)[1]) - 1 + shift
+    if exponent == 0:
+        return sample_weight
+    return sample_weight * np.asarray(np.ldexp(1.0, -exponent), sample_weight.dtype)
+
+
+def _weights_as_float(sample_weight) -> np.ndarray:
+    """``sample_weight`` as a float64 array, or an error naming it."""
+    if np.ma.is_masked(sample_weight):
+        raise ValueError(
+            "sample_weight is a masked array with masked entries: give every "
+            "row a weight (e.g. sample_weight.filled(0) to drop the masked rows)."
+        )
+    try:
+        weights = np.asarray(np.ma.getdata(sample_weight))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"sample_weight must be a 1-d array of real numbers: {exc}"
+        ) from exc
+    kind = weights.dtype.kind
+    if kind == "c":
+        raise ValueError(
+            "sample_weight must hold real numbers, but it holds complex numbers "
+            f"(dtype {weights.dtype}). Give its real part (np.real) if that "
+            "is what you mean."
+        )
+    if kind not in "biuf":
+        for i, value in enumerate(weights.ravel()):
+            if isinstance(value, (numbers.Real, np.bool_)) and not isinstance(
+                value, (str, bytes)
+            ):
+                continue
+            textual = isinstance(value, (str, bytes, complex))
+            error = ValueError if textual else TypeError
+            raise error(
+                "sample_weight must hold real numbers, but "
+                f"sample_weight[{i}] = {value!r} (type {type(value).__name__}). "
+                "Convert the weights to numbers first."
+            )
+    return weights.astype(np.float64)
+
+
 def check_sample_weight(sample_weight, X, *, n_components: int | None = None):
     """Validate ``sample_weight`` for an EM fit.
 
-    Weights must be finite and non-negative with a positive sum; ``None`` means
-    all ones. When ``n_components`` is given, at least that many rows must have
-    a positive weight.
+    Weights must be real, finite and non-negative with a positive sum; ``None``
+    means all ones, a single number the same weight for every row. They are
+    multiplied by a power of two that brings their mean into [1, 2) (see
+    :func:`normalize_sample_weight`): the scale of the weights never matters.
+    When ``n_components`` is given, at least that many rows must have a
+    positive weight.
 
     Returns
     -------
     sample_weight : ndarray of shape (n_samples,)
         Weights of the dtype of ``X`` (a new array; the input is not modified).
     """
+    n_samples = X.shape[0]
     if sample_weight is None:
-        return np.ones(X.shape[0], dtype=X.dtype)
-    if not isinstance(sample_weight, numbers.Number):
-        sample_weight = np.asarray(sample_weight)
-        if sample_weight.shape != (X.shape[0],):
-            raise ValueError(
-                "sample_weight must be a 1-d array with one weight per row of X: "
-                f"got shape {sample_weight.shape} for X with {X.shape[0]} rows."
-            )
-        if sample_weight.dtype.kind == "f" and not np.all(np.isfinite(sample_weight)):
-            i = int(np.flatnonzero(~np.isfinite(sample_weight))[0])
-            raise ValueError(
-                "sample_weight must be finite, but "
-                f"sample_weight[{i}] = {sample_weight[i]}."
-            )
-    try:
-        sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, copy=True)
-    except ValueError as exc:
-        if "non-zero" not in str(exc):
-            raise
+        return np.ones(n_samples, dtype=X.dtype)
+    if isinstance(sample_weight, (numbers.Number, np.generic)) and not isinstance(
+        sample_weight, (bool, np.bool_)
+    ):
+        sample_weight = np.full(n_samples, sample_weight)
+    weights = _weights_as_float(sample_weight)
+    if weights.shape != (n_samples,):
         raise ValueError(
-            "sample_weight sums to zero: at least one row needs a positive weight."
-        ) from exc
-    if not np.all(np.isfinite(sw)):
-        i = int(np.flatnonzero(~np.isfinite(sw))[0])
-        raise ValueError(
-            f"sample_weight must be finite, but sample_weight[{i}] = {sw[i]}."
+            "sample_weight must be a 1-d array with one weight per row of X: "
+            f"got shape {weights.shape} for X with {n_samples} rows."
         )
-    if np.any(sw < 0):
-        i = int(np.flatnonzero(sw < 0)[0])
+    if not np.all(np.isfinite(weights)):
+        i = int(np.flatnonzero(~np.isfinite(weights))[0])
         raise ValueError(
-            f"sample_weight must be non-negative, but sample_weight[{i}] = {sw[i]}."
+            f"sample_weight must be finite, but sample_weight[{i}] = {weights[i]}."
         )
-    n_positive = int(np.count_nonzero(sw))
+    if np.any(weights < 0):
+        i = int(np.flatnonzero(weights < 0)[0])
+        raise ValueError(
+            f"sample_weight must be non-negative, but sample_weight[{i}] = "
+            f"{weights[i]}."
+        )
+    n_positive = int(np.count_nonzero(weights))
     if n_positive == 0:
         raise ValueError(
             "sample_weight sums to zero: at least one row needs a positive weight."
@@ -424,7 +599,112 @@ def check_sample_weight(sample_weight, X, *, n_components: int | None = None):
             f"n_components={n_components}. Lower n_components or give more rows "
             "a positive weight."
         )
-    return sw
+    return normalize_sample_weight(weights).astype(X.dtype)
+
+
+def check_columns_observed(X, *, name: str, names=None, sample_weight=None) -> None:
+    """Refuse a column of ``X`` with no observed value (every entry NaN).
+
+    A mixture would have to invent the parameters of such a column (a mean
+    of 0, a variance of ``reg_covar``, a rate at its floor) and ``impute``
+    would fill it with them. With ``sample_weight``, values in rows of weight
+    0 do not count.
+    """
+    if X.dtype.kind != "f" or X.shape[0] == 0:
+        return
+    observed = ~np.isnan(X)
+    where = " (every entry is NaN)"
+    if sample_weight is not None and not np.all(sample_weight > 0):
+        observed &= (sample_weight > 0)[:, np.newaxis]
+        where = " among the rows with a positive sample_weight"
+    empty = ~observed.any(axis=0)
+    if not empty.any():
+        return
+    columns = np.flatnonzero(empty)
+    j = int(columns[0])
+    more = f" (and {len(columns) - 1} other such columns)" if len(columns) > 1 else ""
+    if names is not None and j < len(names):
+        drop = f"X.drop(columns=[{names[j]!r}])"
+    else:
+        drop = f"np.delete(X, {j}, axis=1)"
+    raise ValueError(
+        f"X has no observed value in {_describe_column(j, names)}{where}{more}: "
+        f"{name} cannot estimate that column's parameters from nothing, and "
+        f"will not invent them. Drop that column ({drop}) or fill it before "
+        "fitting."
+    )
+
+
+def check_counts_representable(X, *, name: str, names=None, n_trials=None) -> None:
+    """Refuse counts so large that a count model's sums overflow.
+
+    A count model sums ``x`` over rows (its statistics) and ``x log x`` over
+    features (its log-likelihood terms); both must stay below the largest
+    number of the dtype, or the fit ends in NaN parameters. Values up to
+    ``max / (4 max(n_samples, n_features log(max)))`` are safe (3e304 for 60
+    rows of 2 features in float64; 4.8e35 in float32). NaN entries are ignored.
+    ``n_trials``, fixed numbers of tosses per feature, count like values of X.
+    """
+    if X.size == 0 or X.dtype.kind != "f":
+        return
+    info = np.finfo(X.dtype)
+    n_samples, n_features = X.shape
+    limit = float(info.max) / (
+        4.0 * max(n_samples, n_features * math.log(float(info.max)))
+    )
+    top = float(np.nanmax(X)) if np.isnan(X).any() else float(np.max(X))
+    trials = -np.inf if n_trials is None else float(np.max(n_trials))
+    if not max(top, trials) > limit:
+        return
+    wider = " or convert X to float64," if X.dtype != np.float64 else ""
+    if trials > top:
+        what = f"The largest number of tosses is n_trials = {trials:g}"
+    else:
+        i, j = (int(v) for v in np.argwhere(X == top)[0])
+        what = (
+            f"The largest value of X is {top:g} (row {i}, {_describe_column(j, names)})"
+        )
+    raise ValueError(
+        f"{what}:"
+        f" {name} cannot fit counts this large in {X.dtype}, because its sums over "
+        f"the {n_samples} rows and its log-likelihood terms (x log x) would overflow"
+        f" (counts up to {limit:.3g} are safe). Rescale the counts (e.g. divide X "
+        f"by a power of ten, in units where they stay meaningful),{wider} before "
+        "fitting."
+    )
+
+
+def warn_if_reg_covar_dominates(X, reg_covar: float, *, name: str, names=None):
+    """Warn when a column of ``X`` varies so little that ``reg_covar`` dominates.
+
+    ``reg_covar`` is added to every variance; a column whose values all lie
+    within ``2 sqrt(reg_covar)`` of each other has a variance below it, so the
+    fitted covariances are mostly ``reg_covar`` and the components cannot be
+    told apart in that column (data times 1e-150 give identical components).
+    Constant columns (variance 0) are not reported: there is nothing to tell
+    apart. NaN entries are ignored.
+    """
+    if X.shape[0] == 0 or X.dtype.kind != "f" or reg_covar <= 0:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.fmax.reduce(X, axis=0) - np.fmin.reduce(X, axis=0)
+    small = (spread > 0) & (spread < 2.0 * math.sqrt(reg_covar))
+    if not small.any():
+        return
+    columns = np.flatnonzero(small)
+    j = int(columns[0])
+    more = f" (and {len(columns) - 1} other columns)" if len(columns) > 1 else ""
+    warnings.warn(
+        f"The values of X in {_describe_column(j, names)}{more} span only "
+        f"{float(spread[j]):.3g}, less than 2 sqrt(reg_covar) = "
+        f"{2.0 * math.sqrt(reg_covar):.3g}, so their variance is below "
+        f"reg_covar={reg_covar:g}: the regularisation dominates the "
+        f"covariances and {name} cannot tell components apart in that column. "
+        "Scale the data (e.g. with sklearn.preprocessing.StandardScaler) or "
+        "lower reg_covar.",
+        UserWarning,
+        stacklevel=5,
+    )
 
 
 def check_array_shape(
@@ -511,9 +791,13 @@ def fill_column_means(X, sample_weight=None):
     if not missing.any():
         return X
     weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-    observed = (~missing) * weights[:, np.newaxis]
-    totals = observed.sum(axis=0)
-    sums = np.where(missing, 0.0, X).T @ weights
+    # Sums by blocks of rows: the per-cell temporaries stay block-sized.
+    block = max(2**22 // (8 * max(X.shape[1], 1)), 1)
+    totals = sums = 0.0
+    for rows in gen_batches(X.shape[0], block):
+        observed = ~missing[rows]
+        totals = totals + weights[rows] @ observed
+        sums = sums + np.where(observed, X[rows], 0.0).T @ weights[rows]
     means = np.divide(sums, totals, out=np.zeros_like(sums), where=totals > 0)
     return np.where(missing, means.astype(X.dtype), X)
 

@@ -37,8 +37,17 @@ and, where the defaults do not fit:
     ``accelerate="squarem"``), e.g. rates to at least a floor.
 ``_n_free_parameters(group, value)``
     Free parameters of a group (default: the number of its entries).
+``_free_parametrisation(group, value)``
+    The group's free coordinates and the map back to its value, for the
+    standard errors of :mod:`emmix.inference` (default: every entry; a
+    symmetric matrix keeps its upper triangle).
 ``_initial_params(X)``
     Validated user-given starting values (``rates_init``, ...) by group.
+``_model_shape(n_features)``
+    What fixes the shapes of the parameters (default: ``n_components`` and
+    the number of features; a Gaussian adds its ``covariance_type``). A
+    ``warm_start`` fit after a change starts afresh with a warning, and
+    ``partial_fit`` raises a ``ValueError`` naming the change.
 ``_sample_component(rng, params, k, n_samples)``
     Draw rows from component ``k`` (for :meth:`~BaseMixture.sample`).
 ``_describe_component(k)`` and ``_plot_components(X, ax, features, names)``
@@ -54,7 +63,7 @@ passes in bounded memory on all cores, hard EM, ``fixed_params``, SQUAREM,
 
 The engine's parameters (``tol``, ``max_iter``, ``n_init``, ``random_state``,
 ``warm_start``, ``verbose``, ``verbose_interval``, ``fixed_params``,
-``accelerate``, ``learning_decay``, ``learning_offset``) and the mixture's
+``accelerate``, ``stopping``, ``learning_decay``, ``learning_offset``) and the mixture's
 (``n_components``, ``init_params``, ``weights_init``, ``assignment``) are
 declared once: a family's ``__init__`` takes its own parameters and
 ``**params``, passes ``**params`` to ``super().__init__``, and its signature
@@ -66,6 +75,7 @@ Example: see the gallery's "Writing your own family" (an exponential mixture).
 from __future__ import annotations
 
 import math
+import warnings
 from abc import ABCMeta, abstractmethod
 from functools import partial
 from numbers import Integral
@@ -74,7 +84,7 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._accel import project_simplex
@@ -86,7 +96,7 @@ from ._dask import (
     dask_weights,
     is_dask,
 )
-from ._em import EMMixin, iter_chunks, memoized
+from ._em import EMMixin, add_stats, iter_chunks, memoized
 from ._responsibilities import (
     INIT_METHODS,
     initial_responsibilities,
@@ -94,6 +104,8 @@ from ._responsibilities import (
     normalize_log_prob,
 )
 from ._validation import (
+    IntegerInterval,
+    check_columns_observed,
     check_n_components,
     check_n_components_counts,
     check_non_negative,
@@ -103,6 +115,7 @@ from ._validation import (
     check_X,
     estimator_feature_names,
     fill_column_means,
+    normalize_weights_by_total,
 )
 
 __all__ = [
@@ -117,7 +130,7 @@ __all__ = [
 #: The mixture-level constructor parameters, declared once:
 #: name -> (default, constraints).
 MIXTURE_PARAMETERS: dict[str, tuple] = {
-    "n_components": (1, [Interval(Integral, 1, None, closed="left")]),
+    "n_components": (1, [IntegerInterval(Integral, 1, None, closed="left")]),
     "init_params": ("kmeans", [StrOptions(set(INIT_METHODS))]),
     "weights_init": (None, ["array-like", None]),
     "assignment": ("soft", [StrOptions({"soft", "hard"})]),
@@ -128,6 +141,22 @@ def format_values(values, digits: int = 3) -> str:
     """``values`` as a short bracketed list of rounded numbers (for reports)."""
     array = np.atleast_1d(np.asarray(values, dtype=np.float64))
     return np.array2string(array, precision=digits, suppress_small=True, separator=", ")
+
+
+def chunked_stats(X, resp, row_bytes, component_stats) -> dict:
+    """``component_stats(X, resp)`` summed over row chunks, with ``nk`` added.
+
+    The start's M-step sees all rows at once; its statistics are sums over
+    rows, so they are taken chunk by chunk (as in an E-step pass) and never
+    need more than a chunk's temporaries. Equal to the one-shot statistics up
+    to rounding.
+    """
+    stats = None
+    for rows in iter_chunks(X.shape[0], row_bytes):
+        part = component_stats(X[rows], resp[rows])
+        part["nk"] = resp[rows].sum(axis=0)
+        stats = add_stats(stats, part)
+    return stats
 
 
 def _check_block(estimator, X):
@@ -180,6 +209,15 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints: dict = {
         name: constraints for name, (_, constraints) in MIXTURE_PARAMETERS.items()
     }
+    #: Families stop near the optimum by default (Aitken's bound on the
+    #: distance to the limit, with SQUAREM where EM crawls); only
+    #: GaussianMixtureEM keeps scikit-learn's rule, for drop-in numbers.
+    _engine_defaults = {
+        "stopping": "aitken",
+        "tol": 1e-8,
+        "max_iter": 1000,
+        "accelerate": "squarem",
+    }
 
     def __init__(self, n_components: int = 1, **params):
         self._set_declared_params({"n_components": n_components, **params})
@@ -230,6 +268,18 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _n_free_parameters(self, group: str, value) -> int:
         """Free parameters of a group (default: the number of its entries)."""
         return int(np.size(value))
+
+    def _free_parametrisation(self, group: str, value):
+        """Free coordinates of a group and the map back to its value.
+
+        Returns ``(theta, to_value)``: a 1-d float64 vector of the group's
+        free parameters and a function from such a vector to the group's
+        value (its shape). :mod:`emmix.inference` differentiates the
+        log-likelihood in these coordinates. Default: every entry is free.
+        A group with constrained entries (a symmetric matrix) overrides it.
+        """
+        value = np.asarray(value, dtype=np.float64)
+        return value.ravel().copy(), lambda theta: theta.reshape(value.shape)
 
     def _initial_params(self, X) -> dict:
         """Validated user-given starting values of component groups, by key."""
@@ -360,7 +410,10 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
         NaN marks a missing entry in a family that supports it: it is
         integrated out of the likelihood (the data are taken to be missing at
-        random), and every row needs at least one observed value.
+        random), every row needs at least one observed value and, to fit,
+        every column too (its parameters would otherwise be invented). The
+        masked entries of a ``numpy.ma`` masked array are missing entries
+        (refused by a family without missing-value support).
         """
         X_checked = check_X(
             self,
@@ -368,9 +421,16 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             reset=reset,
             allow_nan=self._supports_missing,
             ensure_min_samples=2 if reset else 1,
+            masked_fill=np.nan if self._supports_missing else None,
         )
         if self._supports_missing:
             check_rows_observed(X_checked, type(self).__name__)
+            if reset:
+                check_columns_observed(
+                    X_checked,
+                    name=type(self).__name__,
+                    names=estimator_feature_names(self),
+                )
         if self._non_negative_data:
             check_non_negative(
                 X_checked, type(self).__name__, estimator_feature_names(self)
@@ -400,11 +460,12 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         ``resp`` already includes the sample weights. The statistics are
         summed chunk by chunk, so the start's memory is bounded like a pass.
         """
-        stats = None
-        for rows in iter_chunks(X.shape[0], self._em_row_bytes(X, None)):
-            part = self._component_stats(X[rows], resp[rows], None)
-            stats = part if stats is None else {k: stats[k] + part[k] for k in part}
-        stats["nk"] = resp.sum(axis=0)
+        stats = chunked_stats(
+            X,
+            resp,
+            self._em_row_bytes(X, None),
+            lambda X, resp: self._component_stats(X, resp, None),
+        )
         return self._em_mstep(stats, None)
 
     def _em_start_needs_data(self) -> bool:
@@ -433,13 +494,17 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             # The start only needs rough parameters: missing entries are
             # filled with their column's mean for it (EM then does it right).
             X = fill_column_means(X, sample_weight)
+            features = self._init_features(X)
             resp = initial_responsibilities(
-                self._init_features(X),
+                features,
                 self.n_components,
                 self.init_params,
                 sample_weight,
                 random_state,
+                # Features computed for the start alone may be centred in place.
+                scratch=not np.may_share_memory(features, X),
             )
+            del features
             resp *= sample_weight[:, np.newaxis]
             params = self._params_from_resp(X, resp, sample_weight)
         return {**params, **user}
@@ -492,7 +557,16 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """
         if not is_dask(X):
             X = self._validate_input(X, reset=reset)
-            return X, check_sample_weight(sample_weight, X), None
+            sample_weight = check_sample_weight(sample_weight, X)
+            if reset and self._supports_missing:
+                # A column observed only in rows of weight 0 is empty too.
+                check_columns_observed(
+                    X,
+                    name=type(self).__name__,
+                    names=estimator_feature_names(self),
+                    sample_weight=sample_weight,
+                )
+            return X, sample_weight, None
         X = dask_check_X(
             X,
             name=type(self).__name__,
@@ -509,6 +583,9 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         if reset:
             surrogate = np.vstack([summary["min"], summary["max"]]).astype(X.dtype)
             self._validate_input(surrogate, reset=True)
+        sample_weight = normalize_weights_by_total(
+            sample_weight, summary["wsum"], X.shape[0]
+        )
         return X, sample_weight, summary["npos"]
 
     def _check_components(self, X, sample_weight, n_positive) -> None:
@@ -560,8 +637,60 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self._init_arrays = self._check_init_arrays(X)
         self._check_components(X, sample_weight, n_positive)
         self._reset_stream()
+        self._check_warm_start(X)
         self._fit_em(X, sample_weight)
+        self._fitted_shape = self._model_shape(X.shape[1])
         return self
+
+    # ------------------------------------------------- continuing a fit
+    def _model_shape(self, n_features: int) -> dict:
+        """What fixes the shapes of the parameters (compared before continuing).
+
+        A family whose parameter shapes depend on more (the covariance type,
+        ...) adds it.
+        """
+        return {"n_components": self.n_components, "n_features": int(n_features)}
+
+    def _shape_changes(self, n_features: int) -> list[str]:
+        """How the model asked for now differs from the fitted one (by shape)."""
+        fitted = getattr(self, "_fitted_shape", None)
+        if fitted is None:  # fitted by an older version: nothing to compare
+            return []
+        now = self._model_shape(n_features)
+        changes = []
+        for key in now:
+            if key in fitted and fitted[key] != now[key]:
+                what = "X has" if key == "n_features" else f"{key} is"
+                changes.append(
+                    f"{what} {now[key]!r}"
+                    + (" features" if key == "n_features" else "")
+                    + f" where the fitted model has {fitted[key]!r}"
+                )
+        return changes
+
+    def _check_warm_start(self, X) -> None:
+        """Start afresh, with a warning, when the fitted model cannot be continued.
+
+        ``warm_start=True`` continues from the fitted parameters; after
+        ``set_params(n_components=...)`` (or on data with other columns) they
+        have other shapes, so the fit starts afresh, as a fit without
+        ``warm_start`` would, and says so.
+        """
+        if not (self.warm_start and hasattr(self, "converged_")):
+            return
+        changes = self._shape_changes(X.shape[1])
+        if not changes:
+            return
+        warnings.warn(
+            f"warm_start=True, but {'; '.join(changes)}: the fitted parameters "
+            "cannot start this fit, so it starts afresh (with n_init="
+            f"{self.n_init} runs), as without warm_start. Set warm_start=False "
+            "(or clone the estimator) before changing the model to silence this "
+            "warning.",
+            UserWarning,
+            stacklevel=3,
+        )
+        del self.converged_
 
     def _reset_stream(self):
         for name in ("_stream_stats", "_stream_params", "_stream_t"):
@@ -598,6 +727,8 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         first = not hasattr(self, "_stream_stats")
         if first:
             self._validate_params()
+        else:
+            self._check_stream_continues()
         X, sample_weight, n_positive = self._validated_fit_data(
             X, sample_weight, reset=first
         )
@@ -606,7 +737,26 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             self._init_arrays = self._check_init_arrays(X)
             self._check_components(X, sample_weight, n_positive)
         self._partial_fit_em(X, sample_weight)
+        if first:
+            self._fitted_shape = self._model_shape(X.shape[1])
         return self
+
+    def _check_stream_continues(self) -> None:
+        """Refuse a ``partial_fit`` batch after the model changed shape.
+
+        The running statistics belong to the model of the first batch; after
+        ``set_params(n_components=...)`` they cannot be updated.
+        """
+        self._validate_params()
+        changes = self._shape_changes(self.n_features_in_)
+        if changes:
+            raise ValueError(
+                f"{type(self).__name__}.partial_fit continues the stream begun by "
+                f"its first call, but now {'; '.join(changes)} (set_params since "
+                "then?). Its running statistics cannot be updated for another "
+                "model: set the parameters back, or call fit(X) (or partial_fit "
+                "on a clone of the estimator) to start a new stream."
+            )
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit the model and return the most probable component of each row.
@@ -815,7 +965,11 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             Component of each drawn sample.
         """
         self._check_fitted()
-        if not isinstance(n_samples, Integral) or n_samples < 1:
+        if (
+            not isinstance(n_samples, Integral)
+            or isinstance(n_samples, (bool, np.bool_))
+            or n_samples < 1
+        ):
             raise ValueError(
                 f"Invalid value for 'n_samples': {n_samples!r}. The sampling "
                 "requires at least one sample."

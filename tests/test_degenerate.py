@@ -239,8 +239,11 @@ def test_gaussian_tiny_values_without_regularisation_say_what_to_change(
         GaussianMixtureEM(
             2, covariance_type=covariance_type, reg_covar=0.0, random_state=0
         ).fit(X)
-    # With the default reg_covar it fits (the variances are reg_covar).
-    gm = GaussianMixtureEM(2, covariance_type=covariance_type, random_state=0).fit(X)
+    # With the default reg_covar it fits (the variances are reg_covar), and
+    # says that reg_covar dominates.
+    with pytest.warns(UserWarning, match="below reg_covar"):
+        gm = GaussianMixtureEM(2, covariance_type=covariance_type, random_state=0)
+        gm.fit(X)
     check_fitted(gm, X)
 
 

@@ -389,7 +389,8 @@ def test_warm_start_continues():
     first = imp.n_iter_
     imp.fit(X)
     assert first > 3 and imp.n_iter_ <= 2
-    imp.fit(X[:, :2])  # other columns: a fresh start, no error
+    with pytest.warns(UserWarning, match="starts afresh"):
+        imp.fit(X[:, :2])  # other columns: a fresh start, no error
     assert imp.mean_.shape == (2,)
 
 

@@ -25,13 +25,15 @@ from scipy import linalg
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._accel import project_psd
+from .._conditional_gaussian import missing_patterns
 from .._validation import (
     check_array_shape,
     check_squares_representable,
     estimator_feature_names,
+    warn_if_reg_covar_dominates,
 )
-from ..base import BaseMixture, format_values, memoized
-from ._gaussian_missing import missing_log_prob, missing_patterns, missing_stats
+from ..base import BaseMixture, chunked_stats, format_values, memoized
+from ._gaussian_missing import missing_log_prob, missing_stats
 from ._gaussian_xp import ArrayAPIMixin, is_namespace_array
 
 __all__ = ["GaussianMixtureEM"]
@@ -560,7 +562,11 @@ default='kmeans'
         Seed of the initialisation and of :meth:`sample`.
     warm_start : bool, default=False
         If True, each :meth:`fit` after the first continues from the fitted
-        parameters with a single run (``n_init`` is ignored).
+        parameters with a single run (``n_init`` is ignored). If
+        ``n_components``, ``covariance_type`` or the number of features changed
+        since, the fitted parameters cannot start the fit: it starts afresh, as
+        without ``warm_start``, with a warning. (:meth:`partial_fit` then raises
+        a ``ValueError``: call :meth:`fit`.)
     verbose : int, default=0
         1 prints each run and iteration, 2 also times and log-likelihoods.
     verbose_interval : int, default=10
@@ -576,6 +582,13 @@ default='kmeans'
         their values with ``weights_init``, ``means_init`` or
         ``precisions_init``. With fixed means, covariances are estimated around
         them; fixed groups do not count in :meth:`bic` and :meth:`aic`.
+    stopping : {'change', 'aitken'}, default='change'
+        The stopping rule. 'change' is scikit-learn's (the change of the mean
+        log-likelihood per sample between two iterations is below ``tol``).
+        'aitken' stops when Aitken's estimate of the distance to the limit of
+        the log-likelihood sequence is below ``tol``: stricter, use it (with a
+        smaller ``tol``, say 1e-8) when the estimates themselves matter. See
+        the user guide's "When does EM stop?".
     accelerate : {None, 'squarem'}, default=None
         None runs plain EM. 'squarem' accelerates it with the SqS3 scheme of
         Varadhan & Roland (2008): two EM steps, an extrapolation along them,
@@ -671,6 +684,13 @@ default='kmeans'
     }
     _supports_missing = True
     _family_name = "Gaussian"
+    # scikit-learn's stopping rule and defaults, for the same numbers.
+    _engine_defaults = {
+        "stopping": "change",
+        "tol": 1e-3,
+        "max_iter": 100,
+        "accelerate": None,
+    }
     _sklearn_counterpart = "GaussianMixture"
     _few_distinct_rows = "warn"
     # Array API dispatch (``_gaussian_xp.ArrayAPIMixin``): its singular error.
@@ -701,7 +721,19 @@ default='kmeans'
                 name=type(self).__name__,
                 names=estimator_feature_names(self),
             )
+            warn_if_reg_covar_dominates(
+                X_checked,
+                self.reg_covar,
+                name=type(self).__name__,
+                names=estimator_feature_names(self),
+            )
         return X_checked
+
+    def _model_shape(self, n_features: int) -> dict:
+        return {
+            **super()._model_shape(n_features),
+            "covariance_type": self.covariance_type,
+        }
 
     def _initial_params(self, X):
         k, d, dt = self.n_components, X.shape[1], X.dtype
@@ -739,9 +771,16 @@ default='kmeans'
         Weights are divided by the total weight, as scikit-learn divides by
         ``n_samples`` at the start.
         """
-        shift = np.average(X, axis=0, weights=sample_weight).astype(X.dtype)
-        stats = gaussian_stats(X, resp, shift, self.covariance_type)
-        stats["nk"] = resp.sum(axis=0)
+        # Chunk by chunk: the full type's packed outer products of all rows at
+        # once would be n x d(d+1)/2 numbers. (A matrix-vector product for the
+        # weighted mean: ``np.average`` would build an n x d temporary.)
+        shift = (sample_weight @ X / np.sum(sample_weight)).astype(X.dtype)
+        stats = chunked_stats(
+            X,
+            resp,
+            self._em_row_bytes(X, None),
+            lambda X, resp: gaussian_stats(X, resp, shift, self.covariance_type),
+        )
         means, covariances = gaussian_mstep(
             stats, shift, self.reg_covar, self.covariance_type
         )
@@ -798,6 +837,7 @@ default='kmeans'
             incomplete_mask,
             params["means"],
             params["covariances"],
+            params["precisions_cholesky"],
             self.covariance_type,
             patterns=memoized(
                 cache, "patterns", lambda: missing_patterns(incomplete_mask)
@@ -897,6 +937,23 @@ default='kmeans'
             "tied": d * (d + 1) // 2,
             "spherical": k,
         }[self.covariance_type]
+
+    def _free_parametrisation(self, group, value):
+        """Full and tied covariances are symmetric: their upper triangles."""
+        if group != "covariances" or self.covariance_type not in ("full", "tied"):
+            return super()._free_parametrisation(group, value)
+        value = np.asarray(value, dtype=np.float64)
+        d = value.shape[-1]
+        rows, cols = np.triu_indices(d)
+
+        def to_value(theta):
+            upper = theta.reshape(*value.shape[:-2], rows.size)
+            out = np.zeros(value.shape)
+            out[..., rows, cols] = upper
+            out[..., cols, rows] = upper
+            return out
+
+        return value[..., rows, cols].ravel().copy(), to_value
 
     def _sample_component(self, rng, params, k, n_samples):
         # Same draws as scikit-learn's GaussianMixture.sample for the same seed.

@@ -1,56 +1,29 @@
-"""Gaussian mixture E-step for rows with missing entries (NaN).
+"""GaussianMixtureEM's rows with missing entries (NaN), in the mixture's layouts.
 
-For a row with observed block ``o`` and missing block ``m`` and a component
-``k`` with mean ``mu`` and covariance ``S``:
-
-* its log-density is that of the observed block, ``N(x_o; mu_o, S_oo)``
-  (the missing block is integrated out);
-* given the row and the component, the missing block is normal with mean
-  ``xhat_m = mu_m + S_mo S_oo^-1 (x_o - mu_o)`` and covariance
-  ``C = S_mm - S_mo S_oo^-1 S_om``;
-* the expected sufficient statistics are those of the filled row ``xhat``
-  (observed values kept) plus ``C`` in the missing block of the second
-  moment, so the M-step is unchanged.
-
-Rows are grouped by missingness pattern: one factorisation per pattern and
-component, vectorised over the rows of the pattern. Diagonal and spherical
-covariances need no pattern at all (the features are independent within a
-component). The statistics are the same dict as the complete-data E-step
-(``s1``, ``s2`` taken around ``shift``), so chunks with and without missing
-values add up.
+The maths (observed-block log-densities, conditional means and covariances
+by missingness pattern, expected sufficient statistics) is the shared kernel
+:mod:`emmix._conditional_gaussian`; this module only maps the mixture's
+parameters per ``covariance_type`` onto it and its statistics back into the
+complete-data layout (``s1``, ``s2`` around ``shift``), so that chunks with and
+without missing values add up and the M-step is unchanged.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-__all__ = ["missing_log_prob", "missing_patterns", "missing_stats"]
+from .._conditional_gaussian import (
+    condition_on_observed,
+    condition_on_observed_diag,
+    expected_stats,
+)
 
-_LOG_2PI = math.log(2 * math.pi)
-
-
-def missing_patterns(mask):
-    """Row groups with the same missingness: ``[(rows, observed, missing)]``."""
-    keys, inverse = np.unique(mask, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
-    groups = []
-    for p, key in enumerate(keys):
-        rows = order[bounds[p] : bounds[p + 1]]
-        groups.append((rows, np.flatnonzero(~key), np.flatnonzero(key)))
-    return groups
+__all__ = ["missing_log_prob", "missing_stats"]
 
 
-def _full_covariances(covariances, covariance_type, n_components):
-    if covariance_type == "tied":
-        return np.broadcast_to(covariances, (n_components, *covariances.shape))
-    return covariances
-
-
-def missing_log_prob(X, mask, means, covariances, covariance_type, patterns=None):
+def missing_log_prob(
+    X, mask, means, covariances, precisions_cholesky, covariance_type, patterns=None
+):
     """Log-densities of the observed part of each row, and the conditional fill.
 
     Parameters
@@ -60,84 +33,60 @@ def missing_log_prob(X, mask, means, covariances, covariance_type, patterns=None
     mask : ndarray of bool, same shape
         True where missing.
     means : ndarray of shape (n_components, n_features)
-    covariances : ndarray
-        Shaped by ``covariance_type`` (as ``GaussianMixtureEM.covariances_``).
+    covariances, precisions_cholesky : ndarray
+        Shaped by ``covariance_type`` (as ``GaussianMixtureEM.covariances_``
+        and ``precisions_cholesky_``).
     covariance_type : {'full', 'tied', 'diag', 'spherical'}
-    patterns : list, default=None
-        ``missing_patterns(mask)``, if already computed (it depends on the rows
-        only, so a fit computes it once per chunk).
+    patterns : MissingPatterns, default=None
+        ``emmix._conditional_gaussian.missing_patterns(mask)``, if already
+        computed (it depends on the rows only, so a fit computes it once per
+        chunk).
 
     Returns
     -------
     log_prob : ndarray of shape (n_samples, n_components)
     fill : dict
         What :func:`missing_stats` needs: the filled rows per component
-        (``xhat``, shape (n_samples, n_components, n_features)) and the
-        conditional covariances of the missing blocks.
+        (``xhat``, shape (n_samples, n_components, n_features), observed
+        entries exactly as given) and the kernel's ``conditional``.
     """
-    n, d = X.shape
-    k = means.shape[0]
-    observed = ~mask
-    X0 = np.where(mask, 0.0, X).astype(X.dtype, copy=False)
+    n_features = means.shape[1]
     if covariance_type in ("diag", "spherical"):
         variances = (
             covariances
             if covariance_type == "diag"
-            else np.repeat(covariances[:, np.newaxis], d, axis=1)
+            else np.repeat(covariances[:, np.newaxis], n_features, axis=1)
         )
-        diff = X0[:, np.newaxis, :] - means[np.newaxis]  # (n, k, d)
-        terms = diff * diff / variances + np.log(variances) + _LOG_2PI
-        log_prob = -0.5 * np.einsum("nkd,nd->nk", terms, observed.astype(X.dtype))
-        xhat = np.where(mask[:, np.newaxis, :], means[np.newaxis], X0[:, np.newaxis])
-        cond_var = mask[:, np.newaxis, :] * variances[np.newaxis]  # (n, k, d)
-        return log_prob, {"xhat": xhat, "cond_var": cond_var}
-
-    covs = _full_covariances(covariances, covariance_type, k)
-    log_prob = np.empty((n, k), dtype=X.dtype)
-    xhat = np.repeat(X0[:, np.newaxis, :], k, axis=1)
-    blocks = []  # (rows, missing index, C of shape (k, |m|, |m|))
-    components = np.arange(k)
-    for rows, o, m in missing_patterns(mask) if patterns is None else patterns:
-        # One batch over the components for each pattern.
-        q = len(o)
-        s_oo = covs[:, o[:, np.newaxis], o[np.newaxis, :]]  # (k, q, q)
-        chol = _cholesky_or_raise(s_oo, o)
-        chol_inv = np.linalg.inv(chol)  # lower triangular, (k, q, q)
-        centred = X0[np.ix_(rows, o)][np.newaxis] - means[:, np.newaxis, o]
-        z = centred @ np.swapaxes(chol_inv, 1, 2)  # (k, r, q): L^-1 (x_o - mu_o)
-        log_det = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
-        log_prob[rows] = (
-            -0.5 * (q * _LOG_2PI + log_det[:, np.newaxis] + np.sum(z * z, axis=2))
-        ).T
-        if len(m):
-            s_mo = covs[:, m[:, np.newaxis], o[np.newaxis, :]]  # (k, |m|, q)
-            # S_mo S_oo^-1 (x_o - mu_o) = (L^-1 S_om)^T z with S_oo = L L^T.
-            a = chol_inv @ np.swapaxes(s_mo, 1, 2)  # (k, q, |m|)
-            filled = means[:, np.newaxis, m] + z @ a  # (k, r, |m|)
-            xhat[np.ix_(rows, components, m)] = np.swapaxes(filled, 0, 1)
-            cond = (
-                covs[:, m[:, np.newaxis], m[np.newaxis, :]] - np.swapaxes(a, 1, 2) @ a
+        conditional = condition_on_observed_diag(X, mask, means, variances)
+    else:
+        whiten = (
+            precisions_cholesky
+            if covariance_type == "full"
+            else precisions_cholesky[np.newaxis]
+        )
+        precision = whiten @ np.swapaxes(whiten, 1, 2)
+        log_det = -2.0 * np.sum(np.log(np.diagonal(whiten, axis1=1, axis2=2)), 1)
+        try:
+            conditional = condition_on_observed(
+                X, mask, means, precision, whiten, log_det, patterns=patterns
             )
-            blocks.append((rows, m, cond))
-    return log_prob, {"xhat": xhat, "blocks": blocks}
-
-
-def _cholesky_or_raise(matrices, observed):
-    """Batched lower Cholesky factors; a clear error names a singular block."""
-    try:
-        return np.linalg.cholesky(matrices)
-    except np.linalg.LinAlgError:
-        for j, matrix in enumerate(matrices):
-            try:
-                np.linalg.cholesky(matrix)
-            except np.linalg.LinAlgError:
-                raise ValueError(
-                    "Fitting the mixture model failed: the covariance of component "
-                    f"{j} is singular on the observed features {observed.tolist()} "
-                    "of some rows. Increase reg_covar, decrease the number of "
-                    "components, or scale the input data."
-                ) from None
-        raise  # pragma: no cover - one of them failed above
+        except ValueError as error:
+            raise ValueError(
+                f"Fitting the mixture model failed: {error} Increase reg_covar, "
+                "decrease the number of components, or scale the input data."
+            ) from None
+    # x̂ in place of x̂ - mu (kept until the statistics: one array, not two),
+    # with the observed entries exactly as given (mu + (x - mu) need not round
+    # to x): x + 0 where observed, 0 + (mu + filled) where missing.
+    xhat = conditional.filled
+    xhat += means[:, np.newaxis, :]
+    xhat *= mask
+    xhat += np.where(mask, 0.0, X)
+    log_prob = conditional.log_prob.T.astype(X.dtype, copy=False)
+    return log_prob, {
+        "xhat": np.swapaxes(xhat, 0, 1),
+        "conditional": conditional._replace(filled=None, log_prob=None),
+    }
 
 
 def missing_stats(resp, fill, shift, covariance_type):
@@ -158,19 +107,13 @@ def missing_stats(resp, fill, shift, covariance_type):
     stats : dict
         ``s1`` and ``s2`` in the layout of the complete-data E-step.
     """
-    xc = fill["xhat"] - shift  # (n, k, d)
-    s1 = np.einsum("nk,nkd->kd", resp, xc)
-    d = xc.shape[2]
-    if covariance_type in ("diag", "spherical"):
-        s2 = np.einsum("nk,nkd->kd", resp, xc * xc + fill["cond_var"])
-        if covariance_type == "spherical":  # summed over features, as complete
-            s2 = s2.sum(axis=1)
-        return {"s1": s1, "s2": s2}
-    scatter = np.einsum("nk,nkd,nke->kde", resp, xc, xc)
-    for rows, m, cond in fill["blocks"]:
-        weight = resp[rows].sum(axis=0)  # (k,)
-        scatter[np.ix_(np.arange(len(weight)), m, m)] += weight[:, None, None] * cond
-    if covariance_type == "tied":
-        return {"s1": s1, "s2": scatter.sum(axis=0)}
-    rows_idx, cols_idx = np.triu_indices(d)
-    return {"s1": s1, "s2": scatter[:, rows_idx, cols_idx]}
+    centred = np.swapaxes(fill["xhat"], 0, 1) - shift  # (k, n, d)
+    s1, s2 = expected_stats(centred, resp, fill["conditional"])
+    if covariance_type == "spherical":  # summed over features, as complete
+        s2 = s2.sum(axis=1)
+    elif covariance_type == "tied":
+        s2 = s2.sum(axis=0)
+    elif covariance_type == "full":
+        rows, cols = np.triu_indices(s2.shape[1])
+        s2 = s2[:, rows, cols]
+    return {"s1": s1, "s2": s2}

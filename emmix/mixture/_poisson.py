@@ -22,6 +22,8 @@ from sklearn.utils._param_validation import Interval
 
 from .._validation import (
     check_array_shape,
+    check_counts_representable,
+    estimator_feature_names,
 )
 from ..base import BaseMixture, format_values, memoized
 
@@ -103,11 +105,12 @@ class PoissonMixture(BaseMixture):
     ----------
     n_components : int, default=1
         The number of mixture components.
-    tol : float, default=1e-3
-        Convergence threshold on the change of the mean log-likelihood per
-        sample between two iterations.
-    max_iter : int, default=100
-        Maximum number of EM iterations per run.
+    tol : float, default=1e-8
+        Convergence threshold on the mean log-likelihood per sample: by
+        default on Aitken's estimate of its distance to the optimum (see
+        ``stopping``).
+    max_iter : int, default=1000
+        Maximum number of EM iterations (passes over the data) per run.
     n_init : int, default=1
         Number of runs from different starts; the best is kept.
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
@@ -126,7 +129,11 @@ default='kmeans'
         Seed of the initialisation and of :meth:`sample`.
     warm_start : bool, default=False
         If True, each :meth:`fit` after the first continues from the fitted
-        parameters with a single run (``n_init`` is ignored).
+        parameters with a single run (``n_init`` is ignored). If
+        ``n_components`` or the number of features changed since, the fitted
+        parameters cannot start the fit: it starts afresh, as without
+        ``warm_start``, with a warning. (:meth:`partial_fit` then raises a
+        ``ValueError``: call :meth:`fit`.)
     verbose : int, default=0
         1 prints each run and iteration, 2 also times and log-likelihoods.
     verbose_interval : int, default=10
@@ -141,7 +148,13 @@ default='kmeans'
         estimated: any of ``'weights'``, ``'rates'``. Give their values with
         ``weights_init`` or ``rates_init``; fixed groups do not count in
         :meth:`bic` and :meth:`aic`.
-    accelerate : {None, 'squarem'}, default=None
+    stopping : {'aitken', 'change'}, default='aitken'
+        The stopping rule. 'aitken' stops when Aitken's estimate of the
+        distance from the last log-likelihood to the limit of the sequence is
+        below ``tol`` (it bounds the distance to the optimum, not the last
+        step); 'change' is scikit-learn's rule (the last change is below
+        ``tol``). See the user guide's "When does EM stop?".
+    accelerate : {None, 'squarem'}, default='squarem'
         None runs plain EM. 'squarem' accelerates it with the SqS3 scheme of
         Varadhan & Roland (2008): two EM steps, an extrapolation along them,
         parameters projected back into their valid set, and a fall-back to the
@@ -216,6 +229,10 @@ default='kmeans'
     }
 
     _parameter_groups = ("rates",)
+    #: Counts mixtures estimate parameters people read: stop near the optimum
+    #: (Aitken's rule, tol 1e-8 per sample) and get there by SQUAREM, which
+    #: needs 10-20x fewer passes than plain EM when the components overlap
+    #: (benchmarks/bench_squarem.py and the user guide's "When does EM stop?").
     _supports_missing = True
     _non_negative_data = True
     _family_name = "Poisson"
@@ -233,6 +250,10 @@ default='kmeans'
         self.rate_floor = rate_floor
 
     # ------------------------------------------------------------ the family
+    def _check_data(self, X) -> None:
+        names = estimator_feature_names(self)
+        check_counts_representable(X, name=type(self).__name__, names=names)
+
     def _initial_params(self, X) -> dict:
         if self.rates_init is None:
             return {}
