@@ -599,7 +599,7 @@ def test_categorical_group_uses_its_codes():
         model.score_samples(Xc), logsumexp(log_p, axis=1), rtol=1e-10
     )
     da = pytest.importorskip("dask.array")
-    with pytest.raises(TypeError, match="group 'categorical'"):
+    with pytest.raises(TypeError, match=r"cannot fit this Dask array.*categories_"):
         clone(model).fit(da.from_array(Xc, chunks=(100, 4)))
 
 
@@ -607,7 +607,7 @@ def test_family_with_its_own_start_is_refused():
     from emmix import StudentTMixture
 
     X, _, _ = mixed_data(n=100)
-    with pytest.raises(TypeError, match="StudentTMixture, whose start"):
+    with pytest.raises(TypeError, match=r"StudentTMixture, whose start .*'dofs'"):
         MixedTypeMixture(
             2, columns=[(StudentTMixture, [0, 1]), ("poisson", [2, 3])]
         ).fit(X)

@@ -159,15 +159,6 @@ def make_group_estimator(name: str, family, options: dict, n_components: int):
             f"MixedTypeMixture: group {name!r} has family {family!r}; give a family "
             f"name ({sorted(FAMILIES)}), a BaseMixture subclass or an instance."
         )
-    if type(estimator)._em_initialize is not BaseMixture._em_initialize:
-        # Its start does more than one M-step from responsibilities (the
-        # t's degrees of freedom), which a group's start cannot repeat.
-        raise TypeError(
-            f"MixedTypeMixture: group {name!r} has family "
-            f"{type(estimator).__name__}, whose start (_em_initialize) is its "
-            "own; a group's start is one M-step of its family from the shared "
-            "responsibilities, so this family cannot be a group yet."
-        )
     shared = set(type(estimator)._declared_parameters())
     misplaced = sorted(set(options) & shared)
     if misplaced:
@@ -508,19 +499,21 @@ feature_names_in_
 
     # -------------------------------------------------------------- checks
     def _validated_fit_data(self, X, sample_weight, *, reset: bool):
-        if reset and is_dask(X):
-            # The blocks are checked before the mixture knows its columns.
-            self._set_groups(self._resolve_groups(int(X.shape[1]), None))
-            for name, est, _ in self._groups():
-                if type(est)._validated_fit_data is not BaseMixture._validated_fit_data:
-                    # Its own Dask pass (a categorical group learns its
-                    # categories from the whole array first) is not composed.
-                    raise TypeError(
-                        f"MixedTypeMixture cannot fit a Dask array with group "
-                        f"{name!r}: {type(est).__name__} reads Dask input its own "
-                        "way. Fit on a numpy array (or compute() the Dask array)."
-                    )
-        return super()._validated_fit_data(X, sample_weight, reset=reset)
+        if not (reset and is_dask(X)):
+            return super()._validated_fit_data(X, sample_weight, reset=reset)
+        # The blocks are checked before the mixture knows its columns.
+        self._set_groups(self._resolve_groups(int(X.shape[1]), None))
+        try:
+            return super()._validated_fit_data(X, sample_weight, reset=reset)
+        except AttributeError as exc:
+            # A group whose family learns from the whole data before it can
+            # check a block (a categorical group's categories) has its own
+            # Dask pass, which the mixture does not compose.
+            raise TypeError(
+                "MixedTypeMixture cannot fit this Dask array: a group's family "
+                f"must see all the data before checking a block ({exc}). Fit on "
+                "a numpy array (or compute() the Dask array)."
+            ) from exc
 
     def _validate_input(self, X, *, reset: bool):
         """Validated X: each group's columns checked by its own family."""
@@ -645,6 +638,23 @@ feature_names_in_
             sub = est._params_from_resp(
                 np.ascontiguousarray(X[:, index]), resp, sample_weight
             )
+            given = getattr(self, "_init_arrays", {})
+            missing = [
+                key
+                for keys in est._em_groups().values()
+                for key in keys
+                if key not in sub and name + SEP + key not in given
+            ]
+            if missing:
+                # Its start sets more than one M-step from responsibilities
+                # does (the t's degrees of freedom, in its _em_initialize).
+                raise TypeError(
+                    f"MixedTypeMixture: group {name!r} has family "
+                    f"{type(est).__name__}, whose start from responsibilities "
+                    f"gives no {missing} (its own start sets them); a group's "
+                    "start is that M-step alone, so give them in the group's "
+                    "options (e.g. its *_init parameters)."
+                )
             params.setdefault("weights", sub["weights"])
             params.update(self._prefixed(sub, name))
         return params
