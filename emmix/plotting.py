@@ -164,7 +164,7 @@ def _full_covariances(estimator) -> np.ndarray:
     cov = np.asarray(estimator.covariances_, dtype=np.float64)
     k, d = np.shape(estimator.means_)
     kind = getattr(estimator, "covariance_type", "full")
-    if kind == "full":
+    if cov.ndim == 3:  # 'full' and mclust's structures
         return cov
     if kind == "tied":
         return np.broadcast_to(cov, (k, d, d))
