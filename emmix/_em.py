@@ -78,6 +78,7 @@ ENGINE_PARAMETERS: dict[str, tuple] = {
     "learning_offset": (10.0, [Interval(Real, 0.0, None, closed="left")]),
 }
 
+
 def add_stats(total: dict | None, part: dict) -> dict:
     """Add the sufficient statistics ``part`` into ``total`` (a new dict if None).
 
