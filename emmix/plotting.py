@@ -161,16 +161,13 @@ def plot_criterion(selection, ax: Axes | None = None) -> Axes:
 # ---------------------------------------------------------------- mixture
 def _full_covariances(estimator) -> np.ndarray:
     """Covariances as an array (n_components, d, d), whatever the covariance type."""
-    cov = np.asarray(estimator.covariances_, dtype=np.float64)
+    from .mixture._gaussian import full_covariances
+
     k, d = np.shape(estimator.means_)
     kind = getattr(estimator, "covariance_type", "full")
-    if cov.ndim == 3:  # 'full' and mclust's structures
-        return cov
-    if kind == "tied":
-        return np.broadcast_to(cov, (k, d, d))
-    if kind == "diag":
-        return np.stack([np.diag(c) for c in cov])
-    return cov[:, np.newaxis, np.newaxis] * np.eye(d)  # spherical
+    return np.asarray(
+        full_covariances(estimator.covariances_, kind, k, d), dtype=np.float64
+    )
 
 
 def _ellipse(ax, mean, cov, color, n_std: float, **kwargs):

@@ -74,6 +74,7 @@ __all__ = [
     "canonical_structure",
     "covariance_mstep",
     "decompose",
+    "is_submodel",
     "n_covariance_parameters",
 ]
 
@@ -132,6 +133,38 @@ def canonical_structure(structure: str) -> str:
         f"structure={structure!r} is not a covariance structure: expected one of "
         f"{', '.join(STRUCTURES)} or a scikit-learn type "
         f"({', '.join(SKLEARN_STRUCTURES)})."
+    )
+
+
+# ------------------------------------------------------------------- nesting
+_LETTER_ORDER = {"I": 0, "E": 1, "V": 2}
+
+
+def is_submodel(special: str, general: str) -> bool:
+    """Whether every covariance set of ``special`` is one of ``general``.
+
+    Letter by letter, Identity is a special case of Equal, and Equal of
+    Variable (a spherical shape, ``I``, has no orientation to vary, and its
+    third letter is always ``I``). Every structure is a submodel of itself.
+
+    Parameters
+    ----------
+    special, general : str
+        mclust names or scikit-learn types.
+
+    Returns
+    -------
+    nested : bool
+
+    Examples
+    --------
+    >>> is_submodel("EEI", "VEV"), is_submodel("VII", "EEE")
+    (True, False)
+    """
+    special, general = canonical_structure(special), canonical_structure(general)
+    return all(
+        _LETTER_ORDER[s] <= _LETTER_ORDER[g]
+        for s, g in zip(special, general, strict=True)
     )
 
 

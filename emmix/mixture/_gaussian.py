@@ -37,6 +37,7 @@ from ._covariance_structures import (
     STRUCTURES,
     covariance_mstep,
     decompose,
+    is_submodel,
     n_covariance_parameters,
 )
 from ._gaussian_missing import missing_log_prob, missing_stats
@@ -50,7 +51,7 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical", *STRUCTURES)
 #: step. Warm-started from the last covariances, every inner step raises the
 #: expected complete-data log-likelihood, so any cap keeps EM monotone (a
 #: generalised EM step); near convergence a few iterations reach the optimum.
-STRUCTURE_INNER_MAX_ITER = 20
+STRUCTURE_INNER_MAX_ITER = 5
 
 _SINGULAR_MESSAGE = (
     "Fitting the mixture model failed because some components have ill-defined "
@@ -79,6 +80,36 @@ def covariance_shape(covariance_type: str, n_components: int, n_features: int):
         "diag": (n_components, n_features),
         "spherical": (n_components,),
     }[covariance_type]
+
+
+def full_covariances(covariances, covariance_type, n_components, n_features):
+    """Covariances in the full form ``(n_components, d, d)``, whatever the type."""
+    cov = np.asarray(covariances)
+    kind = kernel_type(covariance_type)
+    k, d = n_components, n_features
+    if kind == "full":
+        return cov
+    if kind == "tied":
+        return np.broadcast_to(cov, (k, d, d)).copy()
+    if kind == "diag":
+        return cov[:, :, np.newaxis] * np.eye(d, dtype=cov.dtype)
+    return cov[:, np.newaxis, np.newaxis] * np.eye(d, dtype=cov.dtype)
+
+
+def compact_covariances(full, covariance_type):
+    """Full covariances ``(K, d, d)`` in a type's storage form.
+
+    The inverse of :func:`full_covariances` on covariances that have the
+    type's structure (tied: all equal; diag: diagonal; spherical: multiples of
+    the identity); other entries are dropped.
+    """
+    kind = kernel_type(covariance_type)
+    if kind == "full":
+        return full
+    if kind == "tied":
+        return full[0]
+    diagonal = np.diagonal(full, axis1=1, axis2=2)
+    return diagonal.copy() if kind == "diag" else diagonal.mean(axis=1)
 
 
 def _mixture_mean(weights, means):
@@ -1013,6 +1044,32 @@ default='kmeans'
             "tied": d * (d + 1) // 2,
             "spherical": k,
         }[self.covariance_type]
+
+    def _submodel_start(self, fitted):
+        """Start this model at a fitted special case of it, if ``fitted`` is one.
+
+        ``fitted`` is a special case when it has the same number of components
+        and features and a covariance structure contained in this one
+        (:func:`~emmix.mixture._covariance_structures.is_submodel`): its
+        parameters are then parameters of this model, and EM started there
+        can only climb. Returns the constructor parameters of that start, or
+        None.
+        """
+        if not isinstance(fitted, GaussianMixtureEM) or not hasattr(fitted, "means_"):
+            return None
+        k, d = fitted.means_.shape
+        if k != self.n_components or not is_submodel(
+            fitted.covariance_type, self.covariance_type
+        ):
+            return None
+        full = full_covariances(fitted.covariances_, fitted.covariance_type, k, d)
+        covariances = compact_covariances(full, self.covariance_type)
+        return {
+            "weights_init": fitted.weights_,
+            "means_init": fitted.means_,
+            "precisions_init": covariances_from_precisions(covariances, self._kernel),
+            "n_init": 1,
+        }
 
     def _sample_component(self, rng, params, k, n_samples):
         # Same draws as scikit-learn's GaussianMixture.sample for the same seed.
