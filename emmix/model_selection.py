@@ -852,9 +852,9 @@ def select_model(
     >>> print(result.summary(2))  # doctest: +NORMALIZE_WHITESPACE
     Top 2 models by BIC (-2 log L + p log n, lower is better;
     mclust reports -BIC, higher is better):
-      model         BIC  mclust BIC      log-lik params
-      VEV,2     561.728    -561.728     -215.726     26
-      VEV,3     562.551    -562.551     -186.034     38
+      model          BIC   mclust BIC      log-lik params
+      VEV,2      561.728     -561.728     -215.726     26
+      VEV,3      562.551     -562.551     -186.073     38
     """
     from joblib import Parallel, delayed
     from sklearn.model_selection import ParameterGrid
