@@ -669,7 +669,11 @@ SMALL_DATA_ENTRIES = 100_000
 
 
 def _small_data_threads(X):
-    """One BLAS/OpenMP thread for small data, no limit otherwise."""
+    """One BLAS/OpenMP thread for small data, no limit otherwise.
+
+    Set once around the whole selection (threadpoolctl's set-up costs ~10 ms);
+    joblib's worker processes get their own limit from joblib.
+    """
     from contextlib import nullcontext
 
     from threadpoolctl import threadpool_limits
@@ -690,7 +694,7 @@ def _fit_record(estimator, params, X, sample_weight, error_score, start=None):
     tick = time.perf_counter()
     try:
         model = clone(estimator).set_params(**params, **(start or {}))
-        with warnings.catch_warnings(), _small_data_threads(X):
+        with warnings.catch_warnings():
             # the table's "converged" column says it, and select_model warns once
             warnings.simplefilter("ignore", ConvergenceWarning)
             model = _fit(model, X, sample_weight)
@@ -876,7 +880,6 @@ def select_model(
       VEV,2      561.728     -561.728     -215.726     26
       VEV,3      562.551     -562.551     -186.073     38
     """
-    from joblib import Parallel, delayed
     from sklearn.model_selection import ParameterGrid
     from sklearn.utils import check_random_state
 
@@ -908,6 +911,16 @@ def select_model(
     if "random_state" in own and not isinstance(own["random_state"], Integral):
         seed = int(check_random_state(own["random_state"]).randint(2**31 - 1))
         estimator = clone(estimator).set_params(random_state=seed)
+
+    with _small_data_threads(X):
+        return _select_model(
+            estimator, X, params, criterion, n_jobs, sample_weight, error_score
+        )
+
+
+def _select_model(estimator, X, params, criterion, n_jobs, sample_weight, error_score):
+    """select_model's work, once its arguments are checked."""
+    from joblib import Parallel, delayed
 
     parallel = Parallel(n_jobs=n_jobs)
     fresh = parallel(

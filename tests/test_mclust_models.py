@@ -270,3 +270,23 @@ def test_recovers_the_parameters_of_structured_data(structure):
     assert_allclose(gm.means_[order], means, atol=0.15)
     assert_allclose(gm.covariances_[order], covariances, atol=0.15)
     assert_allclose(gm.weights_, 1 / 3, atol=0.02)
+
+
+def test_plot_mixture_draws_structured_ellipses():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Ellipse
+
+    from emmix.plotting import plot_mixture
+
+    X = _blobs()
+    gm = GaussianMixtureEM(3, covariance_type="VEV", random_state=0).fit(X)
+    ax = plot_mixture(gm, X)
+    ellipses = [p for p in ax.patches if isinstance(p, Ellipse)]
+    assert ellipses
+    # the ellipses' axes follow the fitted covariances (not a spherical guess)
+    widths = {round(e.width / e.height, 6) for e in ellipses}
+    ratios = {round(float(np.sqrt(s[0] / s[1])), 6) for s in gm.shape_}
+    assert widths <= ratios | {round(1 / r, 6) for r in ratios}
+    plt.close("all")

@@ -259,3 +259,34 @@ def test_summary_arguments():
         result.summary(0)
     assert "Top 2 models by BIC" in result.summary(5)
     assert "ModelSelection(criterion='bic'" in repr(result)
+
+
+def test_plot_model_selection_draws_one_line_per_structure(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from emmix.plotting import plot_model_selection
+
+    grid = {"covariance_type": ["EII", "VEV", "VVV"], "n_components": [3, 1, 2]}
+    result = select_model(GaussianMixtureEM(random_state=0), IRIS, grid)
+    ax = plt.figure().subplots()
+    assert plot_model_selection(result, ax) is ax
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines[:3]] == ["EII", "VEV", "VVV"]
+    for line, name in zip(lines[:3], ["EII", "VEV", "VVV"], strict=True):
+        np.testing.assert_array_equal(line.get_xdata(), [1, 2, 3])  # sorted by K
+        rows = [i for i, p in enumerate(result.params_) if p["covariance_type"] == name]
+        by_k = sorted(rows, key=lambda i: result.params_[i]["n_components"])
+        np.testing.assert_allclose(line.get_ydata(), result.scores_[by_k])
+    star = lines[3]
+    assert star.get_xdata()[0] == result.best_params_["n_components"]
+    assert star.get_ydata()[0] == pytest.approx(result.best_score_)
+    assert "lower is better" in ax.get_ylabel()
+    ax.figure.savefig(tmp_path / "bic.png")
+    no_k = select_model(
+        GaussianMixtureEM(random_state=0), IRIS, {"covariance_type": ["EII"]}
+    )
+    with pytest.raises(ValueError, match="n_components"):
+        plot_model_selection(no_k)
+    plt.close("all")
