@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.datasets import load_iris
 
 from emmix import GaussianMixtureEM
-from emmix.mixture._covariance_structures import STRUCTURES
+from emmix.mixture import COVARIANCE_STRUCTURES
 from emmix.model_selection import select_model
 from emmix.plotting import plot_mixture, plot_model_selection
 
@@ -39,7 +39,7 @@ result = select_model(
     X,
     # mclust's default is K = 1..9 (about twice the time); n_jobs=2 runs the
     # fits on two processes, worth it beyond a few seconds of work
-    {"covariance_type": list(STRUCTURES), "n_components": range(1, 7)},
+    {"covariance_type": list(COVARIANCE_STRUCTURES), "n_components": range(1, 7)},
 )
 print(f"{len(result.params_)} fits in {time.perf_counter() - start:.1f} s")
 print(result.summary(5))
