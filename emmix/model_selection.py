@@ -731,6 +731,11 @@ def _nested_components(templates: list, fitted: list) -> list[list[int]]:
     return submodels
 
 
+#: Relative change of a log-likelihood below which two fits are the same
+#: optimum (rounding): the first one found is kept.
+_SAME = 1e-10
+
+
 def _climb_nested(estimator, params, fits, submodels, X, sample_weight, error_score):
     """Restart each model from its best submodel's solution; keep the better.
 
@@ -738,7 +743,9 @@ def _climb_nested(estimator, params, fits, submodels, X, sample_weight, error_sc
     taken in increasing number of submodels (a submodel has strictly fewer),
     so every submodel is final before the models containing it; EM is
     monotone, so a model started at a submodel's solution ends at least as
-    high, and no model reports a lower log-likelihood than one it contains.
+    high, and no model reports a lower log-likelihood than one it contains
+    (beyond rounding: a restart that only gains ``_SAME`` relatively is not
+    kept).
     """
     order = sorted(fits, key=lambda j: (len(submodels[j]), j))
     for j in order:
@@ -754,7 +761,9 @@ def _climb_nested(estimator, params, fits, submodels, X, sample_weight, error_sc
         )
         seconds += more
         if new_model is not None and (
-            model is None or new_record["log_likelihood"] > record["log_likelihood"]
+            model is None
+            or new_record["log_likelihood"]
+            > record["log_likelihood"] + _SAME * abs(record["log_likelihood"])
         ):
             differs = {
                 key: value

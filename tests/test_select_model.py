@@ -290,3 +290,61 @@ def test_plot_model_selection_draws_one_line_per_structure(tmp_path):
     with pytest.raises(ValueError, match="n_components"):
         plot_model_selection(no_k)
     plt.close("all")
+
+
+# ------------------------------------------------------------ command line
+def test_cli_fit_compares_structures(tmp_path, capsys, monkeypatch):
+    import json
+
+    from emmix.cli import main
+
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    path = tmp_path / "iris.csv"
+    np.savetxt(path, IRIS, delimiter=",")
+    out = tmp_path / "out"
+    args = [
+        "fit",
+        str(path),
+        "--covariance-type",
+        "EII,vev,full",
+        "--max-components",
+        "3",
+    ]
+    assert main([*args, "--random-state", "0", "--tol", "1e-6", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Top 5 models by BIC" in text
+    assert "VEV,2" in text and "-561.72" in text
+    summary = json.loads((out / "params.json").read_text())
+    assert summary["params"]["covariance_type"] == "VEV"
+    assert summary["n_components"] == 2
+    assert len(summary["selection"]) == 9  # 3 structures x K = 1..3
+    assert {row["covariance_type"] for row in summary["selection"]} == {
+        "EII",
+        "VEV",
+        "full",
+    }
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--covariance-type", "XYZ"], "not a covariance type"),
+        (["--covariance-type", "all", "--n-components", "2"], "drop --n-components"),
+        (["--covariance-type", "all", "--select", "cv"], "cv compares K"),
+        (
+            ["--model", "poisson", "--covariance-type", "all"],
+            "only to --model gaussian",
+        ),
+    ],
+)
+def test_cli_structure_errors(tmp_path, capsys, extra, message):
+    from emmix.cli import main
+
+    path = tmp_path / "d.csv"
+    np.savetxt(path, IRIS[:30], delimiter=",")
+    try:
+        status = main(["fit", str(path), *extra, "--out", str(tmp_path / "o")])
+    except SystemExit as exc:  # argparse refuses a bad value itself
+        status = exc.code
+    assert status == 2
+    assert message in capsys.readouterr().err
