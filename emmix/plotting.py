@@ -255,7 +255,7 @@ def plot_model_selection(result, ax: Axes | None = None) -> Axes:
 # ---------------------------------------------------------------- mixture
 def _full_covariances(estimator) -> np.ndarray:
     """Covariances as an array (n_components, d, d), whatever the covariance type."""
-    from .mixture._gaussian import full_covariances
+    from .mixture._covariance_structures import full_covariances
 
     k, d = np.shape(estimator.means_)
     kind = getattr(estimator, "covariance_type", "full")

@@ -72,8 +72,10 @@ __all__ = [
     "SKLEARN_STRUCTURES",
     "STRUCTURES",
     "canonical_structure",
+    "compact_covariances",
     "covariance_mstep",
     "decompose",
+    "full_covariances",
     "is_submodel",
     "n_covariance_parameters",
 ]
@@ -166,6 +168,45 @@ def is_submodel(special: str, general: str) -> bool:
         _LETTER_ORDER[s] <= _LETTER_ORDER[g]
         for s, g in zip(special, general, strict=True)
     )
+
+
+# -------------------------------------------------------------------- storage
+def _storage(covariance_type: str) -> str:
+    """How a type stores its covariances: scikit-learn's compact forms, or full."""
+    if covariance_type in ("tied", "diag", "spherical"):
+        return covariance_type
+    canonical_structure(covariance_type)  # refuses unknown names
+    return "full"
+
+
+def full_covariances(covariances, covariance_type, n_components, n_features):
+    """Covariances in the full form ``(n_components, d, d)``, whatever the type."""
+    cov = np.asarray(covariances)
+    kind = _storage(covariance_type)
+    k, d = n_components, n_features
+    if kind == "full":
+        return cov
+    if kind == "tied":
+        return np.broadcast_to(cov, (k, d, d)).copy()
+    if kind == "diag":
+        return cov[:, :, np.newaxis] * np.eye(d, dtype=cov.dtype)
+    return cov[:, np.newaxis, np.newaxis] * np.eye(d, dtype=cov.dtype)
+
+
+def compact_covariances(full, covariance_type):
+    """Full covariances ``(K, d, d)`` in a type's storage form.
+
+    The inverse of :func:`full_covariances` on covariances that have the
+    type's structure (tied: all equal; diag: diagonal; spherical: multiples of
+    the identity); other entries are dropped.
+    """
+    kind = _storage(covariance_type)
+    if kind == "full":
+        return full
+    if kind == "tied":
+        return full[0]
+    diagonal = np.diagonal(full, axis1=1, axis2=2)
+    return diagonal.copy() if kind == "diag" else diagonal.mean(axis=1)
 
 
 # ------------------------------------------------------------ parameter counts

@@ -35,8 +35,10 @@ from .._validation import (
 from ..base import BaseMixture, format_values, memoized
 from ._covariance_structures import (
     STRUCTURES,
+    compact_covariances,
     covariance_mstep,
     decompose,
+    full_covariances,
     is_submodel,
     n_covariance_parameters,
 )
@@ -80,36 +82,6 @@ def covariance_shape(covariance_type: str, n_components: int, n_features: int):
         "diag": (n_components, n_features),
         "spherical": (n_components,),
     }[covariance_type]
-
-
-def full_covariances(covariances, covariance_type, n_components, n_features):
-    """Covariances in the full form ``(n_components, d, d)``, whatever the type."""
-    cov = np.asarray(covariances)
-    kind = kernel_type(covariance_type)
-    k, d = n_components, n_features
-    if kind == "full":
-        return cov
-    if kind == "tied":
-        return np.broadcast_to(cov, (k, d, d)).copy()
-    if kind == "diag":
-        return cov[:, :, np.newaxis] * np.eye(d, dtype=cov.dtype)
-    return cov[:, np.newaxis, np.newaxis] * np.eye(d, dtype=cov.dtype)
-
-
-def compact_covariances(full, covariance_type):
-    """Full covariances ``(K, d, d)`` in a type's storage form.
-
-    The inverse of :func:`full_covariances` on covariances that have the
-    type's structure (tied: all equal; diag: diagonal; spherical: multiples of
-    the identity); other entries are dropped.
-    """
-    kind = kernel_type(covariance_type)
-    if kind == "full":
-        return full
-    if kind == "tied":
-        return full[0]
-    diagonal = np.diagonal(full, axis1=1, axis2=2)
-    return diagonal.copy() if kind == "diag" else diagonal.mean(axis=1)
 
 
 def _mixture_mean(weights, means):
