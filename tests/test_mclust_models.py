@@ -7,6 +7,7 @@ Table 3, and recovery of the parameters of data drawn from a structure.
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -290,3 +291,29 @@ def test_plot_mixture_draws_structured_ellipses():
     ratios = {round(float(np.sqrt(s[0] / s[1])), 6) for s in gm.shape_}
     assert widths <= ratios | {round(1 / r, 6) for r in ratios}
     plt.close("all")
+
+
+def test_warm_start_and_sample():
+    X = _blobs()
+    gm = GaussianMixtureEM(3, covariance_type="EVE", random_state=0, warm_start=True)
+    gm.set_params(max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one iteration: not converged
+        gm.fit(X)
+    first = gm.lower_bound_
+    gm.set_params(max_iter=200).fit(X)
+    # continued from the fitted parameters: starts where the first fit ended
+    assert gm.lower_bounds_[0] >= first - 1e-12
+    _check_structure("EVE", gm.covariances_)
+    # a change of structure starts afresh, with a warning
+    with pytest.warns(UserWarning, match="covariance_type"):
+        gm.set_params(covariance_type="VVV").fit(X)
+    # sample draws from the fitted components
+    draws, labels = (
+        GaussianMixtureEM(3, covariance_type="VEV", random_state=0).fit(X).sample(30000)
+    )
+    fitted = GaussianMixtureEM(3, covariance_type="VEV", random_state=0).fit(X)
+    for k in range(3):
+        rows = draws[labels == k]
+        assert_allclose(rows.mean(axis=0), fitted.means_[k], atol=0.05)
+        assert_allclose(np.cov(rows.T), fitted.covariances_[k], atol=0.06)
