@@ -525,7 +525,10 @@ class ModelSelection:
     best_score_ : float
         Its criterion.
     best_estimator_ : estimator
-        The best model, fitted on all the data.
+        The best model, fitted on all the data. A fit started from a nested
+        model's solution carries that start in its parameters
+        (``weights_init``, ``means_init``, ``precisions_init``, ``n_init=1``),
+        so that refitting a clone of it gives the same model.
     table_ : pandas.DataFrame or dict of ndarray
         One row per fit: the grid's parameters, then ``bic``, ``icl``,
         ``aic``, ``log_likelihood`` (total over the rows, sample-weighted),
