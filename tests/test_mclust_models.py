@@ -14,6 +14,7 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.stats import multivariate_normal
 from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
 
 from emmix import GaussianMixtureEM
 from emmix.mixture._covariance_structures import SKLEARN_STRUCTURES, STRUCTURES
@@ -317,3 +318,28 @@ def test_warm_start_and_sample():
         rows = draws[labels == k]
         assert_allclose(rows.mean(axis=0), fitted.means_[k], atol=0.05)
         assert_allclose(np.cov(rows.T), fitted.covariances_[k], atol=0.06)
+
+
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_degenerate_data(structure):
+    # a constant column: its mean exact, every covariance finite and valid
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(0, 1, (20, 2)), rng.normal(8, 1, (20, 2))]
+    X[:, 1] = 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm = GaussianMixtureEM(2, covariance_type=structure, random_state=0).fit(X)
+    assert_allclose(gm.means_[:, 1], 3.0)
+    _check_structure(structure, gm.covariances_, rtol=1e-6)
+    # as many components as distinct points: each sits on one, variance
+    # reg_covar in every direction (all structures agree)
+    Xd = np.repeat([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0]], 10, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # k-means warns about duplicates
+        gm = GaussianMixtureEM(3, covariance_type=structure, random_state=0).fit(Xd)
+    assert_allclose(
+        gm.covariances_,
+        np.broadcast_to(1e-6 * np.eye(2), (3, 2, 2)),
+        rtol=1e-6,
+        atol=1e-12,
+    )

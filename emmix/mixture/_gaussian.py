@@ -46,8 +46,11 @@ from ._gaussian_missing import missing_log_prob, missing_stats
 
 __all__ = ["GaussianMixtureEM"]
 
-#: scikit-learn's four types, then mclust's fourteen structures.
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical", *STRUCTURES)
+#: scikit-learn's four types (their own storage and code paths).
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+#: Every accepted ``covariance_type``: scikit-learn's four, then mclust's
+#: fourteen structures.
+ALL_COVARIANCE_TYPES = (*COVARIANCE_TYPES, *STRUCTURES)
 
 #: Most inner iterations of an iterative structure's M-step within one EM
 #: step. Warm-started from the last covariances, every inner step raises the
@@ -720,7 +723,7 @@ default='kmeans'
     """
 
     _parameter_constraints: dict = {
-        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "covariance_type": [StrOptions(set(ALL_COVARIANCE_TYPES))],
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
