@@ -739,7 +739,7 @@ def _nested_components(templates: list, fitted: list) -> list[list[int]]:
 _SAME = 1e-10
 
 
-def _climb_nested(estimator, params, fits, submodels, X, sample_weight, error_score):
+def _climb_nested(estimator, params, fits, submodels, X, sample_weight):
     """Restart each model from its best submodel's solution; keep the better.
 
     ``fits`` maps an index to ``(model, record, seconds, start)``. Models are
@@ -759,9 +759,12 @@ def _climb_nested(estimator, params, fits, submodels, X, sample_weight, error_sc
         model, record, seconds, start = fits[j]
         template = clone(estimator).set_params(**params[j])
         begin = template._submodel_start(fits[best][0])
-        new_model, new_record, more = _fit_record(
-            estimator, params[j], X, sample_weight, error_score, start=begin
-        )
+        try:
+            new_model, new_record, more = _fit_record(
+                estimator, params[j], X, sample_weight, "raise", start=begin
+            )
+        except Exception:  # only a second try: the model keeps its own fit
+            new_model, new_record, more = None, None, 0.0
         seconds += more
         if new_model is not None and (
             model is None
@@ -946,13 +949,7 @@ def _select_model(estimator, X, params, criterion, n_jobs, sample_weight, error_
     groups = [g for g in _groups(submodels) if len(g) > 1]
     climbed = parallel(
         delayed(_climb_nested)(
-            estimator,
-            params,
-            {j: fits[j] for j in group},
-            submodels,
-            X,
-            sample_weight,
-            error_score,
+            estimator, params, {j: fits[j] for j in group}, submodels, X, sample_weight
         )
         for group in groups
     )
