@@ -141,7 +141,7 @@ def draw_fit_figure(figures: Figures, estimator, X, header, selection) -> str | 
         axes[0].set_axis_off()
         note = "no data panel: no row has a value in every column it would show"
     plotting.plot_convergence(estimator, axes[1])
-    if hasattr(selection, "best_params_"):  # several covariance structures
+    if _compares(selection):  # several covariance structures
         plotting.plot_model_selection(selection, axes[2])
     elif selection is not None:
         plotting.plot_criterion(selection, axes[2])
@@ -156,6 +156,13 @@ def _write_labels(path: Path, proba: np.ndarray) -> None:
         writer.writerow(["label", *(f"prob_{k}" for k in range(proba.shape[1]))])
         for label, row in zip(labels, proba, strict=True):
             writer.writerow([int(label), *(f"{p:.6g}" for p in row)])
+
+
+def _compares(selection) -> bool:
+    """Whether a selection compared models over a grid (select_model)."""
+    from emmix.model_selection import ModelSelection
+
+    return isinstance(selection, ModelSelection)
 
 
 def _compares_structures(args) -> bool:
@@ -268,7 +275,7 @@ def fit_command(args) -> int:
         progress.close()
 
     make_folder(out_dir)
-    if hasattr(selection, "best_params_"):
+    if _compares(selection):
         say("\n" + selection.summary(5))
     elif selection is not None:
         say(f"\nNumber of components chosen by {args.select.upper()}:")
