@@ -13,19 +13,23 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 __all__ = [
+    "CategoricalMixture",
     "CoinMixture",
     "GaussianMixtureEM",
     "MissingBivariateImputer",
     "MultivariateNormalImputer",
     "PoissonMixture",
+    "StudentTMixture",
     "__version__",
 ]
 
 #: Public name -> the submodule that defines it.
 _ESTIMATORS = {
+    "CategoricalMixture": "emmix.mixture",
     "CoinMixture": "emmix.mixture",
     "GaussianMixtureEM": "emmix.mixture",
     "PoissonMixture": "emmix.mixture",
+    "StudentTMixture": "emmix.mixture",
     "MissingBivariateImputer": "emmix.impute",
     "MultivariateNormalImputer": "emmix.impute",
 }
@@ -37,7 +41,13 @@ _SUBMODULES = frozenset(
 
 if TYPE_CHECKING:  # for type checkers and IDEs; nothing is imported at run time
     from .impute import MissingBivariateImputer, MultivariateNormalImputer
-    from .mixture import CoinMixture, GaussianMixtureEM, PoissonMixture
+    from .mixture import (
+        CategoricalMixture,
+        CoinMixture,
+        GaussianMixtureEM,
+        PoissonMixture,
+        StudentTMixture,
+    )
 
 
 def __getattr__(name: str):

@@ -12,7 +12,8 @@ then projects ``theta'`` back into the valid set and takes one more EM step
 from it. The extrapolated point is kept only if its log-likelihood is at least
 that of ``theta1``; otherwise the cycle falls back to the plain EM point
 ``theta2``. The recorded log-likelihoods therefore never decrease. (``alpha =
--1`` gives ``theta2`` exactly.)
+-1`` gives ``theta2`` exactly.) The engine's stopping rule (``stopping``) is
+applied as in plain EM; Aitken's rule only on three consecutive EM iterates.
 
 Nothing here knows about a family: families only say how their parameters
 are projected back into their valid set (``_em_project``).
@@ -21,6 +22,8 @@ are projected back into their valid set (``_em_project``).
 from __future__ import annotations
 
 import numpy as np
+
+from ._stopping import stopping_distance
 
 __all__ = [
     "flatten_params",
@@ -116,11 +119,31 @@ def run_squarem(estimator, X, sample_weight, params, lower_bound, total_weight):
         n_pass += 1
         return estimator._em_step(X, sample_weight, theta, total_weight)
 
-    def record(value):
+    rule = estimator._em_stopping_rule()
+    gain = 0.0  # log-likelihood gained by the last accepted extrapolation
+
+    def record(value, consecutive=False):
+        """Record a value; True when the stopping rule is met.
+
+        Aitken's rule needs three log-likelihoods of consecutive EM iterates
+        (``theta, F(theta), F(F(theta))``); along the accepted path that holds
+        at the second EM step of a cycle (``consecutive=True``), whatever the
+        cycle before did, but not across an extrapolation.
+        """
         previous = history[-1] if history else lower_bound
+        before = history[-2] if len(history) >= 2 else -np.inf
         history.append(value)
         estimator._verbose_iter_end(n_pass, value - previous)
-        return abs(value - previous) < estimator.tol
+        if rule != "aitken":
+            return stopping_distance(rule, before, previous, value) < estimator.tol
+        if not consecutive:
+            return False
+        # Right after an extrapolation the fast modes of the EM map still
+        # decay, so the three values can understate the rate of the slow one:
+        # the run stops only once the last extrapolation gained less than tol
+        # too (that gain is a lower bound on what remained before it).
+        distance = max(stopping_distance(rule, before, previous, value), gain)
+        return distance < estimator.tol
 
     while True:
         if n_pass >= estimator.max_iter:
@@ -132,7 +155,7 @@ def run_squarem(estimator, X, sample_weight, params, lower_bound, total_weight):
         if n_pass >= estimator.max_iter:
             return params1, lower_bound, history, n_pass, False
         params2, ll1 = em_map(params1)
-        if record(ll1):
+        if record(ll1, consecutive=True):
             return params2, ll1, history, n_pass, True
         lower_bound = ll1
         theta0 = flatten_params(params, keys)
@@ -142,7 +165,7 @@ def run_squarem(estimator, X, sample_weight, params, lower_bound, total_weight):
         v = theta2 - 2.0 * theta1 + theta0
         alpha = squarem_alpha(r, v, alpha_max)
         if alpha is None or n_pass >= estimator.max_iter:
-            params = params2
+            params, gain = params2, 0.0
             continue
         candidate = None
         try:
@@ -158,6 +181,7 @@ def run_squarem(estimator, X, sample_weight, params, lower_bound, total_weight):
             except (ValueError, FloatingPointError, np.linalg.LinAlgError):
                 stabilised, ll_candidate = None, -np.inf
             if np.isfinite(ll_candidate) and ll_candidate >= ll1:
+                gain = ll_candidate - ll1
                 if record(ll_candidate):
                     return stabilised, ll_candidate, history, n_pass, True
                 lower_bound = ll_candidate
@@ -168,5 +192,6 @@ def run_squarem(estimator, X, sample_weight, params, lower_bound, total_weight):
                 continue
         # The extrapolation did not improve on plain EM: keep the EM point
         # and be more careful with the next step.
+        gain = 0.0
         alpha_max = max(ALPHA_MAX_START, alpha_max / STEP_FACTOR)
         params = params2

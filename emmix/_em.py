@@ -51,6 +51,7 @@ from threadpoolctl import threadpool_limits
 
 from ._accel import run_squarem
 from ._dask import dask_block_sum, dask_sample, is_dask
+from ._stopping import STOPPING_RULES, stopping_distance
 from ._validation import IntegerInterval
 
 __all__ = [
@@ -74,6 +75,7 @@ ENGINE_PARAMETERS: dict[str, tuple] = {
     "verbose_interval": (10, [IntegerInterval(Integral, 1, None, closed="left")]),
     "fixed_params": (None, [list, tuple, set, frozenset, str, None]),
     "accelerate": (None, [StrOptions({"squarem"}), None]),
+    "stopping": ("change", [StrOptions(set(STOPPING_RULES))]),
     "learning_decay": (0.7, [Interval(Real, 0.5, 1.0, closed="right")]),
     "learning_offset": (10.0, [Interval(Real, 0.0, None, closed="left")]),
 }
@@ -183,10 +185,13 @@ class EMMixin:
     ``n_iter_``, ``lower_bound_`` and ``lower_bounds_`` and whatever
     ``_em_store`` writes.
 
-    The convergence criterion is scikit-learn's: the change of the mean
-    (sample-weighted) log-likelihood per sample between two iterations is
-    below ``tol``. ``lower_bounds_[t]`` is the mean log-likelihood of the
-    parameters entering iteration ``t + 1``, exactly as in scikit-learn.
+    The stopping rule is the ``stopping`` parameter (see
+    :mod:`emmix._stopping`): ``"change"`` is scikit-learn's (the change of the
+    mean, sample-weighted, log-likelihood per sample between two iterations is
+    below ``tol``); ``"aitken"`` stops when Aitken's estimate of the distance
+    from the last value to the limit is below ``tol``. ``lower_bounds_[t]`` is
+    the mean log-likelihood of the parameters entering iteration ``t + 1``,
+    exactly as in scikit-learn.
     """
 
     #: Engine parameters this estimator takes (see ``ENGINE_PARAMETERS``).
@@ -450,7 +455,7 @@ class EMMixin:
             warnings.warn(
                 "Best performing initialization did not converge. Try different "
                 "init parameters, or increase max_iter, tol, or check for "
-                "degenerate data.",
+                "degenerate data." + self._em_convergence_hint(),
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -460,6 +465,21 @@ class EMMixin:
         self.lower_bound_ = float(lower_bound)
         self.lower_bounds_ = [float(b) for b in history]
         return params
+
+    def _em_convergence_hint(self) -> str:
+        """What to change when the kept run stopped at ``max_iter``."""
+        what = (
+            "the estimated distance to the optimum (Aitken)"
+            if self._em_stopping_rule() == "aitken"
+            else "the last change of the mean log-likelihood"
+        )
+        hint = (
+            f" After max_iter={self.max_iter} iterations {what} was still above "
+            f"tol={self.tol}: raise max_iter"
+        )
+        if getattr(self, "accelerate", "absent") is None:
+            hint += " or use accelerate='squarem' (fewer passes when EM crawls)"
+        return hint + "."
 
     def _em_step(self, X, sample_weight, params, total_weight):
         """One EM iteration: ``(M(E(params)), mean log-likelihood of params)``.
@@ -477,14 +497,21 @@ class EMMixin:
         """
         history: list[float] = []
         n_iter = 0
+        rule = self._em_stopping_rule()
+        before = -np.inf
         for n_iter in range(1, self.max_iter + 1):
             previous = lower_bound
             params, lower_bound = self._em_step(X, sample_weight, params, total_weight)
             history.append(lower_bound)
             self._verbose_iter_end(n_iter, lower_bound - previous)
-            if abs(lower_bound - previous) < self.tol:
+            if stopping_distance(rule, before, previous, lower_bound) < self.tol:
                 return params, lower_bound, history, n_iter, True
+            before = previous
         return params, lower_bound, history, n_iter, False
+
+    def _em_stopping_rule(self) -> str:
+        """The stopping rule of the loop (``"change"`` or ``"aitken"``)."""
+        return getattr(self, "stopping", "change")
 
     def _em_restarts(self, X, sample_weight, do_init, n_init):
         """The ``n_init`` runs; returns the best as a tuple."""

@@ -100,7 +100,9 @@ def power_of_two_scale(X) -> float:
     return float(np.ldexp(1.0, -int(np.frexp(top)[1])))
 
 
-def initial_responsibilities(X, n_components, method, sample_weight, random_state):
+def initial_responsibilities(
+    X, n_components, method, sample_weight, random_state, *, scratch=False
+):
     """Starting responsibilities, drawn exactly as scikit-learn draws them.
 
     The calls on ``random_state`` are the same as scikit-learn's, so the same
@@ -115,6 +117,10 @@ def initial_responsibilities(X, n_components, method, sample_weight, random_stat
     method : {'kmeans', 'k-means++', 'random', 'random_from_data'}
     sample_weight : ndarray of shape (n_samples,)
     random_state : RandomState
+    scratch : bool, default=False
+        Whether ``X`` is a scratch array of the caller's that k-means may
+        centre in place (``copy_x=False``: one copy of the data fewer, same
+        labels).
 
     Returns
     -------
@@ -129,18 +135,25 @@ def initial_responsibilities(X, n_components, method, sample_weight, random_stat
     scale = power_of_two_scale(X)
     if scale != 1.0:
         X = X * np.asarray(scale, dtype=X.dtype)
+        scratch = True
     uniform = bool(np.all(sample_weight == sample_weight[0]))
     weights = None if uniform else sample_weight
     if method == "kmeans":
         labels = (
-            KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+            KMeans(
+                n_clusters=n_components,
+                n_init=1,
+                random_state=random_state,
+                copy_x=not scratch,
+            )
             .fit(X, sample_weight=weights)
             .labels_
         )
         resp = np.zeros((n_samples, n_components), dtype=X.dtype)
         resp[np.arange(n_samples), labels] = 1
     elif method == "random":
-        resp = random_state.uniform(size=(n_samples, n_components)).astype(X.dtype)
+        resp = random_state.uniform(size=(n_samples, n_components))
+        resp = resp.astype(X.dtype, copy=False)
         resp /= resp.sum(axis=1)[:, np.newaxis]
     elif method == "random_from_data":
         p = None if uniform else sample_weight / sample_weight.sum()

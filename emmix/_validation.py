@@ -10,6 +10,7 @@ import numbers
 import warnings
 
 import numpy as np
+from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
@@ -760,9 +761,13 @@ def fill_column_means(X, sample_weight=None):
     if not missing.any():
         return X
     weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-    observed = (~missing) * weights[:, np.newaxis]
-    totals = observed.sum(axis=0)
-    sums = np.where(missing, 0.0, X).T @ weights
+    # Sums by blocks of rows: the per-cell temporaries stay block-sized.
+    block = max(2**22 // (8 * max(X.shape[1], 1)), 1)
+    totals = sums = 0.0
+    for rows in gen_batches(X.shape[0], block):
+        observed = ~missing[rows]
+        totals = totals + weights[rows] @ observed
+        sums = sums + np.where(observed, X[rows], 0.0).T @ weights[rows]
     means = np.divide(sums, totals, out=np.zeros_like(sums), where=totals > 0)
     return np.where(missing, means.astype(X.dtype), X)
 

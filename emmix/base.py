@@ -37,6 +37,10 @@ and, where the defaults do not fit:
     ``accelerate="squarem"``), e.g. rates to at least a floor.
 ``_n_free_parameters(group, value)``
     Free parameters of a group (default: the number of its entries).
+``_free_parametrisation(group, value)``
+    The group's free coordinates and the map back to its value, for the
+    standard errors of :mod:`emmix.inference` (default: every entry; a
+    symmetric matrix keeps its upper triangle).
 ``_initial_params(X)``
     Validated user-given starting values (``rates_init``, ...) by group.
 ``_model_shape(n_features)``
@@ -63,7 +67,7 @@ passes in bounded memory on all cores, hard EM, ``fixed_params``, SQUAREM,
 
 The engine's parameters (``tol``, ``max_iter``, ``n_init``, ``random_state``,
 ``warm_start``, ``verbose``, ``verbose_interval``, ``fixed_params``,
-``accelerate``, ``learning_decay``, ``learning_offset``) and the mixture's
+``accelerate``, ``stopping``, ``learning_decay``, ``learning_offset``) and the mixture's
 (``n_components``, ``init_params``, ``weights_init``, ``assignment``) are
 declared once: a family's ``__init__`` takes its own parameters and
 ``**params``, passes ``**params`` to ``super().__init__``, and its signature
@@ -96,7 +100,7 @@ from ._dask import (
     dask_weights,
     is_dask,
 )
-from ._em import EMMixin, iter_chunks, memoized
+from ._em import EMMixin, add_stats, iter_chunks, memoized
 from ._responsibilities import (
     INIT_METHODS,
     initial_responsibilities,
@@ -143,6 +147,22 @@ def format_values(values, digits: int = 3) -> str:
     return np.array2string(array, precision=digits, suppress_small=True, separator=", ")
 
 
+def chunked_stats(X, resp, row_bytes, component_stats) -> dict:
+    """``component_stats(X, resp)`` summed over row chunks, with ``nk`` added.
+
+    The start's M-step sees all rows at once; its statistics are sums over
+    rows, so they are taken chunk by chunk (as in an E-step pass) and never
+    need more than a chunk's temporaries. Equal to the one-shot statistics up
+    to rounding.
+    """
+    stats = None
+    for rows in iter_chunks(X.shape[0], row_bytes):
+        part = component_stats(X[rows], resp[rows])
+        part["nk"] = resp[rows].sum(axis=0)
+        stats = add_stats(stats, part)
+    return stats
+
+
 def _check_block(estimator, X):
     """The in-memory validation of one block of rows (for Dask input)."""
     estimator._validate_input(X, reset=False)
@@ -186,6 +206,15 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
     _parameter_constraints: dict = {
         name: constraints for name, (_, constraints) in MIXTURE_PARAMETERS.items()
+    }
+    #: Families stop near the optimum by default (Aitken's bound on the
+    #: distance to the limit, with SQUAREM where EM crawls); only
+    #: GaussianMixtureEM keeps scikit-learn's rule, for drop-in numbers.
+    _engine_defaults = {
+        "stopping": "aitken",
+        "tol": 1e-8,
+        "max_iter": 1000,
+        "accelerate": "squarem",
     }
 
     def __init__(self, n_components: int = 1, **params):
@@ -237,6 +266,18 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _n_free_parameters(self, group: str, value) -> int:
         """Free parameters of a group (default: the number of its entries)."""
         return int(np.size(value))
+
+    def _free_parametrisation(self, group: str, value):
+        """Free coordinates of a group and the map back to its value.
+
+        Returns ``(theta, to_value)``: a 1-d float64 vector of the group's
+        free parameters and a function from such a vector to the group's
+        value (its shape). :mod:`emmix.inference` differentiates the
+        log-likelihood in these coordinates. Default: every entry is free.
+        A group with constrained entries (a symmetric matrix) overrides it.
+        """
+        value = np.asarray(value, dtype=np.float64)
+        return value.ravel().copy(), lambda theta: theta.reshape(value.shape)
 
     def _initial_params(self, X) -> dict:
         """Validated user-given starting values of component groups, by key."""
@@ -414,11 +455,12 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         ``resp`` already includes the sample weights. The statistics are
         summed chunk by chunk, so the start's memory is bounded like a pass.
         """
-        stats = None
-        for rows in iter_chunks(X.shape[0], self._em_row_bytes(X, None)):
-            part = self._component_stats(X[rows], resp[rows], None)
-            stats = part if stats is None else {k: stats[k] + part[k] for k in part}
-        stats["nk"] = resp.sum(axis=0)
+        stats = chunked_stats(
+            X,
+            resp,
+            self._em_row_bytes(X, None),
+            lambda X, resp: self._component_stats(X, resp, None),
+        )
         return self._em_mstep(stats, None)
 
     def _em_start_needs_data(self) -> bool:
@@ -447,13 +489,17 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             # The start only needs rough parameters: missing entries are
             # filled with their column's mean for it (EM then does it right).
             X = fill_column_means(X, sample_weight)
+            features = self._init_features(X)
             resp = initial_responsibilities(
-                self._init_features(X),
+                features,
                 self.n_components,
                 self.init_params,
                 sample_weight,
                 random_state,
+                # Features computed for the start alone may be centred in place.
+                scratch=not np.may_share_memory(features, X),
             )
+            del features
             resp *= sample_weight[:, np.newaxis]
             params = self._params_from_resp(X, resp, sample_weight)
         return {**params, **user}

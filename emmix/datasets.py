@@ -14,7 +14,13 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["make_coin_rounds", "make_missing_normal", "make_poisson_mixture"]
+__all__ = [
+    "make_coin_rounds",
+    "make_latent_class",
+    "make_missing_normal",
+    "make_poisson_mixture",
+    "make_t_mixture",
+]
 
 
 def _as_component_matrix(values, name: str) -> np.ndarray:
@@ -107,6 +113,89 @@ default=(2.0, 6.0)
     return X, y
 
 
+def make_t_mixture(
+    n_samples: int = 300,
+    means=((0.0, 0.0), (5.0, 5.0)),
+    scales=None,
+    dofs=4.0,
+    weights=None,
+    random_state=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw rows from a mixture of multivariate t distributions.
+
+    A row of component ``k`` is ``mu_k + z / sqrt(w)`` with
+    ``z ~ N(0, Sigma_k)`` and ``w ~ Gamma(nu_k / 2, rate nu_k / 2)``: a
+    multivariate t with location ``mu_k``, scale matrix ``Sigma_k`` and
+    ``nu_k`` degrees of freedom.
+
+    Parameters
+    ----------
+    n_samples : int, default=300
+        Number of rows.
+    means : array-like of shape (n_components, n_features), \
+default=((0, 0), (5, 5))
+        Location of each component; a 1-d array gives a single feature.
+    scales : array-like of shape (n_components, n_features, n_features), \
+default=None
+        Scale matrix of each component (symmetric, positive definite); the
+        identity if None.
+    dofs : float or array-like of shape (n_components,), default=4.0
+        Positive degrees of freedom, for every component or for each.
+    weights : array-like of shape (n_components,), default=None
+        Mixing weights (normalised to sum to 1); equal weights if None.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draws.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        The rows.
+    y : ndarray of shape (n_samples,)
+        Component of each row.
+
+    Examples
+    --------
+    >>> from emmix.datasets import make_t_mixture
+    >>> X, y = make_t_mixture(n_samples=4, random_state=0)
+    >>> X.shape, y.shape
+    ((4, 2), (4,))
+    """
+    n_samples = _check_n_samples(n_samples, "n_samples")
+    means = _as_component_matrix(means, "means")
+    k, d = means.shape
+    if scales is None:
+        scales = np.broadcast_to(np.eye(d), (k, d, d))
+    scales = np.asarray(scales, dtype=np.float64)
+    if scales.shape != (k, d, d):
+        raise ValueError(
+            f"scales must have shape {(k, d, d)}, one matrix per component; got "
+            f"shape {scales.shape}."
+        )
+    for j, scale in enumerate(scales):
+        if not (np.allclose(scale, scale.T) and np.linalg.eigvalsh(scale).min() > 0):
+            raise ValueError(
+                f"scales[{j}] (component {j}) must be symmetric positive definite."
+            )
+    dofs = np.asarray(dofs, dtype=np.float64)
+    if dofs.shape not in ((), (k,)):
+        raise ValueError(
+            f"dofs must be a float or have shape ({k},), one per component; got "
+            f"shape {dofs.shape}."
+        )
+    dofs = np.broadcast_to(dofs, (k,)).copy()
+    if not np.all(np.isfinite(dofs)) or np.any(dofs <= 0):
+        raise ValueError(f"dofs must be finite and positive; got {dofs.tolist()}.")
+    weights = _mixing_weights(weights, k)
+    rng = check_random_state(random_state)
+    y = rng.choice(k, size=n_samples, p=weights).astype(np.int64)
+    z = rng.standard_normal(size=(n_samples, d))
+    factors = np.linalg.cholesky(scales)
+    z = np.einsum("nij,nj->ni", factors[y], z)
+    w = rng.gamma(0.5 * dofs[y], 2.0 / dofs[y])
+    X = means[y] + z / np.sqrt(w)[:, np.newaxis]
+    return X, y
+
+
 def make_coin_rounds(
     n_rounds: int = 100,
     n_trials=10,
@@ -172,6 +261,123 @@ default=(0.2, 0.8)
     y = rng.choice(probs.shape[0], size=n_rounds, p=weights).astype(np.int64)
     trials = np.broadcast_to(trials.astype(np.int64), (n_rounds, probs.shape[1]))
     X = rng.binomial(trials, probs[y]).astype(np.float64)
+    return X, y
+
+
+def _item_probs(probs) -> list[np.ndarray]:
+    """Validated per-item category probabilities, one (K, C_j) array each."""
+    if isinstance(probs, list | tuple) and all(np.ndim(p) == 2 for p in probs):
+        items = [np.array(p, dtype=np.float64, copy=True) for p in probs]
+    else:
+        ones = _as_component_matrix(probs, "probs")
+        if np.any(ones < 0) or np.any(ones > 1):
+            raise ValueError(f"probs must lie in [0, 1]; got {ones.tolist()}.")
+        items = [
+            np.stack([1 - ones[:, j], ones[:, j]], axis=1) for j in range(ones.shape[1])
+        ]
+    if not items:
+        raise ValueError("probs must describe at least one item.")
+    n_classes = items[0].shape[0]
+    for j, p in enumerate(items):
+        if p.ndim != 2 or p.shape[0] != n_classes or p.shape[1] == 0:
+            raise ValueError(
+                f"probs[{j}] must have shape (n_classes, n_categories) = "
+                f"({n_classes}, C); got shape {p.shape}."
+            )
+        if not np.all(np.isfinite(p)) or np.any(p < 0):
+            raise ValueError(f"probs[{j}] must be finite and non-negative.")
+        if not np.allclose(p.sum(axis=1), 1.0):
+            raise ValueError(
+                f"Each row of probs[{j}] must sum to 1 (a class's probabilities "
+                f"of the categories of item {j}); got sums {p.sum(axis=1).tolist()}."
+            )
+    return items
+
+
+def make_latent_class(
+    n_samples: int = 500,
+    probs=None,
+    weights=None,
+    *,
+    n_classes: int = 3,
+    n_features: int = 10,
+    n_categories=2,
+    return_probs: bool = False,
+    random_state=None,
+):
+    """Draw answers to categorical items from a latent class model.
+
+    Each row picks a class ``k`` with probability ``weights[k]``; its answer to
+    item ``j`` is category ``c`` with probability ``probs[j][k, c]``,
+    independently of the other items (the model of
+    :class:`~emmix.CategoricalMixture`).
+
+    Parameters
+    ----------
+    n_samples : int, default=500
+        Number of rows.
+    probs : list of array-like of shape (n_classes, C_j), or array-like of \
+shape (n_classes, n_features), default=None
+        Category probabilities of each item, one array per item whose rows sum
+        to 1; a 2-d array gives binary items by their probability of category
+        1. If None they are drawn for ``n_classes`` classes, ``n_features``
+        items and ``n_categories`` categories from a symmetric Dirichlet
+        distribution with concentration 0.5 (which favours clear answers, so
+        the classes differ).
+    weights : array-like of shape (n_classes,), default=None
+        Class probabilities (normalised to sum to 1); equal if None.
+    n_classes : int, default=3
+        Number of classes when ``probs`` is None.
+    n_features : int, default=10
+        Number of items when ``probs`` is None.
+    n_categories : int or array-like of shape (n_features,), default=2
+        Categories of every item, or of each item, when ``probs`` is None.
+    return_probs : bool, default=False
+        Also return the category probabilities used (useful when drawn).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draws.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        Category codes ``0 .. C_j - 1`` as float64.
+    y : ndarray of shape (n_samples,)
+        Class of each row.
+    probs : list of ndarray of shape (n_classes, C_j)
+        Only with ``return_probs=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emmix.datasets import make_latent_class
+    >>> X, y = make_latent_class(n_samples=6, n_features=4, random_state=0)
+    >>> X.shape, np.unique(X).tolist()
+    ((6, 4), [0.0, 1.0])
+    """
+    n_samples = _check_n_samples(n_samples, "n_samples")
+    rng = check_random_state(random_state)
+    if probs is None:
+        n_classes = _check_n_samples(n_classes, "n_classes")
+        n_features = _check_n_samples(n_features, "n_features")
+        sizes = np.broadcast_to(np.asarray(n_categories), (n_features,))
+        if not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1):
+            raise ValueError(
+                "n_categories must be a positive int, or one per feature; got "
+                f"{n_categories!r}."
+            )
+        items = [rng.dirichlet(np.full(int(c), 0.5), size=n_classes) for c in sizes]
+    else:
+        items = _item_probs(probs)
+    k = items[0].shape[0]
+    weights = _mixing_weights(weights, k)
+    y = rng.choice(k, size=n_samples, p=weights).astype(np.int64)
+    X = np.empty((n_samples, len(items)))
+    for j, p in enumerate(items):
+        cumulative = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)[y]
+        draws = rng.uniform(size=(n_samples, 1))
+        X[:, j] = np.minimum((draws >= cumulative).sum(axis=1), p.shape[1] - 1)
+    if return_probs:
+        return X, y, items
     return X, y
 
 

@@ -25,6 +25,8 @@ __all__ = [
     "plot_imputation",
     "plot_mixture",
     "plot_model_selection",
+    "plot_pairs",
+    "separating_pairs",
 ]
 
 _MISSING_MATPLOTLIB = (
@@ -325,10 +327,17 @@ def _plot_gaussian_1d(estimator, X, ax, names):
 
 
 def _feature_name(estimator, j: int, names=None) -> str:
-    """Column ``j``'s name: given, seen at fit (a DataFrame's), or ``feature j``."""
+    """Column ``j``'s name: given, seen at fit (a DataFrame's), or
+    ``feature j+1`` (counted from 1, as a reader counts columns)."""
     if names is None:
         names = getattr(estimator, "feature_names_in_", None)
-    return str(names[j]) if names is not None else f"feature {j}"
+    return str(names[j]) if names is not None else f"feature {j + 1}"
+
+
+def _feature_title(estimator, j: int, names=None) -> str:
+    """Column ``j`` in a title: ``"petal_width (column 4)"`` or ``"feature 4"``."""
+    name = _feature_name(estimator, j, names)
+    return name if name == f"feature {j + 1}" else f"{name} (column {j + 1})"
 
 
 #: Most points a scatter shows; beyond that the ellipses drown in ink.
@@ -394,7 +403,10 @@ def _plot_gaussian_2d(estimator, X, features, ax, names):
     ax.set_ylabel(_feature_name(estimator, j, names))
     notes = []
     if X.shape[1] != 2:
-        notes.append(f"features {i} and {j} of {X.shape[1]}")
+        notes.append(
+            f"{_feature_title(estimator, i, names)} and "
+            f"{_feature_title(estimator, j, names)} of {X.shape[1]}"
+        )
     if n_total > X.shape[0]:
         notes.append(f"{X.shape[0]} of {n_total} points")
     note = f"\n({'; '.join(notes)})" if notes else ""
@@ -410,7 +422,11 @@ def draw_count_components(estimator, X, feature, ax, names):
     what is counted.
     """
     values, counts, expected = estimator._count_marginal(X, feature)
-    observed = np.array([np.sum(counts == v) for v in values])
+    # Each row counts at its nearest whole value: a non-integer row (fitted
+    # with the command's --allow-non-integer) is not silently left out.
+    binned = np.rint(counts[~np.isnan(counts)])
+    observed = np.array([np.sum(binned == v) for v in values])
+    n_rounded = int(np.sum(binned != counts[~np.isnan(counts)]))
     ax.bar(values, observed, color=_DATA_COLOR, width=0.85, label="observed")
     colors = _colors(expected.shape[0])
     for k, row in enumerate(expected):
@@ -442,8 +458,10 @@ def draw_count_components(estimator, X, feature, ax, names):
     if values.size <= 25:
         ax.set_xticks(values)
     ax.legend(fontsize="small")
+    rounded = f"\n({n_rounded} non-integer values rounded)" if n_rounded else ""
     ax.set_title(
-        f"observed vs fitted frequencies, {X.shape[0]} rows", fontsize="medium"
+        f"observed vs fitted frequencies, {X.shape[0]} rows{rounded}",
+        fontsize="medium",
     )
 
 
@@ -598,3 +616,263 @@ def plot_imputation(
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     return ax
+
+
+# ------------------------------------------------------------------ pairs
+_PAIR_KINDS = ("classification", "uncertainty", "density")
+
+
+def separating_pairs(estimator, X: ArrayLike) -> list[tuple[int, int]]:
+    """Every pair of columns, the one that separates the components best first.
+
+    For each pair ``(i, j)`` the rows' component probabilities ``p(k | x)``
+    give within-component and between-component scatter matrices ``W`` and
+    ``B`` of the two columns (Fisher's criterion); pairs are ranked by
+    ``trace(W^-1 B)``, largest first. It needs only ``predict_proba``, so it
+    ranks the pairs of any family. Rows with a missing value in a pair do
+    not count for that pair.
+
+    Parameters
+    ----------
+    estimator : fitted mixture
+    X : array-like of shape (n_samples, n_features)
+
+    Returns
+    -------
+    pairs : list of (int, int)
+        The ``n_features * (n_features - 1) / 2`` pairs ``i < j`` (from 0).
+    """
+    check_is_fitted(estimator)
+    X = np.asarray(X, dtype=np.float64)
+    resp = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    pairs = [(i, j) for i in range(X.shape[1]) for j in range(i + 1, X.shape[1])]
+    return sorted(pairs, key=lambda pair: -_fisher_criterion(X[:, pair], resp))
+
+
+def _fisher_criterion(Z: np.ndarray, resp: np.ndarray) -> float:
+    """``trace(W^-1 B)`` of the columns ``Z`` under soft assignments ``resp``."""
+    rows = ~np.isnan(Z).any(axis=1)
+    Z, resp = Z[rows], resp[rows]
+    nk = resp.sum(axis=0)
+    if Z.shape[0] < 2 or np.count_nonzero(nk > 0) < 2:
+        return 0.0
+    keep = nk > 0
+    resp, nk = resp[:, keep], nk[keep]
+    means = (resp.T @ Z) / nk[:, np.newaxis]
+    centred = Z[:, np.newaxis, :] - means[np.newaxis]  # (n, K, 2)
+    within = np.einsum("nk,nki,nkj->ij", resp, centred, centred) / Z.shape[0]
+    between_dev = means - Z.mean(axis=0)
+    between = np.einsum("k,ki,kj->ij", nk, between_dev, between_dev) / Z.shape[0]
+    # A tiny ridge: a constant column must not make the criterion infinite.
+    ridge = 1e-9 * max(float(np.trace(within)), 1e-300) * np.eye(2)
+    try:
+        return float(np.trace(np.linalg.solve(within + ridge, between)))
+    except np.linalg.LinAlgError:
+        return 0.0
+
+
+def _pair_density(estimator, i: int, j: int, grid_x, grid_y) -> np.ndarray:
+    """The fitted mixture's marginal density of columns ``i, j`` on a grid.
+
+    Rows observed in ``i`` and ``j`` only: a family that integrates missing
+    values out of its likelihood gives, through ``score_samples``, exactly
+    the marginal of the pair (for a Gaussian mixture, the mixture of the
+    components' 2-d marginals). No family's attributes are read.
+    """
+    if not getattr(estimator, "_supports_missing", False):
+        raise TypeError(
+            f"plot_pairs(kind='density') needs a mixture that integrates missing "
+            f"values out (its marginals); a {type(estimator).__name__} does not. "
+            "Use kind='classification' or 'uncertainty'."
+        )
+    points = np.full((grid_x.size, estimator.n_features_in_), np.nan)
+    points[:, i] = grid_x.ravel()
+    points[:, j] = grid_y.ravel()
+    return np.exp(estimator.score_samples(points)).reshape(grid_x.shape)
+
+
+def plot_pairs(
+    estimator,
+    X: ArrayLike,
+    *,
+    kind: str = "classification",
+    feature_names: Sequence[str] | None = None,
+    features: Sequence[int] | None = None,
+    figure=None,
+):
+    """A grid of every pair of features, as mclust draws a mixture.
+
+    Below and above the diagonal, one panel per pair of features (row
+    feature on the y axis), with the rows observed in both:
+
+    * ``kind="classification"``: points coloured by predicted component;
+    * ``kind="uncertainty"``: points sized and shaded by the uncertainty
+      ``1 - max_k p(k | x)`` (large and dark: the row could belong to
+      another component; the largest possible is ``1 - 1/K``);
+    * ``kind="density"``: contours of the fitted mixture's marginal density
+      of the pair, over the data in grey (mixtures that integrate missing
+      values out; for counts the contours interpolate the probabilities of
+      whole numbers).
+
+    The diagonal shows each feature's name and histogram. Beyond 5000 rows
+    the scatters show a fixed random subset of 5000.
+
+    Parameters
+    ----------
+    estimator : fitted mixture
+        Any fitted emmix mixture.
+    X : array-like of shape (n_samples, n_features)
+        The data to show (normally the training data).
+    kind : {"classification", "uncertainty", "density"}, default="classification"
+        What the off-diagonal panels show.
+    feature_names : sequence of str, default=None
+        Names of all the columns of ``X``; by default the names seen at fit
+        or ``feature j`` (counted from 1).
+    features : sequence of int, default=None
+        The columns to show (from 0), in this order; by default all.
+    figure : matplotlib Figure or SubFigure, default=None
+        Where to draw; a new figure if None.
+
+    Returns
+    -------
+    axes : ndarray of matplotlib Axes, shape (n_shown, n_shown)
+    """
+    if kind not in _PAIR_KINDS:
+        raise ValueError(
+            f"kind must be one of {', '.join(map(repr, _PAIR_KINDS))}; got {kind!r}"
+        )
+    _new_axes(object())  # only to raise the install hint without matplotlib
+    check_is_fitted(estimator)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] < 2:
+        raise ValueError(
+            f"plot_pairs needs X with at least 2 columns; got shape {X.shape}"
+        )
+    features = list(range(X.shape[1])) if features is None else list(features)
+    for j in features:
+        if not 0 <= int(j) < X.shape[1]:
+            raise ValueError(
+                f"features: column {j} is not a column of X (0 to {X.shape[1] - 1})"
+            )
+    m = len(features)
+    if figure is None:
+        import matplotlib.pyplot as plt
+
+        figure = plt.figure(figsize=(2.3 * m + 0.6, 2.3 * m), layout="constrained")
+    axes = figure.subplots(m, m, squeeze=False)
+    n_components = int(estimator.n_components)
+    proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    labels = np.argmax(proba, axis=1)
+    uncertainty = np.sort(proba, axis=1)[:, :-1].sum(axis=1)
+    colors = _colors(n_components)
+    names = [_feature_name(estimator, int(j), feature_names) for j in features]
+    # The scatters show at most MAX_SCATTER_POINTS rows (a fixed random
+    # subset: the same data give the same figure); the histograms show all.
+    drawn = np.arange(X.shape[0])
+    if X.shape[0] > MAX_SCATTER_POINTS:
+        rng = np.random.default_rng(0)
+        drawn = np.sort(rng.choice(X.shape[0], MAX_SCATTER_POINTS, replace=False))
+    for a, j in enumerate(features):  # row: feature on the y axis
+        for b, i in enumerate(features):  # column: feature on the x axis
+            ax = axes[a, b]
+            if a == b:
+                values = X[:, i][~np.isnan(X[:, i])]
+                bins = np.histogram_bin_edges(values, bins="auto")
+                ax.hist(
+                    values,
+                    bins=bins if bins.size <= 41 else 40,  # readable at this size
+                    color=_DATA_COLOR,
+                    edgecolor="white",
+                )
+                ax.set_yticks([])
+                ax.set_title(
+                    _feature_title(estimator, int(i), feature_names), fontsize="small"
+                )
+            else:
+                _pair_panel(
+                    ax,
+                    estimator,
+                    X[drawn],
+                    i,
+                    j,
+                    kind,
+                    labels[drawn],
+                    uncertainty[drawn],
+                    colors,
+                )
+            if a == m - 1:
+                ax.set_xlabel(names[b], fontsize="small")
+            else:
+                ax.tick_params(labelbottom=False)
+            if b == 0 and a != 0:
+                ax.set_ylabel(names[a], fontsize="small")
+            elif b != a:
+                ax.tick_params(labelleft=False)
+            ax.tick_params(labelsize="x-small")
+    handles = [
+        _legend_marker(colors[k], estimator._component_label(k))
+        for k in range(n_components)
+    ]
+    if kind == "classification":
+        figure.legend(handles=handles, loc="outside right upper", fontsize="small")
+    what = {
+        "classification": "points coloured by predicted component",
+        "uncertainty": "larger, darker points: more uncertain (1 - max probability)",
+        "density": "contours of the fitted marginal density of each pair",
+    }[kind]
+    if drawn.size < X.shape[0]:
+        what += f" ({drawn.size} of {X.shape[0]} rows)"
+    figure.suptitle(
+        f"{type(estimator).__name__}, {n_components} components: {what}",
+        fontsize="medium",
+    )
+    return axes
+
+
+def _legend_marker(color, label):
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], marker="o", linestyle="none", color=color, label=label)
+
+
+def _padded_range(values, n: int = 80) -> np.ndarray:
+    """``n`` points over the values' range and a tenth more on each side, not
+    below 0 for non-negative data (counts have no density there)."""
+    pad = 0.1 * np.ptp(values) + 1e-9
+    low = values.min() - pad
+    if values.min() >= 0:
+        low = max(low, 0.0)
+    return np.linspace(low, values.max() + pad, n)
+
+
+def _pair_panel(ax, estimator, X, i, j, kind, labels, uncertainty, colors):
+    """One off-diagonal panel of :func:`plot_pairs`: column ``i`` against ``j``."""
+    rows = ~np.isnan(X[:, [i, j]]).any(axis=1)
+    if not rows.any():
+        return  # no row is observed in both columns
+    x, y = X[rows, i], X[rows, j]
+    if kind == "classification":
+        ax.scatter(
+            x, y, c=[colors[k] for k in labels[rows]], s=8, alpha=0.7, linewidths=0
+        )
+    elif kind == "uncertainty":
+        top = max(1.0 - 1.0 / max(int(estimator.n_components), 1), 1e-12)
+        share = np.clip(uncertainty[rows] / top, 0.0, 1.0)
+        order = np.argsort(share)  # the uncertain rows drawn last, on top
+        ax.scatter(
+            x[order],
+            y[order],
+            s=3 + 40 * share[order],
+            c=share[order],
+            cmap="Greys",
+            vmin=-0.2,  # the most certain rows stay visible in light grey
+            vmax=1.0,
+            linewidths=0,
+        )
+    else:
+        ax.scatter(x, y, s=5, color=_DATA_COLOR, linewidths=0)
+        grid_x, grid_y = np.meshgrid(_padded_range(x), _padded_range(y))
+        density = _pair_density(estimator, i, j, grid_x, grid_y)
+        ax.contour(
+            grid_x, grid_y, density, levels=8, colors=_MODEL_COLOR, linewidths=0.7
+        )

@@ -25,6 +25,7 @@ X, _ = make_blobs(400, centers=[[0, 0], [10, 0], [0, 10]], random_state=0)
 estimator = GaussianMixtureEM(random_state=0)
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
+fig.suptitle("Choosing the number of components: BIC, AIC and cross-validation")
 for ax, criterion in zip(axes, ["bic", "aic", "cv"], strict=True):
     selection = select_n_components(estimator, X, range(1, 7), criterion=criterion)
     plot_criterion(selection, ax)

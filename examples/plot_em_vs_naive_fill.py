@@ -44,6 +44,7 @@ for name, values in results.items():
 # little low too: maximum likelihood divides by n rather than n - 1, a bias
 # that vanishes as n grows.
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+fig.suptitle("EM against filling with the mean, over many simulated data sets")
 for ax, index, truth, label in [
     (axes[0], 0, true_sd_y, "estimated sd of y"),
     (axes[1], 1, true_corr, "estimated correlation"),
@@ -55,5 +56,6 @@ for ax, index, truth, label in [
         ax.hist(values, bins=bins, alpha=0.6, color=color, label=name)
     ax.axvline(truth, color="black", linestyle="--", label="true value")
     ax.set_xlabel(label)
+    ax.set_title(label.capitalize(), fontsize="medium")
     ax.set_ylabel("data sets")
     ax.legend()

@@ -31,6 +31,7 @@ print("log-likelihood:", round(model.score(X) * len(X), 2))
 # The bars are the observed frequency of each count, the black line the
 # fitted mixture's expected frequency, the dashed lines its components.
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
+fig.suptitle("A Poisson mixture on counts from two groups")
 plot_mixture(model, X, axes[0])
 plot_convergence(model, axes[1])
 

@@ -39,6 +39,7 @@ ten = CoinMixture(
     fixed_params={"weights"},
     tol=0.0,
     max_iter=10,
+    accelerate=None,  # ten plain EM iterations, as in the paper
 )
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", ConvergenceWarning)  # stopped on purpose
@@ -47,6 +48,7 @@ print("after 10 iterations:", ten.probs_[:, 0].round(2))
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
+fig.suptitle("The two-coin problem: heads per round, and EM's progress")
 plot_mixture(coins, heads, axes[0])
 plot_convergence(coins, axes[1])
 

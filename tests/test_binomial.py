@@ -220,8 +220,10 @@ def test_from_X_with_constant_tosses_equals_fixed_n_trials(rounds):
     fixed = CoinMixture(2, n_trials=10, random_state=0).fit(X)
     paired_X = np.column_stack([X, np.full(len(X), 10.0)])
     paired = CoinMixture(2, n_trials="from_X", random_state=0).fit(paired_X)
-    np.testing.assert_allclose(paired.probs_, fixed.probs_, rtol=1e-12)
-    np.testing.assert_allclose(paired.weights_, fixed.weights_, rtol=1e-12)
+    # Equal in exact arithmetic; SQUAREM's extrapolations (the default)
+    # amplify the rounding differences of the two sums a little.
+    np.testing.assert_allclose(paired.probs_, fixed.probs_, rtol=1e-10)
+    np.testing.assert_allclose(paired.weights_, fixed.weights_, rtol=1e-10)
     np.testing.assert_allclose(
         paired.score_samples(paired_X), fixed.score_samples(X), rtol=1e-12
     )

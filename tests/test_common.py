@@ -46,6 +46,10 @@ CHECK_PARAMS = {
     # The checks draw heads counts up to ~ 100 (scaled random data); the number
     # of tosses must leave room for them.
     "CoinMixture": {"n_trials": 100},
+    # The checks predict on rows drawn apart from the training rows (splits,
+    # rows of weight 0), whose categories fit did not see: they are treated
+    # as missing answers instead of raising.
+    "CategoricalMixture": {"handle_unknown": "ignore"},
 }
 
 #: check name -> reason, per estimator; must stay empty unless a reason exists.
@@ -93,13 +97,23 @@ def test_sklearn_compatible_estimator(estimator, check):
 # ------------------------------------------------------ the EM rules
 def _conformance_cases():
     """Every shipped mixture family on data it can fit (a few hundred rows)."""
-    from emmix import CoinMixture, GaussianMixtureEM, PoissonMixture
+    from emmix import (
+        CategoricalMixture,
+        CoinMixture,
+        GaussianMixtureEM,
+        PoissonMixture,
+        StudentTMixture,
+    )
+    from emmix.datasets import make_latent_class, make_t_mixture
 
     rng = np.random.RandomState(0)
     blobs = np.vstack([rng.normal(c, 1.0, (80, 2)) for c in ([0, 0], [6, 0], [0, 6])])
     counts = rng.poisson([[2.0, 5.0], [9.0, 1.0]] * 100).astype(float)
     heads = rng.binomial(10, [[0.2, 0.5], [0.8, 0.6]] * 100).astype(float)
     tosses = rng.randint(5, 15, size=(200, 1)).astype(float)
+    answers, _ = make_latent_class(
+        300, n_classes=3, n_features=6, n_categories=[2, 3, 2, 4, 2, 3], random_state=0
+    )
     per_row = np.column_stack([rng.binomial(tosses[:, 0].astype(int), 0.3), tosses])
     cases = [
         (GaussianMixtureEM(3, covariance_type=ctype), blobs)
@@ -109,6 +123,17 @@ def _conformance_cases():
         (PoissonMixture(2), counts),
         (CoinMixture(2, n_trials=10), heads),
         (CoinMixture(2, n_trials="from_X"), per_row),
+        (CategoricalMixture(3), answers),
+    ]
+    t_rows, _ = make_t_mixture(300, [[0, 0], [6, 0], [0, 6]], dofs=4.0, random_state=0)
+    cases += [
+        (StudentTMixture(3, covariance_type=ctype, dof=dof), t_rows)
+        for ctype, dof in [
+            ("full", "per_component"),
+            ("tied", "shared"),
+            ("diag", 5.0),
+            ("spherical", "per_component"),
+        ]
     ]
     params = [
         pytest.param(est, X, check, id=f"{est!r}-{check.__name__}")

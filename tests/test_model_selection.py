@@ -257,6 +257,8 @@ def test_table_is_a_dict_of_arrays_without_pandas(monkeypatch):
         "converged",
         "n_iter",
         "fit_time",
+        "from_split",
+        "dip",
     }
     np.testing.assert_array_equal(table["n_components"], [1, 2])
     np.testing.assert_allclose(table["bic"], selection.scores_)

@@ -24,6 +24,8 @@ from emmix.plotting import (  # noqa: E402
     plot_criterion,
     plot_imputation,
     plot_mixture,
+    plot_pairs,
+    separating_pairs,
 )
 
 
@@ -182,8 +184,8 @@ def test_imputation_marks_filled_rows(ax):
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[:3] == [
         "complete rows (40)",
-        "feature 0 imputed (5)",
-        "feature 1 imputed (15)",
+        "feature 1 imputed (5)",
+        "feature 2 imputed (15)",
     ]
     (ellipse,) = [p for p in ax.patches if isinstance(p, Ellipse)]
     np.testing.assert_allclose(ellipse.center, imputer.mean_)
@@ -215,3 +217,114 @@ def test_clear_message_without_matplotlib(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match=r"pip install 'emmix\[plot\]'"):
         plot_convergence(gm)
+
+
+def test_non_integer_counts_are_binned_not_dropped(ax):
+    X = np.array([[0.0], [1.0], [1.4], [2.0], [2.6], [3.0], [7.0], [8.2], [9.0]])
+    pm = PoissonMixture(2, random_state=0).fit(X)
+    plot_mixture(pm, X, ax)
+    heights = [b.get_height() for b in bars(ax)]
+    assert sum(heights) == len(X)  # every row is in a bar
+    np.testing.assert_array_equal(heights, np.bincount(np.rint(X[:, 0]).astype(int)))
+    assert "3 non-integer values rounded" in ax.get_title()
+
+
+def test_coin_names_agree_in_report_and_figure(ax):
+    X, _ = make_coin_rounds(100, n_trials=10, probs=[0.2, 0.8], random_state=0)
+    coins = CoinMixture(2, n_trials=10, random_state=0).fit(X)
+    plot_mixture(coins, X, ax)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"coin A", "coin B"} <= set(legend)
+    assert not any(text.startswith("component") for text in legend)
+    from emmix.cli._report import component_lines
+
+    assert component_lines(coins, None)[0].strip().startswith("coin ")
+
+
+def test_titles_count_features_from_one(ax):
+    X = blobs(d=4)
+    gm = GaussianMixtureEM(3, random_state=0).fit(X)
+    plot_mixture(gm, X, ax, features=(0, 2))
+    assert "feature 1 and feature 3 of 4" in ax.get_title()
+    assert ax.get_xlabel() == "feature 1"
+    ax.clear()
+    names = ["a", "b", "c", "d"]
+    plot_mixture(gm, X, ax, features=(1, 3), feature_names=names)
+    assert "b (column 2) and d (column 4) of 4" in ax.get_title()
+
+
+def test_separating_pairs_ranks_the_informative_pair_first():
+    # Three clusters that differ only in columns 1 and 3 (from 0); columns 0
+    # and 2 are the same noise in every cluster.
+    rng = np.random.RandomState(0)
+    labels = np.repeat([0, 1, 2], 100)
+    X = rng.normal(size=(300, 4)) * [3.0, 1.0, 3.0, 1.0]
+    X[:, 1] += np.array([0, 6, 0])[labels]
+    X[:, 3] += np.array([0, 0, 6])[labels]
+    gm = GaussianMixtureEM(3, random_state=0).fit(X)
+    pairs = separating_pairs(gm, X)
+    assert pairs[0] == (1, 3)
+    assert pairs[-1] == (0, 2)  # the pure-noise pair last
+    assert sorted(pairs) == [(i, j) for i in range(4) for j in range(i + 1, 4)]
+
+
+@pytest.mark.parametrize("kind", ["classification", "uncertainty", "density"])
+def test_pairs_grid(kind):
+    X = blobs(d=3)
+    gm = GaussianMixtureEM(3, random_state=0).fit(X)
+    axes = plot_pairs(gm, X, kind=kind, feature_names=["a", "b", "c"])
+    assert axes.shape == (3, 3)
+    assert axes[0, 0].get_title() == "a (column 1)"
+    assert axes[2, 1].get_xlabel() == "b" and axes[1, 0].get_ylabel() == "b"
+    scatter = axes[1, 0].collections[0]
+    offsets = np.asarray(scatter.get_offsets())
+    if kind == "uncertainty":  # drawn from the most certain row up
+        np.testing.assert_allclose(np.sort(offsets, axis=0), np.sort(X[:, :2], axis=0))
+    else:
+        np.testing.assert_allclose(offsets, X[:, [0, 1]])
+    if kind == "classification":
+        colors = scatter.get_facecolors()
+        labels = gm.predict(X)
+        # Rows of one predicted component share one colour, and only they.
+        for k in range(3):
+            assert len(np.unique(colors[labels == k], axis=0)) == 1
+    if kind == "uncertainty":
+        sizes = scatter.get_sizes()
+        proba = gm.predict_proba(X)
+        share = (1 - proba.max(axis=1)) / (1 - 1 / 3)
+        np.testing.assert_allclose(np.sort(sizes), np.sort(3 + 40 * share))
+    if kind == "density":
+        assert axes[1, 0].collections[1:]  # the contour set
+
+
+def test_pairs_density_is_the_marginal_mixture():
+    from scipy.stats import multivariate_normal
+
+    from emmix.plotting import _pair_density
+
+    X = blobs(d=3)
+    gm = GaussianMixtureEM(2, random_state=0).fit(X)
+    gx, gy = np.meshgrid(np.linspace(-3, 9, 5), np.linspace(-3, 9, 4))
+    got = _pair_density(gm, 0, 2, gx, gy)
+    points = np.column_stack([gx.ravel(), gy.ravel()])
+    expected = sum(
+        w * multivariate_normal(m[[0, 2]], c[np.ix_([0, 2], [0, 2])]).pdf(points)
+        for w, m, c in zip(gm.weights_, gm.means_, gm.covariances_, strict=True)
+    )
+    np.testing.assert_allclose(got.ravel(), expected, rtol=1e-10)
+
+
+def test_pairs_rejects_bad_kind_and_families_without_marginals():
+    X, _ = make_poisson_mixture(100, rates=[2, 9], random_state=0)
+    X = np.column_stack([X, X[::-1]])
+    pm = PoissonMixture(2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        plot_pairs(pm, X, kind="contours")
+    assert plot_pairs(pm, X).shape == (2, 2)
+    assert plot_pairs(pm, X, kind="density").shape == (2, 2)
+
+    class NoMarginals(PoissonMixture):
+        _supports_missing = False
+
+    with pytest.raises(TypeError, match="integrates missing"):
+        plot_pairs(NoMarginals(2, random_state=0).fit(X), X, kind="density")

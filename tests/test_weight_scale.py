@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emmix import CoinMixture, GaussianMixtureEM, PoissonMixture
+from emmix import CategoricalMixture, CoinMixture, GaussianMixtureEM, PoissonMixture
 from emmix.impute import MissingBivariateImputer, MultivariateNormalImputer
 
 
@@ -40,6 +40,8 @@ ESTIMATORS = {
     "coins_kmeans++": lambda: CoinMixture(
         2, n_trials=20, init_params="k-means++", random_state=0, tol=1e-8
     ),
+    # The counts read as categories (one per distinct count of each column).
+    "categorical": lambda: CategoricalMixture(2, random_state=0, tol=1e-8),
     "imputer": lambda: MultivariateNormalImputer(tol=1e-10),
     "bivariate_imputer": lambda: MissingBivariateImputer(tol=1e-10),
 }

@@ -1,4 +1,4 @@
-"""The ``emmix`` command: ``emmix demo``, ``emmix fit`` and ``emmix impute``.
+"""The ``emmix`` command: ``demo``, ``fit``, ``predict``, ``score``, ``impute``.
 
 Every problem with the user's input (a missing or unreadable file, a
 non-numeric cell, a wrong delimiter, data the model cannot take, an output
@@ -8,8 +8,9 @@ never sees a Python traceback for a bad file.
 
 The package is split by job: ``_parser`` (the arguments), ``_read`` (CSV and
 ``.npy`` files, places in them), ``_progress`` (the progress line),
-``_report`` (numbers, JSON, tables), ``_figures``, one module per command
-(``_fit``, ``_impute``, ``_demo``) and :mod:`emmix.cli.cases` (the classic
+``_report`` (numbers, JSON, tables), ``_figures``, ``_model`` (saved models,
+skops), one module per command (``_fit``, ``_predict`` for ``predict`` and
+``score``, ``_impute``, ``_demo``) and :mod:`emmix.cli.cases` (the classic
 cases shared by ``emmix demo`` and the gallery). Only the parser is imported
 up front: NumPy, scikit-learn, the estimators and matplotlib load inside the
 command that needs them, so ``emmix --version`` and ``--help`` are quick.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import sys
@@ -13,9 +12,11 @@ import numpy as np
 
 from ._errors import CLIError, plural
 from ._figures import Figures
-from ._output import make_folder, refuse_overwrite
+from ._model import save_model
+from ._output import make_folder, refuse_overwrite, write_csv
+from ._predict import posterior_table
 from ._progress import Progress, watched
-from ._read import Table, read_table
+from ._read import Table, column_specs, read_table
 from ._report import (
     component_lines,
     fitted_attributes,
@@ -69,6 +70,35 @@ def make_estimator(args, progress: Progress):
     return watched(CoinMixture, progress)(n_trials=n_trials, **common)
 
 
+def check_whole_numbers(table: Table, args) -> str | None:
+    """Refuse, or with ``--allow-non-integer`` note, values of a count model
+    that are not whole numbers.
+
+    A Poisson or binomial likelihood is defined on counts: fitted to
+    measurements such as 5.1 it gives numbers that mean nothing, and the
+    estimators themselves accept them (their sufficient statistics are sums).
+    """
+    if args.model not in ("poisson", "coin"):
+        return None
+    X = table.X
+    fractional = ~np.isnan(X) & (X != np.round(X))
+    if not fractional.any():
+        return None
+    n = int(fractional.sum())
+    i, j = (int(v) for v in np.argwhere(fractional)[0])
+    where = f"{table.row(i)}, {table.column(j)}: {X[i, j]:g}"
+    if args.allow_non_integer:
+        return (
+            f"{plural(n, 'value')} not whole numbers (first at {where}), fitted "
+            "as asked (--allow-non-integer)"
+        )
+    raise CLIError(
+        f"{table.path}: {where} is not a whole number ({plural(n, 'value')} "
+        f"in all); --model {args.model} models counts: use --model gaussian for "
+        "measurements, or pass --allow-non-integer to fit them anyway"
+    )
+
+
 def _why_every_k_failed(estimator, table: Table, caught, max_k: int) -> CLIError:
     """The real reason when every candidate K failed to fit.
 
@@ -99,17 +129,89 @@ def _why_every_k_failed(estimator, table: Table, caught, max_k: int) -> CLIError
     return CLIError(f"{table.path}: no K from 1 to {max_k} could be fitted")
 
 
-def _shown_columns(estimator, n_features: int) -> list[int]:
-    """The columns :func:`emmix.plotting.plot_mixture` draws by default."""
-    return estimator._drawn_columns((0, 1))
+#: Most columns the pairs grid of fit.png shows (the best separating ones).
+MAX_PAIRS_COLUMNS = 6
 
 
-def draw_fit_figure(figures: Figures, estimator, X, header, selection) -> str | None:
+def _draws_pairs(estimator) -> bool:
+    """Whether the family's data panel draws the pair of columns it is given
+    (a Gaussian's scatter), not one column (a count family's bars).
+
+    Asked through the family's ``_drawn_columns`` hook: a family that draws
+    pairs draws ``(1, 0)`` as given.
+    """
+    return estimator.n_features_in_ >= 2 and list(estimator._drawn_columns((1, 0))) == [
+        1,
+        0,
+    ]
+
+
+def figure_columns(
+    spec: list[str] | None, header: list[str] | None, n: int
+) -> list[int]:
+    """``--features``: names or positions (from 1) among the columns used."""
+    if spec is None:
+        return []
+    chosen = []
+    for item in spec:
+        if header is not None and item in header:
+            chosen.append(header.index(item))
+        elif item.isdigit() and 1 <= int(item) <= n:
+            chosen.append(int(item) - 1)
+        else:
+            names = f"; the columns are {', '.join(header)}" if header else ""
+            raise CLIError(
+                f"--features {item!r}: not one of the {plural(n, 'column')} used "
+                f"(a name, or a position from 1 to {n}){names}"
+            )
+    if len(set(chosen)) != len(chosen):
+        raise CLIError("--features names a column twice")
+    return chosen
+
+
+def _layout(estimator, X, features: list[int]):
+    """The data panel's columns, and the columns of the pairs grid (or None)."""
+    from emmix.plotting import separating_pairs
+
+    if not _draws_pairs(estimator):
+        return (tuple(features[:1]) or (0,)), None
+    if len(features) == 1:
+        raise CLIError(
+            f"--features: a {type(estimator).__name__} is drawn as pairs of "
+            "columns; give two or more"
+        )
+    candidates = features or list(range(X.shape[1]))
+    if len(candidates) == 2:
+        return tuple(candidates), None
+    ranked = [
+        pair
+        for pair in separating_pairs(estimator, X)
+        if pair[0] in candidates and pair[1] in candidates
+    ]
+    grid = candidates
+    if not features and len(candidates) > MAX_PAIRS_COLUMNS:
+        # The columns of the best separating pairs, as many as fit.
+        grid = []
+        for pair in ranked:
+            grid += [j for j in pair if j not in grid]
+            if len(grid) >= MAX_PAIRS_COLUMNS:
+                break
+        grid = sorted(grid[:MAX_PAIRS_COLUMNS])
+    return ranked[0], grid
+
+
+def draw_fit_figure(
+    figures: Figures, estimator, X, header, selection, features=()
+) -> str | None:
     """Write ``fit.png``: the mixture over its data, convergence, selection.
 
     The family says which columns its data panel shows (``_drawn_columns``)
-    and draws itself. The data panel shows the rows with a value in every
-    column it draws.
+    and draws itself. A family drawn as pairs of columns (a Gaussian) shows
+    the pair that separates the components best
+    (:func:`emmix.plotting.separating_pairs`), or the two ``features``; with
+    more columns, a grid of every pair (:func:`emmix.plotting.plot_pairs`)
+    is drawn below. Each panel shows the rows with a value in the columns it
+    draws.
 
     Returns
     -------
@@ -118,12 +220,28 @@ def draw_fit_figure(figures: Figures, estimator, X, header, selection) -> str | 
     """
     from emmix import plotting
 
+    panel, grid = _layout(estimator, X, list(features))
     n_panels = 3 if selection is not None else 2
-    figure, axes = figures.new(n_panels, width=5.2)
-    shown = ~np.isnan(X[:, _shown_columns(estimator, X.shape[1])]).any(axis=1)
+    width = 5.2
+    if grid is None:
+        figure, axes = figures.new(n_panels, width=width)
+    else:
+        figure = figures.figure_class(
+            figsize=(
+                max(width * n_panels, 2.3 * len(grid) + 1.5),
+                4.6 + 2.2 * len(grid),
+            ),
+            layout="constrained",
+        )
+        top, bottom = figure.subfigures(2, 1, height_ratios=[4.6, 2.2 * len(grid)])
+        axes = list(top.subplots(1, n_panels, squeeze=False)[0])
+    drawn = estimator._drawn_columns(panel)
+    shown = ~np.isnan(X[:, drawn]).any(axis=1)
     note = None
     if shown.any():
-        plotting.plot_mixture(estimator, X[shown], axes[0], feature_names=header)
+        plotting.plot_mixture(
+            estimator, X[shown], axes[0], features=panel, feature_names=header
+        )
         if not shown.all():
             note = (
                 f"the data panel leaves out {plural(int((~shown).sum()), 'row')} "
@@ -145,17 +263,18 @@ def draw_fit_figure(figures: Figures, estimator, X, header, selection) -> str | 
         plotting.plot_model_selection(selection, axes[2])
     elif selection is not None:
         plotting.plot_criterion(selection, axes[2])
+    if grid is not None:
+        plotting.plot_pairs(
+            estimator, X, feature_names=header, features=grid, figure=bottom
+        )
+        if len(grid) < X.shape[1]:
+            left = (
+                f"the pairs grid shows {len(grid)} of the {X.shape[1]} columns, "
+                "those of the best separating pairs (choose with --features)"
+            )
+            note = left if note is None else f"{note}; {left}"
     figures.save(figure, "fit.png")
     return note
-
-
-def _write_labels(path: Path, proba: np.ndarray) -> None:
-    labels = np.argmax(proba, axis=1)
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["label", *(f"prob_{k}" for k in range(proba.shape[1]))])
-        for label, row in zip(labels, proba, strict=True):
-            writer.writerow([int(label), *(f"{p:.6g}" for p in row)])
 
 
 def _compares(selection) -> bool:
@@ -201,17 +320,28 @@ def fit_command(args) -> int:
     out = sys.stdout
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out))
     # Missing cells are fine: the mixtures integrate them out (proper EM).
-    table = read_table(args.data, delimiter=args.delimiter, allow_missing=True)
+    table = read_table(
+        args.data,
+        delimiter=args.delimiter,
+        allow_missing=True,
+        index_col=args.index_col,
+        columns=column_specs(args.columns),
+        drop=column_specs(args.drop),
+    )
     X, header = table.X, table.header
+    features = figure_columns(column_specs(args.features), header, X.shape[1])
     out_dir = Path(args.out)
     refuse_overwrite(
         [out_dir / name for name in OUTPUT_FILES], [args.data], "--out folder"
     )
+    if args.save is not None:
+        refuse_overwrite([args.save], [args.data], "--save file")
     n_samples, n_features = X.shape
     n_missing = int(np.isnan(X).sum())
     progress = Progress(out, enabled=not args.quiet)
     estimator = make_estimator(args, progress)
     name = type(estimator).__name__
+    non_integer = check_whole_numbers(table, args)
     say(
         f"emmix fit: {name} on {args.data} ({plural(n_samples, 'row')} x "
         f"{plural(n_features, 'column')})"
@@ -226,6 +356,8 @@ def fit_command(args) -> int:
         raise CLIError(
             f"{args.data}: has a single data row; a mixture needs at least 2 rows"
         )
+    if non_integer:
+        say(f"  warning: {non_integer}")
     if n_missing:
         say(
             f"{plural(n_missing, 'missing value')}: integrated out of the "
@@ -321,14 +453,16 @@ def fit_command(args) -> int:
     params_path = out_dir / "params.json"
     params_path.write_text(json.dumps(summary, indent=2) + "\n")
     labels_path = out_dir / "labels.csv"
-    _write_labels(labels_path, proba)
+    write_csv(labels_path, *posterior_table(estimator, proba, table))
     written = [str(params_path), str(labels_path)]
+    if args.save is not None:
+        written.append(str(save_model(estimator, args.save, header)))
 
     figures = Figures(out_dir)
     note = None
     if figures.available:
         try:
-            note = draw_fit_figure(figures, estimator, X, header, selection)
+            note = draw_fit_figure(figures, estimator, X, header, selection, features)
         except (ValueError, TypeError) as exc:
             # The fit and its files are done: a figure problem is only a note.
             figures.skipped_reason = f"fit.png could not be drawn ({exc})"

@@ -45,3 +45,35 @@ def refuse_overwrite(
                     f"{output}: is the input file {source}; writing it would "
                     f"overwrite the data: choose another {option}"
                 )
+
+
+def write_csv(
+    path: str | os.PathLike,
+    header: list[str] | None,
+    rows: Iterable[Iterable[str]],
+    delimiter: str = ",",
+) -> Path:
+    """Write a CSV file (creating its folder); a one-line error if it cannot."""
+    import csv
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle, delimiter=delimiter)
+            if header is not None:
+                writer.writerow(header)
+            writer.writerows(rows)
+    except OSError as exc:
+        raise CLIError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    return path
+
+
+def probability_text(p: float) -> str:
+    """A probability for a table: 6 significant digits, and 0 below 1e-12.
+
+    Below 1e-12 a probability is under the rounding error of the row's
+    largest one (they sum to 1); printing it would show the engine's floor
+    (1e-150) as if it meant something.
+    """
+    return "0" if p < 1e-12 else f"{p:.6g}"

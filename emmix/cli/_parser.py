@@ -66,6 +66,47 @@ def delimiter(text: str) -> str:
     return text
 
 
+def add_table_options(parser: argparse.ArgumentParser) -> None:
+    """The options that say how to read DATA, the same for every command."""
+    table = parser.add_argument_group("reading DATA")
+    table.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        type=delimiter,
+        default=",",
+        help="CSV delimiter, one character or '\\t' for tabs (default: ,)",
+    )
+    table.add_argument(
+        "--index-col",
+        metavar="COL",
+        help="column of row ids, by name or position from 1 (default: pandas's "
+        "index column, a first column with an empty header cell, if any); the "
+        "outputs start with these ids",
+    )
+    table.add_argument(
+        "--columns",
+        metavar="COLS",
+        help="the columns to use, comma-separated names or positions from 1 "
+        "(default: every column but the index)",
+    )
+    table.add_argument(
+        "--drop",
+        metavar="COLS",
+        help="columns to leave out, comma-separated names or positions from 1 "
+        "(a text column such as a species name, an id)",
+    )
+
+
+def add_integer_check(parser: argparse.ArgumentParser) -> None:
+    """``--allow-non-integer``, for the count families."""
+    parser.add_argument(
+        "--allow-non-integer",
+        action="store_true",
+        help="let --model poisson or coin fit values that are not whole numbers "
+        "(refused by default: counts are integers)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emmix`` command."""
     parser = argparse.ArgumentParser(
@@ -99,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
         "fit",
         help="fit a mixture to a CSV or .npy file",
         description="Fit a mixture to the rows of DATA; write params.json, "
-        "labels.csv (label and component probabilities per row) and fit.png. "
+        "labels.csv (per row: its id, label, component name, uncertainty and "
+        "the probability of each component) and fit.png; --save also writes "
+        "the model for emmix predict and emmix score. "
         "Without --n-components, K is chosen by --select (BIC by default). "
         "Empty cells (or NA, nan, ?) are missing values, integrated out of the "
         "likelihood; every row needs at least one value.",
@@ -169,12 +212,20 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--random-state", type=int, default=0, metavar="SEED", help="default: 0"
     )
+    add_table_options(fit)
+    add_integer_check(fit)
     fit.add_argument(
-        "--delimiter",
-        metavar="CHAR",
-        type=delimiter,
-        default=",",
-        help="CSV delimiter, one character or '\\t' for tabs (default: ,)",
+        "--features",
+        metavar="COLS",
+        help="the columns fit.png draws, comma-separated names or positions "
+        "among the columns used, from 1 (default: the pair that separates the "
+        "components best, and a grid of every pair for more than 2 columns)",
+    )
+    fit.add_argument(
+        "--save",
+        metavar="MODEL.skops",
+        help="also write the fitted estimator to this file with skops (pip "
+        "install skops); emmix predict and emmix score read it",
     )
     fit.add_argument(
         "--out",
@@ -189,11 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     impute = sub.add_parser(
         "impute",
-        help="fill missing values by EM under a multivariate normal model",
+        help="fill missing values by EM: one normal, or a Gaussian mixture",
         description="Fill the missing values of DATA (empty cells, NA, nan) with "
         "their conditional expectation under the maximum-likelihood multivariate "
-        "normal model (EM), write the filled table and report the mean and "
-        "covariance.",
+        "normal model (EM), or, with --n-components or --select, under a Gaussian "
+        "mixture (each row filled from the components it belongs to). The filled "
+        "table keeps the input's columns, row ids, delimiter and number format.",
     )
     impute.add_argument(
         "data", metavar="DATA", help="CSV file (header optional) or .npy"
@@ -205,12 +257,57 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILLED.csv",
         help="where to write the filled table (CSV)",
     )
+    add_table_options(impute)
+    how = impute.add_mutually_exclusive_group()
+    how.add_argument(
+        "--n-components",
+        type=positive_int,
+        metavar="K",
+        help="impute with a Gaussian mixture of K components: each missing "
+        "value becomes its conditional mean given the row's observed values, "
+        "averaged over the components by their posterior probability "
+        "(default: K = 1, one multivariate normal)",
+    )
+    how.add_argument(
+        "--select",
+        choices=("bic", "aic", "cv"),
+        help="choose K for the mixture by bic, aic or cv (see emmix fit), up "
+        "to --max-components",
+    )
     impute.add_argument(
-        "--delimiter",
-        metavar="CHAR",
-        type=delimiter,
-        default=",",
-        help="CSV delimiter, one character or '\\t' for tabs (default: ,)",
+        "--max-components",
+        type=positive_int,
+        default=8,
+        metavar="N",
+        help="largest K tried by --select (default: 8)",
+    )
+    impute.add_argument(
+        "--covariance-type",
+        choices=("full", "tied", "diag", "spherical"),
+        default="full",
+        help="covariance structure of the mixture's components (default: full)",
+    )
+    impute.add_argument(
+        "--n-init",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="EM runs of the mixture from different starts (default: 3)",
+    )
+    impute.add_argument(
+        "--random-state", type=int, default=0, metavar="SEED", help="default: 0"
+    )
+    impute.add_argument(
+        "--float-format",
+        metavar="FMT",
+        help="format of the filled values, e.g. '%%.3f' (default: as many "
+        "decimals as the column's own values have)",
+    )
+    impute.add_argument(
+        "--indicator",
+        action="store_true",
+        help="add a column NAME_filled (1 where the value was filled in, else "
+        "0) for each column that had a missing value",
     )
     impute.add_argument(
         "--max-iter",
@@ -223,4 +320,47 @@ def build_parser() -> argparse.ArgumentParser:
         "--quiet", action="store_true", help="no progress line and no report"
     )
     impute.set_defaults(func=_command("_impute", "impute_command"))
+
+    predict = sub.add_parser(
+        "predict",
+        help="label new rows with a model saved by emmix fit --save",
+        description="Read a model saved by 'emmix fit --save' and write, for "
+        "each row of DATA, its row id, the most probable component (label), "
+        "the probability of each component, and the uncertainty (1 - the "
+        "largest probability). Columns are matched by name when the model was "
+        "fitted on a file with a header.",
+    )
+    predict.add_argument("data", metavar="DATA", help="CSV file or .npy")
+    _model_options(predict, "PREDICTIONS.csv")
+    predict.set_defaults(func=_command("_predict", "predict_command"))
+
+    score = sub.add_parser(
+        "score",
+        help="log-likelihood of each row under a saved model (outlier scores)",
+        description="Read a model saved by 'emmix fit --save' and write, for "
+        "each row of DATA, its row id and its log-likelihood under the fitted "
+        "mixture (log of the density, or of the probability for counts): the "
+        "lowest are the least typical rows, outlier candidates.",
+    )
+    score.add_argument("data", metavar="DATA", help="CSV file or .npy")
+    _model_options(score, "SCORES.csv")
+    score.set_defaults(func=_command("_predict", "score_command"))
     return parser
+
+
+def _model_options(parser: argparse.ArgumentParser, output: str) -> None:
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="MODEL.skops",
+        help="a model written by emmix fit --save",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar=output,
+        help="where to write the table (CSV)",
+    )
+    add_table_options(parser)
+    parser.add_argument("--quiet", action="store_true", help="print nothing")

@@ -32,7 +32,7 @@ from .._validation import (
     estimator_feature_names,
     warn_if_reg_covar_dominates,
 )
-from ..base import BaseMixture, format_values, memoized
+from ..base import BaseMixture, chunked_stats, format_values, memoized
 from ._covariance_structures import (
     STRUCTURES,
     compact_covariances,
@@ -639,6 +639,13 @@ default='kmeans'
         their values with ``weights_init``, ``means_init`` or
         ``precisions_init``. With fixed means, covariances are estimated around
         them; fixed groups do not count in :meth:`bic` and :meth:`aic`.
+    stopping : {'change', 'aitken'}, default='change'
+        The stopping rule. 'change' is scikit-learn's (the change of the mean
+        log-likelihood per sample between two iterations is below ``tol``).
+        'aitken' stops when Aitken's estimate of the distance to the limit of
+        the log-likelihood sequence is below ``tol``: stricter, use it (with a
+        smaller ``tol``, say 1e-8) when the estimates themselves matter. See
+        the user guide's "When does EM stop?".
     accelerate : {None, 'squarem'}, default=None
         None runs plain EM. 'squarem' accelerates it with the SqS3 scheme of
         Varadhan & Roland (2008): two EM steps, an extrapolation along them,
@@ -735,6 +742,13 @@ default='kmeans'
     }
     _supports_missing = True
     _family_name = "Gaussian"
+    # scikit-learn's stopping rule and defaults, for the same numbers.
+    _engine_defaults = {
+        "stopping": "change",
+        "tol": 1e-3,
+        "max_iter": 100,
+        "accelerate": None,
+    }
 
     def __init__(
         self,
@@ -839,9 +853,16 @@ default='kmeans'
         Weights are divided by the total weight, as scikit-learn divides by
         ``n_samples`` at the start.
         """
-        shift = np.average(X, axis=0, weights=sample_weight).astype(X.dtype)
-        stats = gaussian_stats(X, resp, shift, self._kernel)
-        stats["nk"] = resp.sum(axis=0)
+        # Chunk by chunk: the full type's packed outer products of all rows at
+        # once would be n x d(d+1)/2 numbers. (A matrix-vector product for the
+        # weighted mean: ``np.average`` would build an n x d temporary.)
+        shift = (sample_weight @ X / np.sum(sample_weight)).astype(X.dtype)
+        stats = chunked_stats(
+            X,
+            resp,
+            self._em_row_bytes(X, None),
+            lambda X, resp: gaussian_stats(X, resp, shift, self._kernel),
+        )
         means, covariances = self._mstep(stats, shift)
         tiny = 10 * np.finfo(X.dtype).eps
         weights = (stats["nk"] + tiny) / np.sum(sample_weight)
@@ -1045,6 +1066,36 @@ default='kmeans'
             "precisions_init": covariances_from_precisions(covariances, self._kernel),
             "n_init": 1,
         }
+
+    def _free_parametrisation(self, group, value):
+        """Full and tied covariances are symmetric: their upper triangles.
+
+        mclust's VVV is "full"; the other structures constrain the
+        covariances (equal volumes, shapes or orientations), which upper
+        triangles would not respect: their standard errors are refused.
+        """
+        structure = self._structure
+        if group == "covariances" and structure not in (None, "VVV"):
+            raise NotImplementedError(
+                f"Standard errors under the covariance structure "
+                f"covariance_type={structure!r} are not implemented (its "
+                "constraints have no free parametrisation here); use the "
+                "bootstrap (emmix.inference.bootstrap), or 'VVV' / 'full'."
+            )
+        if group != "covariances" or self._kernel not in ("full", "tied"):
+            return super()._free_parametrisation(group, value)
+        value = np.asarray(value, dtype=np.float64)
+        d = value.shape[-1]
+        rows, cols = np.triu_indices(d)
+
+        def to_value(theta):
+            upper = theta.reshape(*value.shape[:-2], rows.size)
+            out = np.zeros(value.shape)
+            out[..., rows, cols] = upper
+            out[..., cols, rows] = upper
+            return out
+
+        return value[..., rows, cols].ravel().copy(), to_value
 
     def _sample_component(self, rng, params, k, n_samples):
         # Same draws as scikit-learn's GaussianMixture.sample for the same seed.

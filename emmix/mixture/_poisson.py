@@ -105,11 +105,12 @@ class PoissonMixture(BaseMixture):
     ----------
     n_components : int, default=1
         The number of mixture components.
-    tol : float, default=1e-3
-        Convergence threshold on the change of the mean log-likelihood per
-        sample between two iterations.
-    max_iter : int, default=100
-        Maximum number of EM iterations per run.
+    tol : float, default=1e-8
+        Convergence threshold on the mean log-likelihood per sample: by
+        default on Aitken's estimate of its distance to the optimum (see
+        ``stopping``).
+    max_iter : int, default=1000
+        Maximum number of EM iterations (passes over the data) per run.
     n_init : int, default=1
         Number of runs from different starts; the best is kept.
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
@@ -147,7 +148,13 @@ default='kmeans'
         estimated: any of ``'weights'``, ``'rates'``. Give their values with
         ``weights_init`` or ``rates_init``; fixed groups do not count in
         :meth:`bic` and :meth:`aic`.
-    accelerate : {None, 'squarem'}, default=None
+    stopping : {'aitken', 'change'}, default='aitken'
+        The stopping rule. 'aitken' stops when Aitken's estimate of the
+        distance from the last log-likelihood to the limit of the sequence is
+        below ``tol`` (it bounds the distance to the optimum, not the last
+        step); 'change' is scikit-learn's rule (the last change is below
+        ``tol``). See the user guide's "When does EM stop?".
+    accelerate : {None, 'squarem'}, default='squarem'
         None runs plain EM. 'squarem' accelerates it with the SqS3 scheme of
         Varadhan & Roland (2008): two EM steps, an extrapolation along them,
         parameters projected back into their valid set, and a fall-back to the
@@ -222,6 +229,10 @@ default='kmeans'
     }
 
     _parameter_groups = ("rates",)
+    #: Counts mixtures estimate parameters people read: stop near the optimum
+    #: (Aitken's rule, tol 1e-8 per sample) and get there by SQUAREM, which
+    #: needs 10-20x fewer passes than plain EM when the components overlap
+    #: (benchmarks/bench_squarem.py and the user guide's "When does EM stop?").
     _supports_missing = True
     _non_negative_data = True
     _family_name = "Poisson"
