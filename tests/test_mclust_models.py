@@ -343,3 +343,18 @@ def test_degenerate_data(structure):
         rtol=1e-6,
         atol=1e-12,
     )
+
+
+def test_standard_errors_vvv_equal_full_and_constrained_are_refused():
+    from emmix.inference import standard_errors
+
+    X = _blobs(n=60)
+    kwargs = dict(n_components=2, random_state=0, tol=1e-12, max_iter=1000)
+    full = GaussianMixtureEM(covariance_type="full", **kwargs).fit(X[:120])
+    vvv = GaussianMixtureEM(covariance_type="VVV", **kwargs).fit(X[:120])
+    a, b = standard_errors(full, X[:120]), standard_errors(vvv, X[:120])
+    for key in ("weights_", "means_", "covariances_"):
+        assert_allclose(b[key], a[key], rtol=1e-5)
+    eee = GaussianMixtureEM(covariance_type="EEE", **kwargs).fit(X[:120])
+    with pytest.raises(NotImplementedError, match="covariance_type='EEE'"):
+        standard_errors(eee, X[:120])
