@@ -43,6 +43,7 @@ from numbers import Integral, Real
 from time import perf_counter
 
 import numpy as np
+import sklearn
 from sklearn import get_config
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, gen_batches
@@ -88,10 +89,38 @@ def add_stats(total: dict | None, part: dict) -> dict:
     statistics of a concatenation of chunks are the sums of the chunks' ones.
     """
     if total is None:
-        return {key: np.array(value, copy=True) for key, value in part.items()}
+        # Arrays of another Array API namespace (PyTorch, CuPy, ...) are new
+        # arrays of the chunk's pass: summed in place like numpy ones.
+        return {
+            key: value if _foreign_array(value) else np.array(value, copy=True)
+            for key, value in part.items()
+        }
     for key, value in part.items():
         total[key] += value
     return total
+
+
+def _foreign_array(value) -> bool:
+    """Whether ``value`` is an array of an Array API namespace other than numpy."""
+    return (
+        not isinstance(value, (np.ndarray, np.generic, float, int))
+        and hasattr(value, "shape")
+        and not is_dask(value)
+    )
+
+
+def sum_of_weights(sample_weight) -> float:
+    """The sum of the weights as a float.
+
+    Summed in float64 for numpy and Dask; in the array's own namespace (and
+    dtype) for an array of another Array API namespace.
+    """
+    if not _foreign_array(sample_weight):
+        return float(np.sum(sample_weight, dtype=np.float64))
+    from sklearn.utils._array_api import get_namespace
+
+    xp, _ = get_namespace(sample_weight)
+    return float(xp.sum(sample_weight))
 
 
 #: Target size of one chunk's temporaries. Chunks run on a thread each; every
@@ -274,7 +303,18 @@ class EMMixin:
         state = super().__getstate__()
         state.pop("_em_pool", None)
         state.pop("_em_memo", None)
+        # Verbose timing is not part of the model.
+        state.pop("_init_time", None)
+        state.pop("_iter_time", None)
+        # Recorded like scikit-learn's own estimators record it (its
+        # __getstate__ adds it only for classes in the sklearn package).
+        state.setdefault("_sklearn_version", sklearn.__version__)
         return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state.pop("_sklearn_version", None)
+        super().__setstate__(state)
 
     # ------------------------------------------------------ engine protocol
     def _em_groups(self) -> dict[str, tuple[str, ...]]:
@@ -457,12 +497,15 @@ class EMMixin:
                 "init parameters, or increase max_iter, tol, or check for "
                 "degenerate data." + self._em_convergence_hint(),
                 ConvergenceWarning,
-                stacklevel=3,
+                # Attributed to emmix (as scikit-learn's is to sklearn.mixture),
+                # so module-based warning filters treat both alike.
+                stacklevel=1,
             )
         self._em_store(params)
         self.converged_ = bool(converged)
         self.n_iter_ = int(n_iter)
-        self.lower_bound_ = float(lower_bound)
+        # A numpy scalar, as scikit-learn's (a float all the same).
+        self.lower_bound_ = np.float64(lower_bound)
         self.lower_bounds_ = [float(b) for b in history]
         return params
 
@@ -515,7 +558,7 @@ class EMMixin:
 
     def _em_restarts(self, X, sample_weight, do_init, n_init):
         """The ``n_init`` runs; returns the best as a tuple."""
-        total_weight = float(np.sum(sample_weight, dtype=np.float64))
+        total_weight = sum_of_weights(sample_weight)
         random_state = check_random_state(self.random_state)
         best = None
         for init in range(n_init):
@@ -564,7 +607,7 @@ class EMMixin:
         takes ``S`` from it alone. Only the small statistics are kept between
         calls, so a stream larger than memory is fitted in one pass.
         """
-        total_weight = float(np.sum(sample_weight, dtype=np.float64))
+        total_weight = sum_of_weights(sample_weight)
         first = not hasattr(self, "_stream_stats")
         with self._em_threads(X):
             if first:

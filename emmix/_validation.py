@@ -356,7 +356,9 @@ def check_n_components_counts(
         )
 
 
-def check_n_components(X, n_components: int, sample_weight=None) -> None:
+def check_n_components(
+    X, n_components: int, sample_weight=None, *, few_distinct: str = "raise"
+) -> None:
     """Check that ``X`` can hold ``n_components`` different components.
 
     ``n_components`` may not exceed the number of rows (with a positive
@@ -372,6 +374,10 @@ def check_n_components(X, n_components: int, sample_weight=None) -> None:
     n_components : int
     sample_weight : ndarray of shape (n_samples,), default=None
         Rows with weight 0 do not count.
+    few_distinct : {'raise', 'warn'}, default='raise'
+        Fewer distinct rows than components: a ``ValueError``, or (as
+        scikit-learn's GaussianMixture fits such data) a
+        ``ConvergenceWarning`` with the same text.
     """
     n_samples = X.shape[0]
     if n_samples < n_components:
@@ -393,12 +399,17 @@ def check_n_components(X, n_components: int, sample_weight=None) -> None:
         return
     enough, n_distinct = _has_n_distinct_rows(rows, n_components)
     if not enough:
-        raise ValueError(
+        message = (
             f"n_components={n_components} is larger than the number of distinct "
             f"rows of X ({n_distinct} among {rows.shape[0]} rows with a positive "
             "weight): some components could only be copies of others. Lower "
             f"n_components to at most {n_distinct}."
         )
+        if few_distinct != "warn":
+            raise ValueError(message)
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.warn(message, ConvergenceWarning, stacklevel=2)
 
 
 def check_squares_representable(
@@ -696,10 +707,15 @@ def warn_if_reg_covar_dominates(X, reg_covar: float, *, name: str, names=None):
     )
 
 
-def check_array_shape(value, shape: tuple, name: str, dtype) -> np.ndarray:
+def check_array_shape(
+    value, shape: tuple, name: str, dtype, *, sklearn_name: str | None = None
+) -> np.ndarray:
     """Convert a user-supplied parameter array and check its shape.
 
     The result is a new array (the caller's object is never kept or modified).
+    ``sklearn_name``, if given, is the name scikit-learn's message uses for the
+    parameter ('weights', 'full precision', ...): a wrong shape then raises
+    scikit-learn's exact text, followed by ours naming ``name``.
     """
     try:
         array = np.array(value, dtype=dtype, copy=True)
@@ -708,9 +724,15 @@ def check_array_shape(value, shape: tuple, name: str, dtype) -> np.ndarray:
             f"The parameter {name!r} must be a numeric array of shape {shape}: {exc}"
         ) from exc
     if array.shape != tuple(shape):
+        if sklearn_name is None:
+            raise ValueError(
+                f"The parameter {name!r} should have the shape of {tuple(shape)}, "
+                f"but got {array.shape}."
+            )
         raise ValueError(
-            f"The parameter {name!r} should have the shape of {tuple(shape)}, "
-            f"but got {array.shape}."
+            f"The parameter {sklearn_name!r} should have the shape of "
+            f"{tuple(shape)}, but got {array.shape}: give {name} of shape "
+            f"{tuple(shape)}."
         )
     if not np.all(np.isfinite(array)):
         raise ValueError(f"The parameter {name!r} contains NaN or infinite values.")
@@ -719,17 +741,25 @@ def check_array_shape(value, shape: tuple, name: str, dtype) -> np.ndarray:
 
 def check_weights_init(weights, n_components: int, dtype) -> np.ndarray:
     """Validate user-given mixing weights: shape, range [0, 1] and sum 1."""
-    weights = check_array_shape(weights, (n_components,), "weights_init", dtype)
+    # The messages start with scikit-learn's own text (which names the
+    # parameter 'weights' and, in its range message, prints the minimum as
+    # "max value" and the maximum as "min value"), then say it plainly.
+    weights = check_array_shape(
+        weights, (n_components,), "weights_init", dtype, sklearn_name="weights"
+    )
     if np.any(weights < 0.0) or np.any(weights > 1.0):
+        low, high = float(weights.min()), float(weights.max())
         raise ValueError(
-            "The parameter 'weights_init' should be in the range [0, 1], but got "
-            f"max value {weights.max():.5f}, min value {weights.min():.5f}."
+            "The parameter 'weights' should be in the range [0, 1], but got "
+            f"max value {low:.5f}, min value {high:.5f}: weights_init has "
+            f"entries from {low:.5f} to {high:.5f}, outside [0, 1]."
         )
     atol = 1e-6 if dtype == np.float32 else 1e-8
     if abs(1.0 - float(np.sum(weights))) > atol:
         raise ValueError(
-            "The parameter 'weights_init' should be normalized, but got "
-            f"sum(weights) = {float(np.sum(weights)):.5f}. Divide it by its sum."
+            "The parameter 'weights' should be normalized, but got "
+            f"sum(weights) = {float(np.sum(weights)):.5f}: divide weights_init "
+            "by its sum."
         )
     return weights
 

@@ -203,6 +203,12 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     _non_negative_data: ClassVar[bool] = False
     #: A short name of the family for reports ("Gaussian", "Poisson", ...).
     _family_name: ClassVar[str] = ""
+    #: The scikit-learn estimator this family stands in for (its name then
+    #: leads the not-fitted message, as scikit-learn's own tests expect).
+    _sklearn_counterpart: ClassVar[str | None] = None
+    #: Fewer distinct rows than components: "raise" a ValueError, or "warn"
+    #: and fit (as scikit-learn's GaussianMixture does).
+    _few_distinct_rows: ClassVar[str] = "raise"
 
     _parameter_constraints: dict = {
         name: constraints for name, (_, constraints) in MIXTURE_PARAMETERS.items()
@@ -362,13 +368,25 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _em_groups(self) -> dict[str, tuple[str, ...]]:
         return {"weights": ("weights",), **self._component_groups()}
 
+    def _check_fitted(self) -> None:
+        """``check_is_fitted``, in scikit-learn's words for a drop-in."""
+        name = self._sklearn_counterpart
+        msg = None
+        if name is not None:
+            msg = (
+                f"This {name} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator. "
+                f"(%(name)s is emmix's {name}.)"
+            )
+        check_is_fitted(self, msg=msg)
+
     def _n_parameters(self) -> int:
         """Free parameters of the fitted model, for BIC and AIC.
 
         ``K - 1`` weights plus each component group's ``_n_free_parameters``;
         groups held by ``fixed_params`` are not estimated and do not count.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         fixed = self._em_fixed_groups()
         total = 0 if "weights" in fixed else self.n_components - 1
         for group, keys in self._component_groups().items():
@@ -586,7 +604,12 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _check_components(self, X, sample_weight, n_positive) -> None:
         """Enough (distinct) rows for ``n_components``, before any work."""
         if n_positive is None:
-            check_n_components(X, self.n_components, sample_weight)
+            check_n_components(
+                X,
+                self.n_components,
+                sample_weight,
+                few_distinct=self._few_distinct_rows,
+            )
         else:
             # Distinct rows are counted on the start's sample.
             check_n_components_counts(X.shape[0], n_positive, self.n_components)
@@ -773,7 +796,7 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     # ---------------------------------------------------------- prediction
     def _dask_map(self, X, method, *, n_columns=None, dtype=None):
         """Lazy ``method`` of this fitted estimator over a Dask array's blocks."""
-        check_is_fitted(self)
+        self._check_fitted()
         X = dask_check_X(
             X,
             name=type(self).__name__,
@@ -798,7 +821,7 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             )
 
     def _checked_input(self, X):
-        check_is_fitted(self)
+        self._check_fitted()
         return self._validate_input(X, reset=False)
 
     def score_samples(self, X):
@@ -846,7 +869,8 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             return dask_weighted_mean(self.score_samples(X), sample_weight)
         log_prob = self.score_samples(X)
         if sample_weight is None:
-            return float(np.mean(log_prob, dtype=np.float64))
+            # scikit-learn's score: the mean in the data's dtype.
+            return float(np.mean(log_prob))
         weights = check_sample_weight(sample_weight, log_prob[:, np.newaxis])
         return float(np.average(log_prob.astype(np.float64), weights=weights))
 
@@ -953,7 +977,7 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
         y : ndarray of shape (n_samples,)
             Component of each drawn sample.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         if (
             not isinstance(n_samples, Integral)
             or isinstance(n_samples, (bool, np.bool_))

@@ -276,7 +276,11 @@ CASES = {
                     r"X \(2 among 20",
                 )
                 for m in MIXTURES
+                if m != "GaussianMixtureEM"
             },
+            # Fitted with a ConvergenceWarning, as scikit-learn fits it
+            # (tests/test_sklearn_compat.py).
+            "GaussianMixtureEM": FITS,
             **{i: FITS for i in IMPUTERS},
         },
     ),
@@ -346,18 +350,23 @@ def test_table_covers_every_estimator_and_case():
 # ----------------------------------------------------- bad *_init arrays
 # (estimator, keyword, bad value, regex naming the keyword and both shapes)
 INIT_CASES = [
-    ("GaussianMixtureEM", "weights_init", [1.0], r"'weights_init'.*\(2,\).*got \(1,\)"),
+    (
+        "GaussianMixtureEM",
+        "weights_init",
+        [1.0],
+        r"'weights'.*\(2,\).*got \(1,\).*weights_init",
+    ),
     (
         "GaussianMixtureEM",
         "means_init",
         np.zeros((2, 3)),
-        r"'means_init'.*\(2, 2\).*got \(2, 3\)",
+        r"'means'.*\(2, 2\).*got \(2, 3\).*means_init",
     ),
     (
         "GaussianMixtureEM",
         "precisions_init",
         np.ones((2, 2)),
-        r"'precisions_init'.*\(2, 2, 2\).*got \(2, 2\)",
+        r"'full precision'.*\(2, 2, 2\).*got \(2, 2\).*precisions_init",
     ),
     (
         "GaussianMixtureEM",
@@ -371,9 +380,19 @@ INIT_CASES = [
         [[0.0, np.nan], [1.0, 1.0]],
         "'means_init'.*NaN",
     ),
-    ("PoissonMixture", "weights_init", [0.2, 0.3, 0.5], r"'weights_init'.*\(2,\)"),
+    (
+        "PoissonMixture",
+        "weights_init",
+        [0.2, 0.3, 0.5],
+        r"'weights'.*\(2,\).*weights_init",
+    ),
     ("PoissonMixture", "rates_init", np.ones(2), r"'rates_init'.*\(2, 2\).*got \(2,\)"),
-    ("CoinMixture", "weights_init", [[0.5, 0.5]], r"'weights_init'.*\(2,\).*\(1, 2\)"),
+    (
+        "CoinMixture",
+        "weights_init",
+        [[0.5, 0.5]],
+        r"'weights'.*\(2,\).*\(1, 2\).*weights_init",
+    ),
     (
         "CoinMixture",
         "probs_init",

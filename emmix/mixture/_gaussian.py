@@ -43,6 +43,7 @@ from ._covariance_structures import (
     n_covariance_parameters,
 )
 from ._gaussian_missing import missing_log_prob, missing_stats
+from ._gaussian_xp import ArrayAPIMixin, is_namespace_array
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -94,14 +95,15 @@ def _mixture_mean(weights, means):
 
 # ------------------------------------------------- precision Cholesky factors
 def _singular_error(dtype, which=""):
+    # scikit-learn's exact text first, then which component it was.
     message = _SINGULAR_MESSAGE
-    if which:
-        message = message.replace("some components have", f"{which} has")
     if dtype == np.float32:
         message += (
             " The numerical accuracy can also be improved by passing float64 "
             "data instead of float32."
         )
+    if which:
+        message += f" (The first such is {which}.)"
     return ValueError(message)
 
 
@@ -544,7 +546,13 @@ def _check_precisions_init(precisions, covariance_type, n_components, n_features
     # the covariances into the structure.
     covariance_type = kernel_type(covariance_type)
     shape = covariance_shape(covariance_type, n_components, n_features)
-    precisions = check_array_shape(precisions, shape, "precisions_init", dt)
+    precisions = check_array_shape(
+        precisions,
+        shape,
+        "precisions_init",
+        dt,
+        sklearn_name=f"{covariance_type} precision",
+    )
     if covariance_type in ("diag", "spherical"):
         if np.any(precisions <= 0.0):
             raise ValueError(
@@ -565,7 +573,7 @@ def _check_precisions_init(precisions, covariance_type, n_components, n_features
     return precisions
 
 
-class GaussianMixtureEM(BaseMixture):
+class GaussianMixtureEM(ArrayAPIMixin, BaseMixture):
     """Gaussian mixture fitted by EM: a drop-in for scikit-learn's GaussianMixture.
 
     Same parameters, fitted attributes, methods and numbers as
@@ -707,11 +715,19 @@ default='kmeans'
     Float32 input is computed in float32 (the log-likelihood is accumulated in
     float64).
 
-    ``n_components`` may not exceed the number of distinct rows of ``X``: with
-    fewer distinct points than components some components could only be
-    copies of others, so :meth:`fit` raises a ``ValueError`` before any work.
-    Duplicated points with as many components as distinct points are fitted
-    (each component sits on one point, with variance ``reg_covar``). A column
+    Under ``sklearn.config_context(array_api_dispatch=True)``, an array of
+    another Array API namespace (a PyTorch tensor on the CPU or a GPU, a CuPy
+    array, ...) is fitted, scored and predicted in that namespace and on its
+    device, with the numbers of the numpy path; every start is supported
+    there (see the "Array API" page). Where emmix differs from scikit-learn
+    on purpose is listed on the "Differences from scikit-learn" page.
+
+    With fewer distinct rows of ``X`` than ``n_components`` some components
+    can only be copies of others (or empty): :meth:`fit` issues a
+    ``ConvergenceWarning`` that says so, and fits like scikit-learn (each
+    component sits on one point, with variance ``reg_covar``, or keeps a
+    weight near 0). Duplicated points with as many components as distinct
+    points are fitted the same way, without a warning. A column
     whose range, squared, overflows (a span above 1.3e154 in float64, 1.8e19
     in float32) is refused too, as no covariance could be stored: divide it
     by a constant. Sparse input raises a ``TypeError`` (call ``.toarray()``).
@@ -749,6 +765,10 @@ default='kmeans'
         "max_iter": 100,
         "accelerate": None,
     }
+    _sklearn_counterpart = "GaussianMixture"
+    _few_distinct_rows = "warn"
+    # Array API dispatch (``_gaussian_xp.ArrayAPIMixin``): its singular error.
+    _singular_message = _SINGULAR_MESSAGE
 
     def __init__(
         self,
@@ -794,7 +814,7 @@ default='kmeans'
         arrays = {}
         if self.means_init is not None:
             arrays["means"] = check_array_shape(
-                self.means_init, (k, d), "means_init", dt
+                self.means_init, (k, d), "means_init", dt, sklearn_name="means"
             )
         if self.precisions_init is not None:
             precisions = _check_precisions_init(
@@ -871,6 +891,8 @@ default='kmeans'
     def _shift(self, params):
         if "_ref" in params:  # pinned for a stream (partial_fit)
             return params["_ref"]
+        if is_namespace_array(params["means"]):  # Array API dispatch
+            return self._xp_shift(params)
         return _mixture_mean(params["weights"], params["means"]).astype(
             params["means"].dtype
         )
@@ -1030,7 +1052,7 @@ default='kmeans'
     def _n_free_parameters(self, group, value) -> int:
         """Free parameters of a group, as scikit-learn counts them."""
         if group != "covariances":
-            return int(np.size(value))
+            return math.prod(value.shape)  # any Array API namespace
         k, d = self.n_components, self.means_.shape[1]
         if self._structure is not None:
             return n_covariance_parameters(self._structure, k, d)
