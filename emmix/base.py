@@ -50,6 +50,10 @@ and, where the defaults do not fit:
     ``partial_fit`` raises a ``ValueError`` naming the change.
 ``_sample_component(rng, params, k, n_samples)``
     Draw rows from component ``k`` (for :meth:`~BaseMixture.sample`).
+``_submodel_start(fitted)``
+    Starting parameters at a fitted special case of this model (a nested
+    covariance structure), so that :func:`emmix.model_selection.select_model`
+    keeps nested models in order of log-likelihood (default: None).
 ``_describe_component(k)`` and ``_plot_components(X, ax, features, names)``
     How the command line and :mod:`emmix.plotting` name and draw the fitted
     components.
@@ -288,6 +292,15 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _derived_attributes(self, params) -> dict:
         """Further fitted attributes computed from the parameters (name -> value)."""
         return {}
+
+    def _submodel_start(self, fitted) -> dict | None:
+        """Constructor parameters starting this model at ``fitted``'s solution.
+
+        Only when the fitted estimator ``fitted`` is a special case of this
+        model (e.g. a covariance structure it contains), so that EM started
+        there ends at least as high; None otherwise (the default: no nesting).
+        """
+        return None
 
     def _sample_component(self, rng, params, k: int, n_samples: int):
         """Draw ``n_samples`` rows from component ``k``."""

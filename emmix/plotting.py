@@ -24,6 +24,7 @@ __all__ = [
     "plot_criterion",
     "plot_imputation",
     "plot_mixture",
+    "plot_model_selection",
     "plot_pairs",
     "separating_pairs",
 ]
@@ -165,19 +166,104 @@ def plot_criterion(selection, ax: Axes | None = None) -> Axes:
     return ax
 
 
+_MODEL_CRITERION_LABELS = {
+    "bic": "BIC (lower is better;\nmclust plots -BIC)",
+    "icl": "ICL (lower is better;\nmclust plots -ICL)",
+    "aic": "AIC (lower is better)",
+}
+
+_MARKERS = "osD^v<>pPX*hd83"
+
+
+def plot_model_selection(result, ax: Axes | None = None) -> Axes:
+    """The criterion against K, one line per covariance structure (mclust's BIC plot).
+
+    Parameters
+    ----------
+    result : ModelSelection
+        The result of :func:`emmix.model_selection.select_model`, over a grid
+        with ``n_components`` (the x-axis); every other parameter combination
+        (the covariance structure, typically) is one line.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure if None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Notes
+    -----
+    emmix's criteria are "lower is better", so the best model is the lowest
+    point (marked by a star); mclust draws ``-BIC``, upside down.
+    """
+    ax = _new_axes(ax)
+    params = result.params_
+    if not all("n_components" in p for p in params):
+        raise ValueError(
+            "plot_model_selection draws the criterion against n_components: "
+            "the grid of select_model must include 'n_components'."
+        )
+    lines: dict[tuple, list[int]] = {}
+    for i, p in enumerate(params):
+        key = tuple((name, p[name]) for name in sorted(p) if name != "n_components")
+        lines.setdefault(key, []).append(i)
+    scores = np.asarray(result.scores_, dtype=np.float64)
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["tab20" if len(lines) > 10 else "tab10"]
+    for n, (key, rows) in enumerate(lines.items()):
+        ks = np.array([params[i]["n_components"] for i in rows])
+        order = np.argsort(ks)
+        label = ",".join(str(value) for _, value in key) or "model"
+        ax.plot(
+            ks[order],
+            scores[rows][order],
+            marker=_MARKERS[n % len(_MARKERS)],
+            markersize=5,
+            color=cmap(n % cmap.N),
+            label=label,
+        )
+    best = result.best_index_
+    ax.plot(
+        [params[best]["n_components"]],
+        [scores[best]],
+        marker="*",
+        markersize=18,
+        markerfacecolor="none",
+        markeredgecolor="tab:red",
+        linestyle="none",
+        zorder=3,
+    )
+    ks = sorted({p["n_components"] for p in params})
+    ax.set_xticks(ks)
+    ax.set_xlabel("number of components K")
+    ax.set_ylabel(_MODEL_CRITERION_LABELS[result.criterion])
+    ax.set_title(
+        f"best: {result._label(best)} ({result.criterion.upper()} {scores[best]:.1f})",
+        fontsize="medium",
+    )
+    if len(lines) > 1:
+        ax.legend(
+            fontsize="x-small",
+            ncols=2 if len(lines) > 7 else 1,
+            loc="upper right",
+            title="structure",
+            title_fontsize="x-small",
+        )
+    ax.grid(alpha=0.3)
+    return ax
+
+
 # ---------------------------------------------------------------- mixture
 def _full_covariances(estimator) -> np.ndarray:
     """Covariances as an array (n_components, d, d), whatever the covariance type."""
-    cov = np.asarray(estimator.covariances_, dtype=np.float64)
+    from .mixture._covariance_structures import full_covariances
+
     k, d = np.shape(estimator.means_)
     kind = getattr(estimator, "covariance_type", "full")
-    if kind == "full":
-        return cov
-    if kind == "tied":
-        return np.broadcast_to(cov, (k, d, d))
-    if kind == "diag":
-        return np.stack([np.diag(c) for c in cov])
-    return cov[:, np.newaxis, np.newaxis] * np.eye(d)  # spherical
+    return np.asarray(
+        full_covariances(estimator.covariances_, kind, k, d), dtype=np.float64
+    )
 
 
 def _ellipse(ax, mean, cov, color, n_std: float, **kwargs):

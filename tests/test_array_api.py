@@ -270,6 +270,8 @@ def test_unsupported_under_dispatch_are_clear(namespace, device):
     with sklearn.config_context(array_api_dispatch=True):
         with pytest.raises(NotImplementedError, match="accelerate='squarem'"):
             GaussianMixtureEM(2, accelerate="squarem").fit(Xx)
+        with pytest.raises(NotImplementedError, match="covariance_type='VEV'"):
+            GaussianMixtureEM(2, covariance_type="VEV").fit(Xx)
         X_nan = X.copy()
         X_nan[3, 1] = np.nan
         with pytest.raises(ValueError, match=r"NaN.*numpy array"):

@@ -42,7 +42,10 @@ def make_estimator(args, progress: Progress):
         common["tol"] = args.tol
     if args.model == "gaussian":
         cls = watched(GaussianMixtureEM, progress)
-        return cls(covariance_type=args.covariance_type or "full", **common)
+        kind = args.covariance_type or "full"
+        if isinstance(kind, list):  # several: compared by select_model
+            kind = kind[0]
+        return cls(covariance_type=kind, **common)
     if args.covariance_type is not None:
         raise CLIError("--covariance-type applies only to --model gaussian")
     if args.model == "poisson":
@@ -256,7 +259,9 @@ def draw_fit_figure(
         axes[0].set_axis_off()
         note = "no data panel: no row has a value in every column it would show"
     plotting.plot_convergence(estimator, axes[1])
-    if selection is not None:
+    if _compares(selection):  # several covariance structures
+        plotting.plot_model_selection(selection, axes[2])
+    elif selection is not None:
         plotting.plot_criterion(selection, axes[2])
     if grid is not None:
         plotting.plot_pairs(
@@ -270,6 +275,42 @@ def draw_fit_figure(
             note = left if note is None else f"{note}; {left}"
     figures.save(figure, "fit.png")
     return note
+
+
+def _compares(selection) -> bool:
+    """Whether a selection compared models over a grid (select_model)."""
+    from emmix.model_selection import ModelSelection
+
+    return isinstance(selection, ModelSelection)
+
+
+def _compares_structures(args) -> bool:
+    """Several covariance structures (or ICL): select_model, not select_n_components."""
+    several = isinstance(args.covariance_type, list)
+    if several and args.model != "gaussian":
+        raise CLIError("--covariance-type applies only to --model gaussian")
+    if several and args.n_components is not None:
+        raise CLIError(
+            "several --covariance-type values are compared with K by --select: "
+            "drop --n-components, or give one covariance type"
+        )
+    if (several or args.select == "icl") and args.select == "cv":
+        raise CLIError("--select cv compares K for one --covariance-type only")
+    return args.n_components is None and (several or args.select == "icl")
+
+
+def _select_structure_and_k(estimator, X, args, n_samples):
+    """Every structure x K = 1..--max-components, ranked by --select."""
+    from emmix.model_selection import select_model
+
+    kinds = args.covariance_type
+    if not isinstance(kinds, list):
+        kinds = [estimator.covariance_type]
+    grid = {
+        "covariance_type": kinds,
+        "n_components": range(1, min(args.max_components, n_samples) + 1),
+    }
+    return select_model(estimator, X, grid, criterion=args.select, error_score=np.nan)
 
 
 def fit_command(args) -> int:
@@ -329,12 +370,17 @@ def fit_command(args) -> int:
         )
 
     selection = None
+    compare = _compares_structures(args)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if args.n_components is not None:
                 progress.task(f"fitting {name}")
                 estimator.set_params(n_components=args.n_components).fit(X)
+            elif compare:
+                progress.task(f"choosing the structure and K by {args.select}")
+                selection = _select_structure_and_k(estimator, X, args, n_samples)
+                estimator = selection.best_estimator_
             else:
                 max_k = min(args.max_components, n_samples)
                 progress.task(f"choosing K by {args.select}")
@@ -361,7 +407,9 @@ def fit_command(args) -> int:
         progress.close()
 
     make_folder(out_dir)
-    if selection is not None:
+    if _compares(selection):
+        say("\n" + selection.summary(5))
+    elif selection is not None:
         say(f"\nNumber of components chosen by {args.select.upper()}:")
         if not args.quiet:
             print_selection(selection, out)

@@ -34,6 +34,28 @@ def positive_int(text: str) -> int:
     return value
 
 
+#: scikit-learn's covariance types and mclust's structures (kept here, not
+#: imported, so that parsing the command line needs no NumPy).
+_SKLEARN_TYPES = ("full", "tied", "diag", "spherical")
+_MCLUST_STRUCTURES = ("EII VII EEI VEI EVI VVI EEE VEE EVE VVE EEV VEV EVV VVV").split()
+
+
+def covariance_types(text: str) -> str | list[str]:
+    """One covariance type, or a list of them ("all": mclust's fourteen)."""
+    if text == "all":
+        return list(_MCLUST_STRUCTURES)
+    names = [name.strip() for name in text.split(",")]
+    for name in names:
+        if name not in _SKLEARN_TYPES and name.upper() not in _MCLUST_STRUCTURES:
+            raise argparse.ArgumentTypeError(
+                f"{name!r} is not a covariance type: use one of "
+                f"{', '.join(_SKLEARN_TYPES)}, mclust's "
+                f"{', '.join(_MCLUST_STRUCTURES)}, a comma-separated list, or all"
+            )
+    names = [n if n in _SKLEARN_TYPES else n.upper() for n in names]
+    return names[0] if len(names) == 1 else names
+
+
 def delimiter(text: str) -> str:
     """``--delimiter`` value; ``\\t`` and ``tab`` mean a tab."""
     text = {"\\t": "\t", "tab": "\t", "space": " "}.get(text, text)
@@ -141,10 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     how.add_argument(
         "--select",
-        choices=("bic", "aic", "cv"),
+        choices=("bic", "aic", "icl", "cv"),
         default="bic",
-        help="how to choose K: bic or aic on the data (lowest wins), cv = mean "
-        "held-out log-likelihood over 5 folds (highest wins); default bic",
+        help="how to choose K: bic, aic or icl on the data (lowest wins), cv = "
+        "mean held-out log-likelihood over 5 folds (highest wins); default bic",
     )
     fit.add_argument(
         "--max-components",
@@ -155,8 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument(
         "--covariance-type",
-        choices=("full", "tied", "diag", "spherical"),
-        help="Gaussian covariance structure (default: full)",
+        type=covariance_types,
+        metavar="TYPE",
+        help="Gaussian covariance structure: full, tied, diag, spherical or one "
+        "of mclust's EII ... VVV; several (comma-separated, or 'all' for "
+        "mclust's fourteen) are compared with K by --select (default: full)",
     )
     fit.add_argument(
         "--n-trials",

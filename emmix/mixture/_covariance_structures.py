@@ -72,8 +72,11 @@ __all__ = [
     "SKLEARN_STRUCTURES",
     "STRUCTURES",
     "canonical_structure",
+    "compact_covariances",
     "covariance_mstep",
     "decompose",
+    "full_covariances",
+    "is_submodel",
     "n_covariance_parameters",
 ]
 
@@ -133,6 +136,77 @@ def canonical_structure(structure: str) -> str:
         f"{', '.join(STRUCTURES)} or a scikit-learn type "
         f"({', '.join(SKLEARN_STRUCTURES)})."
     )
+
+
+# ------------------------------------------------------------------- nesting
+_LETTER_ORDER = {"I": 0, "E": 1, "V": 2}
+
+
+def is_submodel(special: str, general: str) -> bool:
+    """Whether every covariance set of ``special`` is one of ``general``.
+
+    Letter by letter, Identity is a special case of Equal, and Equal of
+    Variable (a spherical shape, ``I``, has no orientation to vary, and its
+    third letter is always ``I``). Every structure is a submodel of itself.
+
+    Parameters
+    ----------
+    special, general : str
+        mclust names or scikit-learn types.
+
+    Returns
+    -------
+    nested : bool
+
+    Examples
+    --------
+    >>> is_submodel("EEI", "VEV"), is_submodel("VII", "EEE")
+    (True, False)
+    """
+    special, general = canonical_structure(special), canonical_structure(general)
+    return all(
+        _LETTER_ORDER[s] <= _LETTER_ORDER[g]
+        for s, g in zip(special, general, strict=True)
+    )
+
+
+# -------------------------------------------------------------------- storage
+def _storage(covariance_type: str) -> str:
+    """How a type stores its covariances: scikit-learn's compact forms, or full."""
+    if covariance_type in ("tied", "diag", "spherical"):
+        return covariance_type
+    canonical_structure(covariance_type)  # refuses unknown names
+    return "full"
+
+
+def full_covariances(covariances, covariance_type, n_components, n_features):
+    """Covariances in the full form ``(n_components, d, d)``, whatever the type."""
+    cov = np.asarray(covariances)
+    kind = _storage(covariance_type)
+    k, d = n_components, n_features
+    if kind == "full":
+        return cov
+    if kind == "tied":
+        return np.broadcast_to(cov, (k, d, d)).copy()
+    if kind == "diag":
+        return cov[:, :, np.newaxis] * np.eye(d, dtype=cov.dtype)
+    return cov[:, np.newaxis, np.newaxis] * np.eye(d, dtype=cov.dtype)
+
+
+def compact_covariances(full, covariance_type):
+    """Full covariances ``(K, d, d)`` in a type's storage form.
+
+    The inverse of :func:`full_covariances` on covariances that have the
+    type's structure (tied: all equal; diag: diagonal; spherical: multiples of
+    the identity); other entries are dropped.
+    """
+    kind = _storage(covariance_type)
+    if kind == "full":
+        return full
+    if kind == "tied":
+        return full[0]
+    diagonal = np.diagonal(full, axis1=1, axis2=2)
+    return diagonal.copy() if kind == "diag" else diagonal.mean(axis=1)
 
 
 # ------------------------------------------------------------ parameter counts
@@ -441,10 +515,17 @@ def _round_robin(d):
 def _rotate(X, first, second, c, s, axis=-2):
     """Rotate the slices ``first`` and ``second`` of ``X`` along ``axis``:
     ``(x_i, x_j) <- (c x_i + s x_j, -s x_i + c x_j)`` for each pair."""
-    X = np.moveaxis(X, axis, -1).copy()
-    xi, xj = X[..., first], X[..., second]
-    X[..., first], X[..., second] = c * xi + s * xj, c * xj - s * xi
-    return np.moveaxis(X, -1, axis)
+    # Plain indexing on the axis (no moveaxis round trip): this runs d - 1
+    # times per sweep of every inner iteration of EVE and VVE.
+    X = X.copy()
+    if axis % X.ndim == X.ndim - 1:
+        xi, xj = X[..., first], X[..., second]
+        X[..., first], X[..., second] = c * xi + s * xj, c * xj - s * xi
+        return X
+    c, s = c[:, np.newaxis], s[:, np.newaxis]
+    xi, xj = X[..., first, :], X[..., second, :]
+    X[..., first, :], X[..., second, :] = c * xi + s * xj, c * xj - s * xi
+    return X
 
 
 def _common_orientation(W, nk, previous, tol, max_iter, eigenvalues):

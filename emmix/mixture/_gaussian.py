@@ -33,12 +33,31 @@ from .._validation import (
     warn_if_reg_covar_dominates,
 )
 from ..base import BaseMixture, chunked_stats, format_values, memoized
+from ._covariance_structures import (
+    STRUCTURES,
+    compact_covariances,
+    covariance_mstep,
+    decompose,
+    full_covariances,
+    is_submodel,
+    n_covariance_parameters,
+)
 from ._gaussian_missing import missing_log_prob, missing_stats
 from ._gaussian_xp import ArrayAPIMixin, is_namespace_array
 
 __all__ = ["GaussianMixtureEM"]
 
+#: scikit-learn's four types (their own storage and code paths).
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+#: Every accepted ``covariance_type``: scikit-learn's four, then mclust's
+#: fourteen structures.
+ALL_COVARIANCE_TYPES = (*COVARIANCE_TYPES, *STRUCTURES)
+
+#: Most inner iterations of an iterative structure's M-step within one EM
+#: step. Warm-started from the last covariances, every inner step raises the
+#: expected complete-data log-likelihood, so any cap keeps EM monotone (a
+#: generalised EM step); near convergence a few iterations reach the optimum.
+STRUCTURE_INNER_MAX_ITER = 5
 
 _SINGULAR_MESSAGE = (
     "Fitting the mixture model failed because some components have ill-defined "
@@ -49,8 +68,18 @@ _SINGULAR_MESSAGE = (
 
 
 # --------------------------------------------------------------------- shapes
+def kernel_type(covariance_type: str) -> str:
+    """The scikit-learn type whose storage and log-density code a type uses.
+
+    mclust's structures are stored in the "full" form (one ``(d, d)`` matrix
+    per component) and share its code end to end; only their M-step differs.
+    """
+    return "full" if covariance_type in STRUCTURES else covariance_type
+
+
 def covariance_shape(covariance_type: str, n_components: int, n_features: int):
     """Shape of ``covariances_`` / ``precisions_`` for a covariance type."""
+    covariance_type = kernel_type(covariance_type)
     return {
         "full": (n_components, n_features, n_features),
         "tied": (n_features, n_features),
@@ -490,8 +519,32 @@ def gaussian_mstep(stats, shift, reg_covar, covariance_type, held_means=None):
     return shift + e, covariances
 
 
+def structured_gaussian_mstep(
+    stats, shift, reg_covar, structure, held_means=None, previous=None, max_iter=1000
+):
+    """Means and covariances under one of mclust's structures.
+
+    The "full" statistics give the scatter ``W_k = n_k * S_k`` around the
+    means (the maximum-likelihood ones, or ``held_means``), and
+    :func:`~emmix.mixture._covariance_structures.covariance_mstep` maximises
+    the expected complete-data log-likelihood under ``structure`` with
+    ``reg_covar`` added to every ``W_k / n_k`` (scikit-learn's rule for its
+    four types). ``previous`` warm-starts the iterative structures.
+    """
+    means, covariances = gaussian_mstep(stats, shift, 0.0, "full", held_means)
+    nk = stats["nk"] + 10 * np.finfo(stats["nk"].dtype).eps
+    scatter = nk[:, np.newaxis, np.newaxis] * covariances
+    covariances = covariance_mstep(
+        structure, scatter, nk, reg_covar, previous=previous, max_iter=max_iter
+    )
+    return means, covariances
+
+
 # ------------------------------------------------------------ user inits
 def _check_precisions_init(precisions, covariance_type, n_components, n_features, dt):
+    # mclust's structures take any full precisions: the first M-step puts
+    # the covariances into the structure.
+    covariance_type = kernel_type(covariance_type)
     shape = covariance_shape(covariance_type, n_components, n_features)
     precisions = check_array_shape(
         precisions,
@@ -532,16 +585,27 @@ class GaussianMixtureEM(ArrayAPIMixin, BaseMixture):
     ----------
     n_components : int, default=1
         The number of mixture components.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
-        Covariance structure: 'full' (each component its own matrix), 'tied'
-        (one matrix shared by all), 'diag' (each its own diagonal) or
-        'spherical' (each its own single variance).
+    covariance_type : str, default='full'
+        Covariance structure: scikit-learn's 'full' (each component its own
+        matrix), 'tied' (one matrix shared by all), 'diag' (each its own
+        diagonal) or 'spherical' (each its own single variance); or one of
+        mclust's fourteen structures 'EII', 'VII', 'EEI', 'VEI', 'EVI', 'VVI',
+        'EEE', 'VEE', 'EVE', 'VVE', 'EEV', 'VEV', 'EVV', 'VVV', which say
+        whether the volume, shape and orientation of
+        ``Sigma_k = lambda_k D_k A_k D_k^T`` are Equal across components,
+        Variable or the Identity (see
+        :mod:`emmix.mixture._covariance_structures`). scikit-learn's types
+        are 'VII', 'VVI', 'EEE' and 'VVV' and give the same fit; an mclust
+        name stores every covariance as a full ``(d, d)`` matrix (shapes as
+        'full') and adds ``volume_``, ``shape_`` and ``orientation_``.
     tol : float, default=1e-3
         Convergence threshold on the change of the mean log-likelihood per
         sample between two iterations.
     reg_covar : float, default=1e-6
         Non-negative amount added to the diagonal of the covariances, so they
-        stay positive definite.
+        stay positive definite. For mclust's structures it is added to the
+        diagonal of each component's empirical covariance before the
+        structure is fitted (the same thing for the four scikit-learn types).
     max_iter : int, default=100
         Maximum number of EM iterations per run.
     n_init : int, default=1
@@ -557,7 +621,8 @@ default='kmeans'
         User-given starting precisions (inverse covariances), of shape
         (n_components,) if 'spherical', (n_features, n_features) if 'tied',
         (n_components, n_features) if 'diag', (n_components, n_features,
-        n_features) if 'full'.
+        n_features) if 'full' or an mclust name (whose first M-step then puts
+        them into the structure: they need not have it).
     random_state : int, RandomState instance or None, default=None
         Seed of the initialisation and of :meth:`sample`.
     warm_start : bool, default=False
@@ -617,6 +682,15 @@ default='kmeans'
         Inverses of the covariances.
     precisions_cholesky_ : ndarray
         Upper-triangular Cholesky factors of the precisions.
+    volume_ : ndarray of shape (n_components,)
+        Only for mclust's names: ``lambda_k = det(Sigma_k)^(1/d)``.
+    shape_ : ndarray of shape (n_components, n_features)
+        Only for mclust's names: the eigenvalues of ``Sigma_k`` divided by
+        ``lambda_k``, in decreasing order (product 1).
+    orientation_ : ndarray of shape (n_components, n_features, n_features)
+        Only for mclust's names: the matching eigenvectors as columns, so
+        that ``Sigma_k = volume_[k] * D @ diag(shape_[k]) @ D.T`` with
+        ``D = orientation_[k]``.
     converged_ : bool
         Whether the kept run reached ``tol``.
     n_iter_ : int
@@ -672,7 +746,7 @@ default='kmeans'
     """
 
     _parameter_constraints: dict = {
-        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "covariance_type": [StrOptions(set(ALL_COVARIANCE_TYPES))],
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
@@ -747,22 +821,50 @@ default='kmeans'
                 self.precisions_init, self.covariance_type, k, d, dt
             )
             arrays["covariances"] = covariances_from_precisions(
-                precisions, self.covariance_type
+                precisions, self._kernel
             )
             arrays["precisions_cholesky"] = precision_cholesky_from_precisions(
-                precisions, self.covariance_type
+                precisions, self._kernel
             )
         return arrays
 
     # ------------------------------------------------------------ the family
+    @property
+    def _kernel(self) -> str:
+        """The scikit-learn type whose code the covariance type runs on."""
+        return kernel_type(self.covariance_type)
+
+    @property
+    def _structure(self):
+        """The mclust name if ``covariance_type`` is one, else None.
+
+        scikit-learn's four names keep their own compact storage and M-steps
+        (drop-in numbers); mclust's names, ``"VVV"`` included, are stored in
+        the "full" form with the structure's M-step.
+        """
+        return self.covariance_type if self.covariance_type in STRUCTURES else None
+
+    def _mstep(self, stats, shift, held_means=None, previous=None, max_iter=1000):
+        if self._structure is None:
+            return gaussian_mstep(
+                stats, shift, self.reg_covar, self.covariance_type, held_means
+            )
+        return structured_gaussian_mstep(
+            stats,
+            shift,
+            self.reg_covar,
+            self._structure,
+            held_means=held_means,
+            previous=previous,
+            max_iter=max_iter,
+        )
+
     def _params(self, weights, means, covariances):
         return {
             "weights": weights,
             "means": means,
             "covariances": covariances,
-            "precisions_cholesky": PRECISION_CHOLESKY[self.covariance_type](
-                covariances
-            ),
+            "precisions_cholesky": PRECISION_CHOLESKY[self._kernel](covariances),
         }
 
     def _params_from_resp(self, X, resp, sample_weight):
@@ -779,11 +881,9 @@ default='kmeans'
             X,
             resp,
             self._em_row_bytes(X, None),
-            lambda X, resp: gaussian_stats(X, resp, shift, self.covariance_type),
+            lambda X, resp: gaussian_stats(X, resp, shift, self._kernel),
         )
-        means, covariances = gaussian_mstep(
-            stats, shift, self.reg_covar, self.covariance_type
-        )
+        means, covariances = self._mstep(stats, shift)
         tiny = 10 * np.finfo(X.dtype).eps
         weights = (stats["nk"] + tiny) / np.sum(sample_weight)
         return self._params(weights, means, covariances)
@@ -809,7 +909,7 @@ default='kmeans'
         consts = prepare_log_gaussian_prob(
             params["means"],
             params["precisions_cholesky"],
-            self.covariance_type,
+            self._kernel,
             shift,
             log_weights=log_weights,
         )
@@ -821,7 +921,7 @@ default='kmeans'
         mask = np.isnan(X)
         if not mask.any():  # complete data: the fast path, untouched
             return log_gaussian_prob_prepared(
-                X, params["_consts"], self.covariance_type, cache=cache
+                X, params["_consts"], self._kernel, cache=cache
             )
         # Rows with missing entries: observed-block densities, and the
         # conditional fill their statistics need (kept in the chunk's cache).
@@ -829,7 +929,7 @@ default='kmeans'
         out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
         sub_cache: dict = {}
         out[complete] = log_gaussian_prob_prepared(
-            X[complete], params["_consts"], self.covariance_type, cache=sub_cache
+            X[complete], params["_consts"], self._kernel, cache=sub_cache
         )
         incomplete_mask = mask[~complete]
         log_prob, fill = missing_log_prob(
@@ -838,7 +938,7 @@ default='kmeans'
             params["means"],
             params["covariances"],
             params["precisions_cholesky"],
-            self.covariance_type,
+            self._kernel,
             patterns=memoized(
                 cache, "patterns", lambda: missing_patterns(incomplete_mask)
             ),
@@ -866,31 +966,37 @@ default='kmeans'
         if shift is None:
             shift = self._shift(params)
         if cache is None or "missing" not in cache:
-            return gaussian_stats(X, resp, shift, self.covariance_type, cache=cache)
+            return gaussian_stats(X, resp, shift, self._kernel, cache=cache)
         complete, sub_cache, fill = cache["missing"]
         stats = gaussian_stats(
-            X[complete], resp[complete], shift, self.covariance_type, cache=sub_cache
+            X[complete], resp[complete], shift, self._kernel, cache=sub_cache
         )
-        extra = missing_stats(resp[~complete], fill, shift, self.covariance_type)
+        extra = missing_stats(resp[~complete], fill, shift, self._kernel)
         return {key: stats[key] + extra[key] for key in stats}
 
     def _component_mstep(self, stats, params):
         fixed = self._em_fixed_groups()
-        means, covariances = gaussian_mstep(
-            stats,
-            self._shift(params),
-            self.reg_covar,
-            self.covariance_type,
-            held_means=params["means"] if "means" in fixed else None,
-        )
+        shift = self._shift(params)
+        held_means = params["means"] if "means" in fixed else None
         if "covariances" in fixed:
             # Never factorise covariances that are thrown away: they may be
             # singular (e.g. reg_covar=0) although the held ones are fine.
+            # (Nor fit a structure to them: only the means are needed.)
+            means, _ = gaussian_mstep(
+                stats, shift, self.reg_covar, self._kernel, held_means
+            )
             new = {"means": means}
             new.update(
                 {key: params[key] for key in self._parameter_groups["covariances"]}
             )
         else:
+            means, covariances = self._mstep(
+                stats,
+                shift,
+                held_means=held_means,
+                previous=params["covariances"],
+                max_iter=STRUCTURE_INNER_MAX_ITER,
+            )
             new = self._params(None, means, covariances)
             del new["weights"]
         if "_ref" in params:
@@ -903,10 +1009,23 @@ default='kmeans'
         # largest one): the M-step itself never goes below that.
         scale = float(np.max(np.abs(covariances))) if covariances.size else 1.0
         floor = max(self.reg_covar, 1e-12 * scale)
-        if self.covariance_type in ("full", "tied"):
+        if self._kernel in ("full", "tied"):
             covariances = project_psd(covariances, floor)
         else:
             covariances = np.maximum(covariances, floor)
+        if self._structure is not None:
+            # Back into the structure: the structure's M-step on the
+            # extrapolated covariances taken as empirical ones (the closest
+            # structured covariances in the Kullback-Leibler sense, weighing
+            # each component by its weight).
+            nk = np.maximum(np.asarray(params["weights"], dtype=np.float64), 1e-12)
+            covariances = covariance_mstep(
+                self._structure,
+                nk[:, np.newaxis, np.newaxis] * covariances,
+                nk,
+                previous=covariances,
+                max_iter=STRUCTURE_INNER_MAX_ITER,
+            ).astype(params["covariances"].dtype, copy=False)
         return {
             **params,
             **self._params(params["weights"], params["means"], covariances),
@@ -915,22 +1034,28 @@ default='kmeans'
     def _em_row_bytes(self, X, params):
         d, k = X.shape[1], self.n_components
         per_row = k * (d + 6) + 4 * d
-        if self.covariance_type == "full":
+        if self._kernel == "full":
             per_row += k * d
         return X.dtype.itemsize * per_row
 
     def _derived_attributes(self, params) -> dict:
-        return {
+        derived = {
             "precisions_": precisions_from_cholesky(
-                params["precisions_cholesky"], self.covariance_type
+                params["precisions_cholesky"], self._kernel
             )
         }
+        if self._structure is not None:
+            volume, shape, orientation = decompose(params["covariances"])
+            derived.update(volume_=volume, shape_=shape, orientation_=orientation)
+        return derived
 
     def _n_free_parameters(self, group, value) -> int:
         """Free parameters of a group, as scikit-learn counts them."""
         if group != "covariances":
             return math.prod(value.shape)  # any Array API namespace
         k, d = self.n_components, self.means_.shape[1]
+        if self._structure is not None:
+            return n_covariance_parameters(self._structure, k, d)
         return {
             "full": k * d * (d + 1) // 2,
             "diag": k * d,
@@ -938,9 +1063,48 @@ default='kmeans'
             "spherical": k,
         }[self.covariance_type]
 
+    def _submodel_start(self, fitted):
+        """Start this model at a fitted special case of it, if ``fitted`` is one.
+
+        ``fitted`` is a special case when it has the same number of components
+        and features and a covariance structure contained in this one
+        (:func:`~emmix.mixture._covariance_structures.is_submodel`): its
+        parameters are then parameters of this model, and EM started there
+        can only climb. Returns the constructor parameters of that start, or
+        None.
+        """
+        if not isinstance(fitted, GaussianMixtureEM) or not hasattr(fitted, "means_"):
+            return None
+        k, d = fitted.means_.shape
+        if k != self.n_components or not is_submodel(
+            fitted.covariance_type, self.covariance_type
+        ):
+            return None
+        full = full_covariances(fitted.covariances_, fitted.covariance_type, k, d)
+        covariances = compact_covariances(full, self.covariance_type)
+        return {
+            "weights_init": fitted.weights_,
+            "means_init": fitted.means_,
+            "precisions_init": covariances_from_precisions(covariances, self._kernel),
+            "n_init": 1,
+        }
+
     def _free_parametrisation(self, group, value):
-        """Full and tied covariances are symmetric: their upper triangles."""
-        if group != "covariances" or self.covariance_type not in ("full", "tied"):
+        """Full and tied covariances are symmetric: their upper triangles.
+
+        mclust's VVV is "full"; the other structures constrain the
+        covariances (equal volumes, shapes or orientations), which upper
+        triangles would not respect: their standard errors are refused.
+        """
+        structure = self._structure
+        if group == "covariances" and structure not in (None, "VVV"):
+            raise NotImplementedError(
+                f"Standard errors under the covariance structure "
+                f"covariance_type={structure!r} are not implemented (its "
+                "constraints have no free parametrisation here); use the "
+                "bootstrap (emmix.inference.bootstrap), or 'VVV' / 'full'."
+            )
+        if group != "covariances" or self._kernel not in ("full", "tied"):
             return super()._free_parametrisation(group, value)
         value = np.asarray(value, dtype=np.float64)
         d = value.shape[-1]
@@ -959,7 +1123,7 @@ default='kmeans'
         # Same draws as scikit-learn's GaussianMixture.sample for the same seed.
         mean = params["means"][k]
         covariances = params["covariances"]
-        ctype = self.covariance_type
+        ctype = self._kernel
         if ctype == "full":
             return rng.multivariate_normal(mean, covariances[k], n_samples)
         if ctype == "tied":

@@ -18,7 +18,8 @@ k-means on a host copy of the rows (once per start); ``'random'``,
 ``'random_from_data'`` and user-given ``*_init`` arrays never move the data.
 
 Not supported under dispatch (a clear error says so): missing values (NaN),
-``accelerate='squarem'``, and Dask arrays (they take the numpy path).
+``accelerate='squarem'``, mclust's covariance structures (``'EII'`` ...
+``'VVV'``), and Dask arrays (they take the numpy path).
 
 The class :class:`ArrayAPIMixin` is mixed into :class:`GaussianMixtureEM`;
 every method it overrides falls back to the numpy path for other input.
@@ -341,6 +342,12 @@ class ArrayAPIMixin:
             raise NotImplementedError(
                 f"accelerate={self.accelerate!r} is not available under "
                 "array_api_dispatch: use accelerate=None, or pass numpy arrays."
+            )
+        if self.covariance_type not in ("full", "tied", "diag", "spherical"):
+            raise NotImplementedError(
+                f"covariance_type={self.covariance_type!r} (an mclust structure) "
+                "is not available under array_api_dispatch: use one of 'full', "
+                "'tied', 'diag', 'spherical', or pass numpy arrays."
             )
         return (
             self._xp_validate(X, reset=reset),
