@@ -10,13 +10,13 @@ import warnings
 
 import numpy as np
 import pytest
+from _families import ExponentialMixture
 from scipy import stats
 from scipy.optimize import minimize
 from scipy.special import expit, logsumexp
 from sklearn.base import clone
 
 from emmix import CoinMixture, GaussianMixtureEM, MixedTypeMixture, PoissonMixture
-from emmix.base import BaseMixture
 from emmix.utils.estimator_checks import check_em_family
 
 MIXED = {"gaussian": [0, 1], "poisson": [2], "coin": [3]}
@@ -207,35 +207,6 @@ def test_maximum_likelihood_matches_direct_optimisation():
 def test_em_family_rules(columns):
     X, _, _ = mixed_data(n=300)
     check_em_family(MixedTypeMixture(2, columns=columns), X)
-
-
-class ExponentialMixture(BaseMixture):
-    """A family written on the public interface only (as in the gallery)."""
-
-    _parameter_groups = ("rates",)
-    _non_negative_data = True
-
-    def __init__(self, n_components=1, *, rate_floor=1e-10, **params):
-        super().__init__(n_components, **params)
-        self.rate_floor = rate_floor
-
-    def _component_log_prob(self, X, params, cache=None):
-        rates = params["rates"]
-        return np.sum(np.log(rates), axis=1) - X @ rates.T
-
-    def _component_stats(self, X, resp, params, cache=None):
-        return {"sum_x": resp.T @ X}
-
-    def _component_mstep(self, stats, params):
-        nk = stats["nk"][:, np.newaxis] + 10 * np.finfo(float).eps
-        return {"rates": np.maximum(nk / stats["sum_x"], self.rate_floor)}
-
-    def _project_params(self, params):
-        return {**params, "rates": np.maximum(params["rates"], self.rate_floor)}
-
-    def _sample_component(self, rng, params, k, n_samples):
-        rates = params["rates"][k]
-        return rng.exponential(1.0 / rates, size=(n_samples, rates.size))
 
 
 def _with_waiting_times(n=300, seed=0):

@@ -67,6 +67,18 @@ _SINGULAR_MESSAGE = (
 )
 
 
+def check_gaussian_scale(estimator, X) -> None:
+    """Checks of a fit's data for families with covariances (Gaussian, t).
+
+    Squares must stay representable, and a warning says when ``reg_covar``
+    would dominate a column's variance.
+    """
+    names = estimator_feature_names(estimator)
+    name = type(estimator).__name__
+    check_squares_representable(X, name=name, names=names)
+    warn_if_reg_covar_dominates(X, estimator.reg_covar, name=name, names=names)
+
+
 # --------------------------------------------------------------------- shapes
 def kernel_type(covariance_type: str) -> str:
     """The scikit-learn type whose storage and log-density code a type uses.
@@ -790,17 +802,7 @@ default='kmeans'
     def _validate_input(self, X, *, reset: bool):
         X_checked = super()._validate_input(X, reset=reset)
         if reset:
-            check_squares_representable(
-                X_checked,
-                name=type(self).__name__,
-                names=estimator_feature_names(self),
-            )
-            warn_if_reg_covar_dominates(
-                X_checked,
-                self.reg_covar,
-                name=type(self).__name__,
-                names=estimator_feature_names(self),
-            )
+            check_gaussian_scale(self, X_checked)
         return X_checked
 
     def _model_shape(self, n_features: int) -> dict:

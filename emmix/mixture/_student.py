@@ -54,10 +54,7 @@ from .._accel import project_psd
 from .._conditional_gaussian import missing_patterns
 from .._validation import (
     check_array_shape,
-    check_squares_representable,
-    estimator_feature_names,
     fill_column_means,
-    warn_if_reg_covar_dominates,
 )
 from ..base import (
     BaseMixture,
@@ -73,6 +70,7 @@ from ._gaussian import (
     _check_precisions_init,
     _log_det_chol,
     _mixture_mean,
+    check_gaussian_scale,
     covariances_from_precisions,
     gaussian_mstep,
     gaussian_stats,
@@ -609,17 +607,7 @@ default='kmeans'
     def _validate_input(self, X, *, reset: bool):
         X_checked = super()._validate_input(X, reset=reset)
         if reset:
-            check_squares_representable(
-                X_checked,
-                name=type(self).__name__,
-                names=estimator_feature_names(self),
-            )
-            warn_if_reg_covar_dominates(
-                X_checked,
-                self.reg_covar,
-                name=type(self).__name__,
-                names=estimator_feature_names(self),
-            )
+            check_gaussian_scale(self, X_checked)
         return X_checked
 
     def _model_shape(self, n_features: int) -> dict:
