@@ -1070,3 +1070,60 @@ def test_impute_indicator_without_header(tmp_path, capsys):
     ]
     assert rows[0][:2] == ["1.0", "2.0"] and rows[2][:2] == ["3.0", "6.5"]
     assert len(rows[1][1].split(".")[1]) == 1  # the column's one decimal
+
+
+# ------------------------------------------------ the new families' models
+def test_fit_student_t_matches_the_estimator(tmp_path, capsys):
+    from emmix import StudentTMixture
+
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.standard_t(4, (150, 2)) + c for c in ([0, 0], [8, 0])])
+    np.savetxt(tmp_path / "t.csv", X, delimiter=",", header="a,b", comments="")
+    out_dir = tmp_path / "out"
+    argv = ["fit", str(tmp_path / "t.csv"), "--model", "student-t"]
+    assert main([*argv, "--n-components", "2", "--out", str(out_dir)]) == 0
+    params = json.loads((out_dir / "params.json").read_text())
+    reference = StudentTMixture(2, n_init=3, random_state=0, max_iter=500).fit(X)
+    assert params["log_likelihood"] == pytest.approx(
+        reference.score(X) * len(X), rel=1e-6
+    )
+    assert len(params["fitted"]["dofs_"]) == 2
+    assert main([*argv, "--covariance-type", "VEV"]) == 2
+    assert "student-t takes --covariance-type full, tied" in capsys.readouterr().err
+
+
+def test_fit_and_predict_categorical_codes(tmp_path, capsys):
+    from emmix import CategoricalMixture
+    from emmix.datasets import make_latent_class
+
+    pytest.importorskip("skops")
+    X = np.asarray(make_latent_class(300, random_state=0)[0], dtype=float)
+    np.savetxt(tmp_path / "answers.csv", X, delimiter=",", fmt="%d")
+    model = tmp_path / "lca.skops"
+    argv = ["fit", str(tmp_path / "answers.csv"), "--model", "categorical"]
+    argv += ["--n-components", "3", "--out", str(tmp_path / "out")]
+    assert main([*argv, "--save", str(model)]) == 0
+    assert "class 1:" in capsys.readouterr().out
+    params = json.loads((tmp_path / "out" / "params.json").read_text())
+    reference = CategoricalMixture(3, n_init=3, random_state=0, max_iter=500).fit(X)
+    assert params["log_likelihood"] == pytest.approx(
+        reference.score(X) * len(X), rel=1e-6
+    )
+    predictions = tmp_path / "p.csv"
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(model),
+                str(tmp_path / "answers.csv"),
+                "-o",
+                str(predictions),
+            ]
+        )
+        == 0
+    )
+    with open(predictions, newline="") as handle:
+        rows = list(csv.reader(handle))
+    labels = np.array([int(r[1]) for r in rows[1:]])
+    np.testing.assert_array_equal(labels, reference.predict(X))

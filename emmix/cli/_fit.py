@@ -31,7 +31,13 @@ OUTPUT_FILES = ("params.json", "labels.csv", "fit.png")
 
 def make_estimator(args, progress: Progress):
     """The unfitted mixture the options ask for, reporting to ``progress``."""
-    from emmix import CoinMixture, GaussianMixtureEM, PoissonMixture
+    from emmix import (
+        CategoricalMixture,
+        CoinMixture,
+        GaussianMixtureEM,
+        PoissonMixture,
+        StudentTMixture,
+    )
 
     common = {
         "n_init": args.n_init,
@@ -46,8 +52,22 @@ def make_estimator(args, progress: Progress):
         if isinstance(kind, list):  # several: compared by select_model
             kind = kind[0]
         return cls(covariance_type=kind, **common)
+    if args.model == "student-t":
+        kind = args.covariance_type or "full"
+        if kind not in ("full", "tied", "diag", "spherical"):
+            raise CLIError(
+                "--model student-t takes --covariance-type full, tied, diag or "
+                f"spherical, not {kind!r}"
+            )
+        return watched(StudentTMixture, progress)(covariance_type=kind, **common)
     if args.covariance_type is not None:
-        raise CLIError("--covariance-type applies only to --model gaussian")
+        raise CLIError(
+            "--covariance-type applies only to --model gaussian and student-t"
+        )
+    if args.model == "categorical":
+        if args.n_trials is not None:
+            raise CLIError("--n-trials applies only to --model coin")
+        return watched(CategoricalMixture, progress)(**common)
     if args.model == "poisson":
         if args.n_trials is not None:
             raise CLIError("--n-trials applies only to --model coin")

@@ -20,7 +20,13 @@ from ._errors import CLIError, one_line
 SKOPS_HINT = "pip install skops"
 
 #: The estimators a model file may hold.
-MODEL_CLASSES = ("CoinMixture", "GaussianMixtureEM", "PoissonMixture")
+MODEL_CLASSES = (
+    "CategoricalMixture",
+    "CoinMixture",
+    "GaussianMixtureEM",
+    "PoissonMixture",
+    "StudentTMixture",
+)
 
 
 def _skops_io():

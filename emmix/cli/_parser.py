@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-MODELS = ("gaussian", "poisson", "coin")
+MODELS = ("gaussian", "poisson", "coin", "student-t", "categorical")
 
 
 def _command(module: str, function: str):
@@ -152,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         choices=MODELS,
         default="gaussian",
-        help="mixture family (default: gaussian)",
+        help="mixture family: gaussian, poisson (counts), coin (heads of N "
+        "tosses), student-t (robust clustering) or categorical (latent class "
+        "analysis of answers coded as numbers); default: gaussian",
     )
     how = fit.add_mutually_exclusive_group()
     how.add_argument(
