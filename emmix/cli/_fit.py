@@ -16,7 +16,7 @@ from ._model import save_model
 from ._output import make_folder, refuse_overwrite, write_csv
 from ._predict import posterior_table
 from ._progress import Progress, watched
-from ._read import Table, column_specs, read_table
+from ._read import Table, column_specs, read_table_from_args
 from ._report import (
     component_lines,
     fitted_attributes,
@@ -340,14 +340,7 @@ def fit_command(args) -> int:
     out = sys.stdout
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out))
     # Missing cells are fine: the mixtures integrate them out (proper EM).
-    table = read_table(
-        args.data,
-        delimiter=args.delimiter,
-        allow_missing=True,
-        index_col=args.index_col,
-        columns=column_specs(args.columns),
-        drop=column_specs(args.drop),
-    )
+    table = read_table_from_args(args)
     X, header = table.X, table.header
     features = figure_columns(column_specs(args.features), header, X.shape[1])
     out_dir = Path(args.out)

@@ -26,7 +26,7 @@ import numpy as np
 from ._errors import CLIError, plural
 from ._output import refuse_overwrite, write_csv
 from ._progress import Progress, watched
-from ._read import Table, column_specs, read_table
+from ._read import Table, read_table_from_args
 from ._report import component_lines
 
 #: A plain decimal number (no exponent): its digits after the point count.
@@ -162,14 +162,7 @@ def impute_command(args) -> int:
 
     out = sys.stdout
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=out))
-    table = read_table(
-        args.data,
-        delimiter=args.delimiter,
-        allow_missing=True,
-        index_col=args.index_col,
-        columns=column_specs(args.columns),
-        drop=column_specs(args.drop),
-    )
+    table = read_table_from_args(args)
     X, header = table.X, table.header
     fmt = _float_format(args.float_format)
     output = Path(args.output)

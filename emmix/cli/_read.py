@@ -492,6 +492,19 @@ def read_data(
     return table.X, table.header
 
 
+def read_table_from_args(args) -> Table:
+    """The table a command's options ask for (DATA, --delimiter, --index-col,
+    --columns, --drop); missing cells allowed."""
+    return read_table(
+        args.data,
+        delimiter=args.delimiter,
+        allow_missing=True,
+        index_col=args.index_col,
+        columns=column_specs(args.columns),
+        drop=column_specs(args.drop),
+    )
+
+
 def peek_header(path: str | os.PathLike, delimiter: str = ",") -> list[str] | None:
     """The header line of a CSV file (None without one, or for ``.npy``)."""
     path = Path(path)

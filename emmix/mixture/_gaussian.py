@@ -67,6 +67,25 @@ _SINGULAR_MESSAGE = (
 )
 
 
+def symmetric_parametrisation(value):
+    """Free coordinates of (a stack of) symmetric matrices: upper triangles.
+
+    Returns ``(theta, to_value)`` as ``BaseMixture._free_parametrisation``
+    does, for the standard errors of covariance-like groups.
+    """
+    value = np.asarray(value, dtype=np.float64)
+    rows, cols = np.triu_indices(value.shape[-1])
+
+    def to_value(theta):
+        upper = theta.reshape(*value.shape[:-2], rows.size)
+        out = np.zeros(value.shape)
+        out[..., rows, cols] = upper
+        out[..., cols, rows] = upper
+        return out
+
+    return value[..., rows, cols].ravel().copy(), to_value
+
+
 def check_gaussian_scale(estimator, X) -> None:
     """Checks of a fit's data for families with covariances (Gaussian, t).
 
@@ -1108,18 +1127,7 @@ default='kmeans'
             )
         if group != "covariances" or self._kernel not in ("full", "tied"):
             return super()._free_parametrisation(group, value)
-        value = np.asarray(value, dtype=np.float64)
-        d = value.shape[-1]
-        rows, cols = np.triu_indices(d)
-
-        def to_value(theta):
-            upper = theta.reshape(*value.shape[:-2], rows.size)
-            out = np.zeros(value.shape)
-            out[..., rows, cols] = upper
-            out[..., cols, rows] = upper
-            return out
-
-        return value[..., rows, cols].ravel().copy(), to_value
+        return symmetric_parametrisation(value)
 
     def _sample_component(self, rng, params, k, n_samples):
         # Same draws as scikit-learn's GaussianMixture.sample for the same seed.

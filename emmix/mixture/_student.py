@@ -78,6 +78,7 @@ from ._gaussian import (
     precision_cholesky_from_precisions,
     precisions_from_cholesky,
     prepare_log_gaussian_prob,
+    symmetric_parametrisation,
 )
 from ._gaussian_missing import missing_log_prob, missing_stats
 
@@ -912,16 +913,7 @@ default='kmeans'
             return value[:1].copy(), lambda theta: np.full(value.shape, theta[0])
         if group != "covariances" or self.covariance_type not in ("full", "tied"):
             return super()._free_parametrisation(group, value)
-        rows, cols = np.triu_indices(value.shape[-1])
-
-        def to_value(theta):
-            upper = theta.reshape(*value.shape[:-2], rows.size)
-            out = np.zeros(value.shape)
-            out[..., rows, cols] = upper
-            out[..., cols, rows] = upper
-            return out
-
-        return value[..., rows, cols].ravel().copy(), to_value
+        return symmetric_parametrisation(value)
 
     def _sample_component(self, rng, params, k, n_samples):
         # x = mu + z / sqrt(w), z ~ N(0, Sigma), w ~ Gamma(nu / 2, rate nu / 2).
