@@ -169,9 +169,11 @@ def pomegranate_maker(X, covariance_type, start):
     kind = {"full": "full", "diag": "diag", "spherical": "sphere"}.get(covariance_type)
     if kind is None:
         return None
-    covariances = 1.0 / np.asarray(start["precisions_init"], dtype=np.float64)
+    precisions = np.asarray(start["precisions_init"], dtype=np.float64)
     if covariance_type == "full":
-        covariances = np.linalg.inv(start["precisions_init"])
+        covariances = np.linalg.inv(precisions)
+    else:
+        covariances = 1.0 / precisions
     data = torch.from_numpy(np.ascontiguousarray(X))
     dtype = data.dtype
 
