@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._accel import project_psd
 from .._conditional_gaussian import missing_patterns
+from .._products import matmul_long, matmul_long_nt
 from .._validation import (
     check_array_shape,
     check_squares_representable,
@@ -361,11 +362,11 @@ def _logp_tied(X, consts, cache):
     Z1 = _features_full(X, consts["shift"], cache)
     d, n = Z1.shape[0] - 1, Z1.shape[1]
     Z = _scratch(cache, "Zt", (d + 2, n), X.dtype)
-    Y = np.matmul(consts["L"], Z1[:d], out=Z[:d])
+    Y = matmul_long(consts["L"], Z1[:d], out=Z[:d])
     np.einsum("dn,dn->n", Y, Y, out=Z[d])
     np.negative(Z[d], out=Z[d])
     Z[d + 1] = 1.0
-    return (consts["W"] @ Z).T
+    return matmul_long(consts["W"], Z).T
 
 
 def _prepare_diag(Mc, prec_chol, constant):
@@ -394,7 +395,7 @@ def _features_diag(X, shift, cache):
 
 
 def _logp_diag(X, consts, cache):
-    return (consts["W"] @ _features_diag(X, consts["shift"], cache)).T
+    return matmul_long(consts["W"], _features_diag(X, consts["shift"], cache)).T
 
 
 def _prepare_spherical(Mc, prec_chol, constant):
@@ -423,7 +424,7 @@ def _features_spherical(X, shift, cache):
 
 
 def _logp_spherical(X, consts, cache):
-    return (consts["W"] @ _features_spherical(X, consts["shift"], cache)).T
+    return matmul_long(consts["W"], _features_spherical(X, consts["shift"], cache)).T
 
 
 PREPARE = {
@@ -562,20 +563,20 @@ def _stats_full(X, shift, resp, cache):
 def _stats_tied(X, shift, resp, cache):
     XcT = _features_full(X, shift, cache)[:-1]
     weight = resp.sum(axis=1)
-    return {"s1": resp.T @ XcT.T, "s2": (XcT * weight) @ XcT.T}
+    return {"s1": matmul_long_nt(resp.T, XcT), "s2": matmul_long_nt(XcT * weight, XcT)}
 
 
 def _stats_diag(X, shift, resp, cache):
     Z = _features_diag(X, shift, cache)
     d = X.shape[1]
-    both = resp.T @ Z[: 2 * d].T
+    both = matmul_long_nt(resp.T, Z[: 2 * d])
     return {"s1": both[:, d:], "s2": both[:, :d]}
 
 
 def _stats_spherical(X, shift, resp, cache):
     # S2 summed over features: all the spherical M-step needs.
     Z = _features_spherical(X, shift, cache)
-    both = resp.T @ Z[:-1].T
+    both = matmul_long_nt(resp.T, Z[:-1])
     return {"s1": both[:, 1:], "s2": both[:, 0]}
 
 
