@@ -1,18 +1,15 @@
 """GaussianMixtureEM: scikit-learn's GaussianMixture on the emmix EM engine.
 
 The maths per covariance type are small pure functions chosen by dict lookup.
-Numerical safety comes from centring rather than from extra passes:
+Numerical safety comes from centring rather than from extra passes: the
+log-densities and the statistics of every covariance type are taken around
+the mixture's overall mean ``shift = sum_k pi_k mu_k``, so data far from the
+origin (say 1e4 + noise) keep their precision even in float32. The shift is a
+function of the parameters entering the E-step, so the statistics stay plain
+sums over rows (chunkable, weightable, summable across machines).
 
-* ``full`` statistics are taken around each component's current mean (the
-  reference point ``ref``), so the M-step covariance ``S2/N - d d^T`` has a tiny
-  correction ``d`` and no cancellation;
-* ``tied``, ``diag`` and ``spherical`` statistics and log-densities are taken
-  around the mixture's overall mean ``shift = sum_k pi_k mu_k``, so data far
-  from the origin (say 1e4 + noise) keep their precision even in float32.
-
-Both reference points are functions of the parameters entering the E-step, so
-the statistics stay plain sums over rows (chunkable, weightable, summable
-across machines).
+Speed comes from doing each chunk's work in a few matrix products over one
+component-major feature matrix (see the E-step section below).
 """
 
 from __future__ import annotations
@@ -1168,9 +1165,13 @@ default='kmeans'
 
     def _em_row_bytes(self, X, params):
         d, k = X.shape[1], self.n_components
-        per_row = k * (d + 6) + 4 * d
+        # Log-densities and responsibilities (a few (n, K) arrays), the
+        # feature matrix (about 2d + 2 rows), and for full covariances the
+        # packed outer products (d(d+1)/2 + d rows; the whitened rows are
+        # made in fixed-size blocks).
+        per_row = 6 * k + 4 * d
         if self._kernel == "full":
-            per_row += k * d
+            per_row += d * (d + 1) // 2 + d
         return X.dtype.itemsize * per_row
 
     def _derived_attributes(self, params) -> dict:
