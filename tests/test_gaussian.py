@@ -206,6 +206,50 @@ def test_log_density_matches_scipy(covariance_type):
     assert_allclose(gm.score(X), mixture.mean(), rtol=1e-9)
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_blocked_kernels_match_scipy_and_sklearn(covariance_type):
+    # Enough rows and components for several blocks of every product and of
+    # the whitening (the small cases above fit in one).
+    rng = np.random.RandomState(0)
+    n, d, k = 6000, 9, 5
+    X = rng.normal(size=(n, d)) * 2.0 + 40.0 + 6.0 * rng.randint(k, size=(n, 1))
+    gm = GaussianMixtureEM(k, covariance_type=covariance_type, random_state=0)
+    gm.fit(X)
+    covs = {
+        "full": lambda c: c,
+        "tied": lambda c: np.stack([c] * k),
+        "diag": lambda c: np.stack([np.diag(row) for row in c]),
+        "spherical": lambda c: np.stack([np.eye(d) * v for v in c]),
+    }[covariance_type](gm.covariances_)
+    expected = np.column_stack(
+        [stats.multivariate_normal(gm.means_[j], covs[j]).logpdf(X) for j in range(k)]
+    )
+    log_prob = estimate_log_gaussian_prob(
+        X, gm.means_, gm.precisions_cholesky_, covariance_type
+    )
+    assert_allclose(log_prob, expected, rtol=1e-9)
+    init = {
+        "weights_init": np.full(k, 1.0 / k),
+        "means_init": X[rng.choice(n, k, replace=False)],
+        "precisions_init": {
+            "full": np.stack([np.eye(d) / 4.0] * k),
+            "tied": np.eye(d) / 4.0,
+            "diag": np.full((k, d), 0.25),
+            "spherical": np.full(k, 0.25),
+        }[covariance_type],
+    }
+    ours = GaussianMixtureEM(
+        k, covariance_type=covariance_type, max_iter=5, tol=0.0, **init
+    ).fit(X)
+    theirs = GaussianMixture(
+        k, covariance_type=covariance_type, max_iter=5, tol=0.0, **init
+    ).fit(X)
+    assert_allclose(ours.means_, theirs.means_, rtol=1e-10)
+    assert_allclose(ours.covariances_, theirs.covariances_, rtol=1e-9)
+    assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=1e-12)
+
+
 # ----------------------------------------------------------- EM invariants
 
 
