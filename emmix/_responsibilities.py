@@ -9,10 +9,12 @@ import numpy as np
 
 __all__ = [
     "INIT_METHODS",
+    "column_sums",
     "initial_responsibilities",
     "mixture_weights",
     "normalize_log_prob",
     "power_of_two_scale",
+    "row_sums",
 ]
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -36,10 +38,26 @@ def _row_max(a):
     """
     if a.shape[1] > 64 or a.shape[1] == 0:
         return np.max(a, axis=1)
+    if a.flags.f_contiguous:  # component-major: one vectorised reduction
+        return np.max(a.T, axis=0)
     top = a[:, 0].copy()
     for k in range(1, a.shape[1]):
         np.maximum(top, a[:, k], out=top)
     return top
+
+
+def row_sums(a):
+    """Row sums of an (n, K) array, by the fastest route for its layout."""
+    if a.flags.f_contiguous and a.shape[1] > 0:
+        return np.sum(a.T, axis=0)
+    return a @ np.ones(a.shape[1], dtype=a.dtype)
+
+
+def column_sums(a):
+    """Column sums of an (n, K) array, by the fastest route for its layout."""
+    if a.flags.f_contiguous and a.shape[0] > 0:
+        return np.sum(a, axis=0)
+    return np.ones(a.shape[0], dtype=a.dtype) @ a
 
 
 def normalize_log_prob(weighted_log_prob):
@@ -65,7 +83,7 @@ def normalize_log_prob(weighted_log_prob):
     resp -= top[:, np.newaxis]
     np.maximum(resp, _LOG_FLOOR[resp.dtype.type], out=resp)
     np.exp(resp, out=resp)
-    total = resp @ np.ones(resp.shape[1], dtype=resp.dtype)
+    total = row_sums(resp)
     with np.errstate(divide="ignore", invalid="ignore"):
         resp /= total[:, np.newaxis]
         log_norm = np.log(total) + top

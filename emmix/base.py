@@ -103,6 +103,7 @@ from ._dask import (
 from ._em import EMMixin, add_stats, iter_chunks, memoized
 from ._responsibilities import (
     INIT_METHODS,
+    column_sums,
     initial_responsibilities,
     mixture_weights,
     normalize_log_prob,
@@ -540,11 +541,13 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             labels = np.argmax(resp, axis=1)
             resp[:] = 0.0
             resp[np.arange(resp.shape[0]), labels] = 1.0
-        unit_weights = bool(np.all(sample_weight == 1))
+        unit_weights = memoized(
+            cache, "unit_weights", lambda: bool(np.all(sample_weight == 1))
+        )
         if not unit_weights:
             resp *= sample_weight[:, np.newaxis]
         stats = self._component_stats(X, resp, params, cache=cache)
-        stats["nk"] = np.ones(resp.shape[0], dtype=resp.dtype) @ resp
+        stats["nk"] = column_sums(resp)
         if unit_weights:
             return stats, float(np.sum(log_norm, dtype=np.float64))
         positive = sample_weight > 0  # 0 * -inf must not poison the sum

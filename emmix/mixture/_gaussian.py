@@ -280,7 +280,7 @@ def _cached_features(cache, key, shift, build):
     """
     if cache is not None and key in cache:
         cached_shift, features = cache[key]
-        if np.array_equal(cached_shift, shift):
+        if cached_shift is shift or np.array_equal(cached_shift, shift):
             return features
     features = build()
     if cache is not None:
@@ -468,10 +468,11 @@ def log_gaussian_prob_prepared(X, consts, covariance_type, cache=None):
     transpose of a component-major result); treat it as any other array.
     """
     dtype = X.dtype
-    consts = {
-        key: value.astype(dtype, copy=False) if isinstance(value, np.ndarray) else value
-        for key, value in consts.items()
-    }
+    if consts["shift"].dtype != dtype:
+        consts = {
+            key: value.astype(dtype) if isinstance(value, np.ndarray) else value
+            for key, value in consts.items()
+        }
     return LOG_PROB[covariance_type](X, consts, cache)
 
 
@@ -1050,11 +1051,12 @@ default='kmeans'
     def _weighted_log_prob(self, X, params, cache=None):
         if "_consts" not in params:
             params = self._em_prepare(params)
-        mask = np.isnan(X)
-        if not mask.any():  # complete data: the fast path, untouched
+        # Whether a chunk has NaN is a fact of its rows: asked once per fit.
+        if not memoized(cache, "has_nan", lambda: bool(np.isnan(X).any())):
             return log_gaussian_prob_prepared(
                 X, params["_consts"], self._kernel, cache=cache
             )
+        mask = np.isnan(X)
         # Rows with missing entries: observed-block densities, and the
         # conditional fill their statistics need (kept in the chunk's cache).
         complete = ~mask.any(axis=1)
