@@ -250,6 +250,40 @@ def test_blocked_kernels_match_scipy_and_sklearn(covariance_type):
     assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=1e-12)
 
 
+@pytest.mark.parametrize("spread", [1.0, 1e-3])
+def test_full_log_density_both_forms_match_scipy(spread):
+    # Near the centre (in units of the spread) full covariances use the
+    # expanded quadratic form; far from it the whitened difference, which
+    # keeps every digit of the small distances near a far-off mean.
+    from emmix.mixture._gaussian import (
+        EXPANDED_MAX_NORM,
+        precision_cholesky_from_precisions,
+        prepare_log_gaussian_prob,
+    )
+
+    rng = np.random.RandomState(3)
+    d, k = 4, 3
+    means = np.array([[0.0] * d, [3.0] * d, [-2.0, 1.0, 0.5, 4.0]]) * 10.0
+    A = rng.normal(size=(k, d, d))
+    covs = (A @ np.swapaxes(A, 1, 2) + np.eye(d)) * spread**2
+    X = np.concatenate(
+        [rng.multivariate_normal(means[j], covs[j], size=200) for j in range(k)]
+    )
+    prec_chol = precision_cholesky_from_precisions(np.linalg.inv(covs), "full")
+    shift = means.mean(axis=0)
+    consts = prepare_log_gaussian_prob(means, prec_chol, "full", shift)
+    centred = means - shift
+    norms = np.einsum("kd,kde,ke->k", centred, np.linalg.inv(covs), centred)
+    assert ("W" in consts) == bool(np.all(norms <= EXPANDED_MAX_NORM))
+    assert ("W" in consts) == (spread == 1.0)
+    expected = np.column_stack(
+        [stats.multivariate_normal(means[j], covs[j]).logpdf(X) for j in range(k)]
+    )
+    log_prob = estimate_log_gaussian_prob(X, means, prec_chol, "full", shift=shift)
+    # Near each mean the densities are compared to 1e-12 absolute.
+    assert_allclose(log_prob, expected, rtol=1e-12, atol=1e-9)
+
+
 # ----------------------------------------------------------- EM invariants
 
 

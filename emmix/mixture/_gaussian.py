@@ -263,6 +263,32 @@ def _log_det_chol(prec_chol, covariance_type, n_features):
 _HALF = math.sqrt(0.5)
 
 
+def _triu(n_features):
+    return np.triu_indices(n_features)
+
+
+def _packed_outer_T(XcT, out=None):
+    """Upper triangles of the rows' outer products, one row per pair (i <= j).
+
+    Built from the transposed chunk so every product writes a contiguous
+    block: row block ``j`` is ``x_j * x_{j:}``, in ``np.triu_indices`` order.
+    """
+    d, n = XcT.shape
+    if out is None:
+        out = np.empty((d * (d + 1) // 2, n), dtype=XcT.dtype)
+    start = 0
+    for j in range(d):
+        np.multiply(XcT[j], XcT[j:], out=out[start : start + d - j])
+        start += d - j
+    return out
+
+
+#: Above this many features the second moments are taken one component at a
+#: time, as ``(r_k * Xc)^T Xc``: those products are then large enough to run
+#: at full speed, while the packed outer products would grow as d**2 per row.
+PACKED_OUTER_MAX_FEATURES = 32
+
+
 def _scratch(cache, key, shape, dtype):
     """An uninitialised array, kept in the chunk's cache under ``key``."""
     if cache is None:
@@ -293,15 +319,41 @@ def _centred_T(X, shift, out):
     return np.subtract(X.T, shift[:, np.newaxis], out=out)
 
 
+#: Largest ``mu_k^T P_k mu_k`` (centred means, in units of each component's
+#: own spread) for which full covariances use the expanded quadratic form.
+#: Expanding ``(x - mu)^T P (x - mu)`` cancels terms of that size, so at 1e4
+#: the distances near a mean keep all but about four of their digits (errors
+#: ~1e-12 in a log-density); beyond it the whitened difference is used.
+EXPANDED_MAX_NORM = 1e4
+
+
 def _prepare_full(Mc, prec_chol, constant):
-    # All components' whitening in one product: for component k the rows
-    # [sqrt(1/2) L_k^T | -sqrt(1/2) L_k^T mu_k] applied to [x; 1], so the sum of
-    # squares of each d-block is half the Mahalanobis distance.
     k, d = Mc.shape
-    whiten = np.empty((k, d, d + 1), dtype=Mc.dtype)
-    whiten[:, :, :d] = np.swapaxes(prec_chol, 1, 2) * _HALF
-    whiten[:, :, d] = -np.einsum("kd,kde->ke", Mc, prec_chol) * _HALF
-    return {"W": whiten.reshape(k * d, d + 1), "c": constant}
+    # P_k mu_k with P_k = L_k L_k^T, and mu_k^T P_k mu_k.
+    whitened_means = np.einsum("kd,kde->ke", Mc, prec_chol)
+    norms = np.einsum("ke,ke->k", whitened_means, whitened_means)
+    if d > PACKED_OUTER_MAX_FEATURES or not np.all(norms <= EXPANDED_MAX_NORM):
+        # All components' whitening in one product: for component k the rows
+        # [sqrt(1/2) L_k^T | -sqrt(1/2) L_k^T mu_k] applied to [x; 1], so the
+        # sum of squares of each d-block is half the Mahalanobis distance.
+        whiten = np.empty((k, d, d + 1), dtype=Mc.dtype)
+        whiten[:, :, :d] = np.swapaxes(prec_chol, 1, 2) * _HALF
+        whiten[:, :, d] = -whitened_means * _HALF
+        return {"whiten": whiten.reshape(k * d, d + 1), "c": constant}
+    # Expanded: log p = [packed x x^T; x; 1] weighted by
+    # [-P_k / 2 (off-diagonal pairs doubled), P_k mu_k, c_k - mu_k^T P_k mu_k / 2],
+    # one product with the very features the second moments need.
+    precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
+    rows, cols = _triu(d)
+    pairs = precisions[:, rows, cols] * np.where(rows == cols, -0.5, -1.0)
+    n_pairs = rows.size
+    weights = np.empty((k, n_pairs + d + 1), dtype=Mc.dtype)
+    weights[:, :n_pairs] = pairs
+    weights[:, n_pairs : n_pairs + d] = np.einsum(
+        "kde,ke->kd", prec_chol, whitened_means
+    )
+    weights[:, -1] = constant - 0.5 * norms
+    return {"W": weights}
 
 
 def _features_full(X, shift, cache):
@@ -317,6 +369,21 @@ def _features_full(X, shift, cache):
     return _cached_features(cache, "Z1", shift, build)
 
 
+def _features_outer(X, shift, cache):
+    """``[packed Xc Xc^T; Xc^T; 1]``: features of the full model (d <= 32)."""
+
+    def build():
+        n, d = X.shape
+        n_pairs = d * (d + 1) // 2
+        Z = np.empty((n_pairs + d + 1, n), dtype=X.dtype)
+        XcT = _centred_T(X, shift, Z[n_pairs : n_pairs + d])
+        _packed_outer_T(XcT, out=Z[:n_pairs])
+        Z[-1] = 1.0
+        return Z
+
+    return _cached_features(cache, "Zf", shift, build)
+
+
 #: Bytes of whitened rows (K * d per row) produced at once by the full
 #: log-density: small enough to stay in a core's cache between the product
 #: that writes them and the sum of squares that reads them (measured: 1.6x
@@ -326,8 +393,10 @@ WHITEN_BLOCK_BYTES = 2**19
 
 
 def _logp_full(X, consts, cache):
+    if "W" in consts:
+        return matmul_long(consts["W"], _features_outer(X, consts["shift"], cache)).T
     Z = _features_full(X, consts["shift"], cache)
-    W = consts["W"]
+    W = consts["whiten"]
     n = Z.shape[1]
     k = consts["c"].shape[0]
     d = W.shape[0] // k
@@ -513,48 +582,19 @@ def estimate_log_gaussian_prob(
 # very same matrix gives S2, S1 (and the weights) in ONE product; the full
 # second moments of all components come from one product with the rows'
 # packed outer products (upper triangle).
-def _triu(n_features):
-    return np.triu_indices(n_features)
-
-
-def _packed_outer_T(XcT, out=None):
-    """Upper triangles of the rows' outer products, one row per pair (i <= j).
-
-    Built from the transposed chunk so every product writes a contiguous
-    block: row block ``j`` is ``x_j * x_{j:}``, in ``np.triu_indices`` order.
-    """
-    d, n = XcT.shape
-    if out is None:
-        out = np.empty((d * (d + 1) // 2, n), dtype=XcT.dtype)
-    start = 0
-    for j in range(d):
-        np.multiply(XcT[j], XcT[j:], out=out[start : start + d - j])
-        start += d - j
-    return out
-
-
-#: Above this many features the second moments are taken one component at a
-#: time, as ``(r_k * Xc)^T Xc``: those products are then large enough to run
-#: at full speed, while the packed outer products would grow as d**2 per row.
-PACKED_OUTER_MAX_FEATURES = 32
-
-
 def _stats_full(X, shift, resp, cache):
-    XcT = _features_full(X, shift, cache)[:-1]
-    d = XcT.shape[0]
+    d = X.shape[1]
     respT = resp.T
     if d > PACKED_OUTER_MAX_FEATURES:
+        XcT = _features_full(X, shift, cache)[:-1]
         rows, cols = _triu(d)
         s2 = np.stack(
             [((XcT * respT[k]) @ XcT.T)[rows, cols] for k in range(respT.shape[0])]
         )
         return {"s1": respT @ XcT.T, "s2": s2}
-    # [packed outer products; Xc^T] in one buffer: one product gives S2 and S1.
+    # [packed outer products; Xc^T]: one product gives S2 and S1.
     n_pairs = d * (d + 1) // 2
-    P = _scratch(cache, "P", (n_pairs + d, XcT.shape[1]), X.dtype)
-    _packed_outer_T(XcT, out=P[:n_pairs])
-    P[n_pairs:] = XcT
-    both = respT @ P.T
+    both = matmul_long_nt(respT, _features_outer(X, shift, cache)[:-1])
     return {"s1": both[:, n_pairs:], "s2": both[:, :n_pairs]}
 
 
