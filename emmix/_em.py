@@ -125,10 +125,11 @@ def sum_of_weights(sample_weight) -> float:
 
 #: Target size of one chunk's temporaries. Chunks run on a thread each; every
 #: numpy call on a chunk takes the GIL for a moment, so chunks must be large
-#: enough for the array work to dominate (measured on 2 cores: 4 MB chunks ran
-#: a diagonal-covariance iteration 1.7x slower than 32 MB ones), yet small
-#: enough that memory stays bounded for any n.
-CACHE_CHUNK_BYTES = 2**25
+#: enough for the array work to dominate (measured on 2 cores: 1 MB chunks ran
+#: a diagonal-covariance iteration 7x slower than 16 MB ones), yet small
+#: enough to stay near the cores' caches (32 MB chunks ran it 1.25x slower
+#: than 16 MB ones, full covariances 1.1x) and for memory to stay bounded.
+CACHE_CHUNK_BYTES = 2**24
 #: Never fewer rows than this per chunk for speed (working_memory may ask less).
 MIN_CHUNK_ROWS = 256
 
