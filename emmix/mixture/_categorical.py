@@ -135,6 +135,91 @@ def categorical_log_prob(onehot, probs):
     return np.asarray(onehot @ np.log(probs).T)
 
 
+def reference_columns(n_categories):
+    """``(first, rest, first_of_rest)`` columns of the reference coding.
+
+    ``first`` is the one-hot column of the first category of every item that
+    has a category, ``rest`` the columns of all other categories, and
+    ``first_of_rest`` the first-category column of the item each of ``rest``
+    belongs to.
+    """
+    n_categories = np.asarray(n_categories, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(n_categories)])[:-1]
+    first = offsets[n_categories > 0]
+    item_of = np.repeat(np.arange(n_categories.shape[0]), n_categories)
+    rest = np.setdiff1d(np.arange(item_of.shape[0]), first)
+    return first, rest, offsets[item_of[rest]]
+
+
+def reference_coding(index, n_categories, dtype=np.float64):
+    """Dense codes of complete rows without the first category of each item.
+
+    Row ``i``'s column for category ``c > 0`` of item ``j`` is 1 when the
+    answer is ``c``; the first category is what is left (every item of a
+    complete row is answered), so ``log p(x | k)`` is the product with the
+    differences of log-probabilities to the first category plus their sum
+    over items (:func:`reference_log_prob`). Binary items take one column
+    each, half the one-hot width.
+
+    Parameters
+    ----------
+    index : ndarray of shape (n_samples, n_features)
+        :func:`category_index` output with no missing answer (-1).
+    n_categories : ndarray of shape (n_features,)
+        ``C_j`` of each item.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples, sum_j C_j - n_answerable)
+        ``n_answerable`` is the number of items with a category.
+    """
+    _, rest, _ = reference_columns(n_categories)
+    total = int(np.sum(n_categories))
+    # One slot more: a missing answer (-1, only of an item with no category
+    # here) reads it and gets no column.
+    column = np.full(total + 1, -1, dtype=np.int64)
+    column[rest] = np.arange(rest.shape[0])
+    column = column[index]
+    out = np.zeros((index.shape[0], rest.shape[0]), dtype=dtype)
+    at = column >= 0
+    rows = np.broadcast_to(np.arange(index.shape[0])[:, np.newaxis], index.shape)
+    out.reshape(-1)[rows[at] * rest.shape[0] + column[at]] = 1
+    return out
+
+
+def reference_log_prob(codes, probs, n_categories):
+    """``log p(x | k)`` of complete rows from :func:`reference_coding` codes.
+
+    ``sum_j log theta_{k j 0} + sum_j sum_{c > 0} z_ijc (log theta_kjc -
+    log theta_kj0)``: the same sum as :func:`categorical_log_prob`, with the
+    first category of each item as the reference.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples, n_rest)
+        :func:`reference_coding` of the rows.
+    probs : ndarray of shape (n_components, n_columns)
+        Positive category probabilities, summing to 1 within each item.
+    n_categories : ndarray of shape (n_features,)
+        ``C_j`` of each item.
+    """
+    first, rest, first_of_rest = reference_columns(n_categories)
+    log_probs = np.log(probs)
+    out = codes @ (log_probs[:, rest] - log_probs[:, first_of_rest]).T
+    out += log_probs[:, first].sum(axis=1)
+    return out
+
+
+#: E-steps use dense codes (BLAS products, read at memory speed) when the
+#: one-hot layout has at most this many columns per item; wider ones (many
+#: categories) the sparse one-hot rows, whose products cost one term per
+#: answer. Measured on binary items (33,000 rows, K=4, one thread): the
+#: statistics from the dense one-hot rows took about as long as from the
+#: sparse ones, the log-densities from the reference coding (one column per
+#: binary item) a seventh of the sparse product's time.
+DENSE_COLUMNS_PER_ITEM = 4
+
+
 def _item_matrix(n_categories, dtype=np.float64):
     """``G`` of shape (n_columns, n_features): 1 where a column belongs to an item."""
     item_of = np.repeat(np.arange(len(n_categories)), n_categories)
@@ -730,32 +815,57 @@ default='kmeans'
         return out
 
     # ------------------------------------------------------------ the family
-    def _one_hot(self, X, cache):
-        """The chunk's one-hot answers (sparse).
+    def _dense(self) -> bool:
+        """Whether E-steps use dense codes: at most a few columns per item."""
+        answerable = int(np.count_nonzero(self.n_categories_))
+        width = int(self.category_offsets_[-1])
+        return width <= DENSE_COLUMNS_PER_ITEM * max(answerable, 1)
 
-        Kept in the fit-long memo when there is one (the rows do not change
-        between passes), else in the chunk's cache, so that the log-densities
-        and the statistics of one E-step build it once.
+    def _encodings(self, X, cache) -> dict:
+        """The chunk's encodings for the log-densities and the statistics.
+
+        Narrow layouts (:meth:`_dense`) get the dense one-hot rows
+        (``"one_hot"``, for the statistics ``resp.T @ Z`` and the
+        log-densities of chunks with missing answers) and, for a chunk
+        without missing answers, its :func:`reference_coding`
+        (``"reference"``, half the columns on binary items, for the
+        log-densities); wide ones the sparse one-hot rows (``"sparse"``),
+        whose products cost one term per answer. Kept in the fit-long memo
+        when there is one (the rows do not change between passes), else in
+        the chunk's cache, so that one E-step builds them once.
         """
         store = None if cache is None else cache.get("memo", cache)
-        if store is not None and "one_hot" in store:
-            return store["one_hot"]
-        index = category_index(X, self.category_offsets_[:-1], self.n_categories_)
-        out = one_hot_sparse(index, int(self.category_offsets_[-1]), X.dtype)
+        if store is not None and "encodings" in store:
+            return store["encodings"]
+        n_categories = self.n_categories_
+        index = category_index(X, self.category_offsets_[:-1], n_categories)
+        width = int(self.category_offsets_[-1])
+        if not self._dense():
+            out = {"sparse": one_hot_sparse(index, width, X.dtype)}
+        else:
+            out = {"one_hot": one_hot(index, width, X.dtype)}
+            if np.all(index[:, n_categories > 0] >= 0):
+                out["reference"] = reference_coding(index, n_categories, X.dtype)
         if store is not None:
-            store["one_hot"] = out
+            store["encodings"] = out
         return out
 
     def _init_features(self, X):
         # Codes have no order: the start clusters the one-hot rows (sparse,
         # which scikit-learn's k-means takes; no dense n x sum_j C_j copy).
-        return self._one_hot(X, None)
+        index = category_index(X, self.category_offsets_[:-1], self.n_categories_)
+        return one_hot_sparse(index, int(self.category_offsets_[-1]), X.dtype)
 
     def _em_row_bytes(self, X, params) -> int:
         k, d = self.n_components, X.shape[1]
-        # The sparse one-hot rows (value and column per answer), the
-        # log-densities and responsibilities, and the codes.
-        return (X.dtype.itemsize + 4) * d + X.dtype.itemsize * (6 * k + 2 * d)
+        # The encodings (sparse one-hot rows: a value and a column per
+        # answer), the log-densities and responsibilities, and the codes.
+        if self._dense():
+            # The dense one-hot rows and reference codes.
+            codes = X.dtype.itemsize * (2 * int(self.category_offsets_[-1]) - d)
+        else:
+            codes = (X.dtype.itemsize + 4) * d
+        return codes + X.dtype.itemsize * (6 * k + 2 * d)
 
     def _initial_params(self, X) -> dict:
         if self.probs_init is None:
@@ -803,11 +913,22 @@ default='kmeans'
         return {"probs": normalize_items(probs, self.n_categories_).astype(dt)}
 
     def _component_log_prob(self, X, params, cache=None):
-        return categorical_log_prob(self._one_hot(X, cache), params["probs"])
+        codes = self._encodings(X, cache)
+        if "reference" in codes:
+            return reference_log_prob(
+                codes["reference"], params["probs"], self.n_categories_
+            )
+        return categorical_log_prob(
+            codes.get("one_hot", codes.get("sparse")), params["probs"]
+        )
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
+        codes = self._encodings(X, cache)
+        if "one_hot" in codes:
+            # A dense product: n * sum_j C_j * K work, read at memory speed.
+            return {"counts": resp.T @ codes["one_hot"]}
         # (Z^T resp)^T: a sparse-times-dense product, n * d * K work.
-        return {"counts": np.asarray(self._one_hot(X, cache).T @ resp).T.copy()}
+        return {"counts": np.asarray(codes["sparse"].T @ resp).T.copy()}
 
     def _component_mstep(self, stats, params):
         return {
