@@ -403,6 +403,92 @@ def _learn_categories(values, missing, kind: str):
     return np.unique(observed.astype(np.float64))
 
 
+#: Integer labels within this many of each other (and below
+#: :data:`_INTEGER_BOUND` in size) are learned and encoded for all columns at
+#: once, by counting and table look-up, O(n), instead of sorting and binary
+#: search column by column (0.1 s on 100,000 rows of 20 binary items).
+_INTEGER_SPAN = 2**16
+_INTEGER_BOUND = 2.0**31
+
+
+def _small_integer_bounds(lo, hi) -> bool:
+    """Whether ``[lo, hi]`` are finite bounds of a small range of integers."""
+    lo, hi = np.asarray(lo), np.asarray(hi)
+    with np.errstate(invalid="ignore"):
+        return bool(
+            np.all(-_INTEGER_BOUND < lo)
+            and np.all(hi < _INTEGER_BOUND)
+            and np.all(hi - lo < _INTEGER_SPAN)
+            and np.all(lo == np.floor(lo))
+        )
+
+
+def _learn_integer_categories(values, missing):
+    """Sorted distinct labels of each column, or None where it does not apply.
+
+    For float labels that are all integers in a small range per column: the
+    distinct values are counted (one ``bincount`` over all columns), equal
+    to ``np.unique`` of each column's observed labels.
+    """
+    if values.dtype.kind != "f" or values.size == 0:
+        return None
+    with np.errstate(invalid="ignore"):
+        lo = np.fmin.reduce(values, axis=0)  # NaN only for an empty column
+        hi = np.fmax.reduce(values, axis=0)
+    if not _small_integer_bounds(lo, hi):
+        return None
+    if not np.all((values == np.floor(values)) | missing):
+        return None
+    if np.any(lo == 0) and np.any(np.signbit(values) & (values == 0)):
+        return None  # a -0.0 label is np.unique's to keep as it is
+    starts = np.concatenate([[0], np.cumsum(hi - lo + 1)])
+    # Where each label counts; missing ones in one slot past the end. (No
+    # boolean indexing: on random answers its branches mispredict.)
+    slots = np.where(missing, starts[-1], values - lo + starts[:-1])
+    starts = starts.astype(np.int64)
+    seen = np.bincount(slots.astype(np.int64).ravel(), minlength=starts[-1] + 1)
+    seen = seen[:-1] > 0
+    return [
+        lo[j] + np.flatnonzero(seen[starts[j] : starts[j + 1]]).astype(np.float64)
+        for j in range(values.shape[1])
+    ]
+
+
+def _encode_integers(values, missing, categories):
+    """Codes of float labels by table look-up, or None where it does not apply.
+
+    For categories that are integers in a small range per column (any label
+    then is a category only if it is such an integer): the code is the
+    category's position, NaN where missing, -2 for any other label, as
+    :func:`_encode_column`.
+    """
+    if values.dtype.kind != "f" or not categories:
+        return None
+    if any(c.dtype.kind != "f" or c.shape[0] == 0 for c in categories):
+        return None
+    lo = np.array([c[0] for c in categories])
+    hi = np.array([c[-1] for c in categories])
+    if not _small_integer_bounds(lo, hi):
+        return None
+    if not all(np.all(c == np.floor(c)) for c in categories):
+        return None
+    starts = np.concatenate([[0], np.cumsum(hi - lo + 1)])
+    # The codes of each column's range of integers, then one slot for every
+    # other label (-2) and one for missing ones (NaN).
+    table = np.full(int(starts[-1]) + 2, -2.0)
+    table[-1] = np.nan
+    for j, cats in enumerate(categories):
+        table[int(starts[j]) + (cats - lo[j]).astype(np.int64)] = np.arange(
+            cats.shape[0]
+        )
+    with np.errstate(invalid="ignore"):
+        # Integers only (then ``values - lo`` is exact), within the table.
+        inside = (values >= lo) & (values <= hi) & (values == np.floor(values))
+    slots = np.where(inside, values - lo + starts[:-1], starts[-1])
+    slots[missing] = starts[-1] + 1
+    return table[slots.astype(np.int64)]
+
+
 def _encode_column(values, missing, categories):
     """Codes of one column's labels in ``categories``; unknown ones are -2.
 
@@ -437,6 +523,17 @@ def _encode_column(values, missing, categories):
     found &= known[np.minimum(pos, known.shape[0] - 1)] == keys
     codes[observed] = np.where(found, pos, -2)
     return codes
+
+
+def _by_column(values):
+    """The columns of a 2-d array, each contiguous in memory.
+
+    Column by column work on a row-major array reads every row's cache line
+    for each column; on one copy in column order it reads each value once.
+    """
+    if values.dtype.kind == "O" or values.flags.f_contiguous:
+        return values.T
+    return np.ascontiguousarray(values.T)
 
 
 def _encode_block(estimator, x, block_index):
@@ -667,12 +764,15 @@ default='kmeans'
         d = values.shape[1]
         if not isinstance(self.categories, str):
             return _check_categories(self.categories, d)
+        if not labels:
+            fast = _learn_integer_categories(values, missing)
+            if fast is not None:
+                return fast
+        columns, missing = _by_column(values), _by_column(missing)
         cats = []
         for j in range(d):
-            kind = (
-                _column_kind(values[:, j], missing[:, j], j, names) if labels else "num"
-            )
-            cats.append(_learn_categories(values[:, j], missing[:, j], kind))
+            kind = _column_kind(columns[j], missing[j], j, names) if labels else "num"
+            cats.append(_learn_categories(columns[j], missing[j], kind))
         return cats
 
     def _encode(self, values, missing, names, categories, *, check_kinds: bool):
@@ -685,11 +785,15 @@ default='kmeans'
         d = values.shape[1]
         if d != len(categories):
             return None
-        codes = np.empty(values.shape, dtype=np.float64)
-        for j in range(d):
-            if check_kinds:
-                _column_kind(values[:, j], missing[:, j], j, names)
-            codes[:, j] = _encode_column(values[:, j], missing[:, j], categories[j])
+        codes = None if check_kinds else _encode_integers(values, missing, categories)
+        if codes is None:
+            columns, missing_columns = _by_column(values), _by_column(missing)
+            codes = np.empty((d, values.shape[0]), dtype=np.float64)
+            for j in range(d):
+                if check_kinds:
+                    _column_kind(columns[j], missing_columns[j], j, names)
+                codes[j] = _encode_column(columns[j], missing_columns[j], categories[j])
+            codes = np.ascontiguousarray(codes.T)  # rows in memory order, as X
         unknown = codes == -2
         if unknown.any():
             if self.handle_unknown == "ignore":
