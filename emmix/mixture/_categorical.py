@@ -80,9 +80,7 @@ def category_index(codes, offsets, n_categories):
     """
     with np.errstate(invalid="ignore"):
         valid = (codes == np.floor(codes)) & (codes >= 0) & (codes < n_categories)
-    index = np.where(valid, codes, 0).astype(np.int64) + offsets
-    index[~valid] = -1
-    return index
+    return np.where(valid, codes + offsets, -1).astype(np.int64)
 
 
 def _answered(index):
@@ -151,53 +149,22 @@ def reference_columns(n_categories):
     return first, rest, offsets[item_of[rest]]
 
 
-def reference_coding(index, n_categories, dtype=np.float64):
-    """Dense codes of complete rows without the first category of each item.
-
-    Row ``i``'s column for category ``c > 0`` of item ``j`` is 1 when the
-    answer is ``c``; the first category is what is left (every item of a
-    complete row is answered), so ``log p(x | k)`` is the product with the
-    differences of log-probabilities to the first category plus their sum
-    over items (:func:`reference_log_prob`). Binary items take one column
-    each, half the one-hot width.
-
-    Parameters
-    ----------
-    index : ndarray of shape (n_samples, n_features)
-        :func:`category_index` output with no missing answer (-1).
-    n_categories : ndarray of shape (n_features,)
-        ``C_j`` of each item.
-
-    Returns
-    -------
-    codes : ndarray of shape (n_samples, sum_j C_j - n_answerable)
-        ``n_answerable`` is the number of items with a category.
-    """
-    _, rest, _ = reference_columns(n_categories)
-    total = int(np.sum(n_categories))
-    # One slot more: a missing answer (-1, only of an item with no category
-    # here) reads it and gets no column.
-    column = np.full(total + 1, -1, dtype=np.int64)
-    column[rest] = np.arange(rest.shape[0])
-    column = column[index]
-    out = np.zeros((index.shape[0], rest.shape[0]), dtype=dtype)
-    at = column >= 0
-    rows = np.broadcast_to(np.arange(index.shape[0])[:, np.newaxis], index.shape)
-    out.reshape(-1)[rows[at] * rest.shape[0] + column[at]] = 1
-    return out
-
-
 def reference_log_prob(codes, probs, n_categories):
-    """``log p(x | k)`` of complete rows from :func:`reference_coding` codes.
+    """``log p(x | k)`` of complete rows from their reference coding.
 
-    ``sum_j log theta_{k j 0} + sum_j sum_{c > 0} z_ijc (log theta_kjc -
-    log theta_kj0)``: the same sum as :func:`categorical_log_prob`, with the
-    first category of each item as the reference.
+    The reference coding of a row is its one-hot row without the first
+    category of each item (``one_hot[:, rest]`` of
+    :func:`reference_columns`): in a row with every item answered, the
+    first category is what is left, so ``log p(x | k) = sum_j log
+    theta_{k j 0} + sum_j sum_{c > 0} z_ijc (log theta_kjc - log
+    theta_kj0)``, the same sum as :func:`categorical_log_prob` with the
+    first category of each item as the reference. Binary items take one
+    column each, half the one-hot width.
 
     Parameters
     ----------
     codes : ndarray of shape (n_samples, n_rest)
-        :func:`reference_coding` of the rows.
+        The reference coding of rows with every item answered.
     probs : ndarray of shape (n_components, n_columns)
         Positive category probabilities, summing to 1 within each item.
     n_categories : ndarray of shape (n_features,)
@@ -534,6 +501,52 @@ def _by_column(values):
     if values.dtype.kind == "O" or values.flags.f_contiguous:
         return values.T
     return np.ascontiguousarray(values.T)
+
+
+# ------------------------------------------------------------ the start
+#: A k-means start (``init_params='kmeans'``) on more rows than this (or
+#: ``100 * n_components``) with equal sample weights clusters a uniform
+#: random sample of that many rows (drawn from ``random_state``) and labels
+#: every row by the nearest centre found: the k-means of the whole data cost
+#: more than the EM iterations after it on 100,000 rows (0.5 s).
+KMEANS_START_ROWS = 10_000
+
+
+def sampled_kmeans_start(estimator, X, sample_weight, random_state):
+    """Starting parameters from k-means on a sample of rows, or None.
+
+    None (the estimator's usual start) unless ``init_params='kmeans'``, the
+    weights are all equal, the start needs the data, and ``X`` has more than
+    ``max(KMEANS_START_ROWS, 100 * n_components)`` rows. Otherwise the start
+    features of all rows (:meth:`_init_features`, missing entries filled
+    with their column's mean as in the usual start) are computed, k-means
+    (one run, as the usual start) clusters a uniform sample of rows without
+    replacement, every row gets the label of its nearest centre, and the
+    parameters are one M-step from those labels on all rows.
+    """
+    from sklearn.cluster import KMeans
+
+    from .._validation import fill_column_means
+
+    n, k = X.shape[0], estimator.n_components
+    size = max(KMEANS_START_ROWS, 100 * k)
+    if (
+        estimator.init_params != "kmeans"
+        or n <= size
+        or not estimator._em_start_needs_data()
+        or not np.all(sample_weight == sample_weight[0])
+    ):
+        return None
+    X = fill_column_means(X, sample_weight)
+    features = estimator._init_features(X)
+    rows = np.sort(random_state.choice(n, size=size, replace=False))
+    kmeans = KMeans(n_clusters=k, n_init=1, random_state=random_state)
+    labels = kmeans.fit(features[rows]).predict(features)
+    del features
+    resp = np.zeros((n, k), dtype=X.dtype)
+    resp[np.arange(n), labels] = sample_weight
+    params = estimator._params_from_resp(X, resp, sample_weight)
+    return {**params, **estimator._init_arrays}
 
 
 def _encode_block(estimator, x, block_index):
@@ -925,33 +938,35 @@ default='kmeans'
         width = int(self.category_offsets_[-1])
         return width <= DENSE_COLUMNS_PER_ITEM * max(answerable, 1)
 
-    def _encodings(self, X, cache) -> dict:
-        """The chunk's encodings for the log-densities and the statistics.
+    def _codes(self, X, cache, kind: str):
+        """One encoding of the chunk's rows, built once per chunk (or fit).
 
-        Narrow layouts (:meth:`_dense`) get the dense one-hot rows
-        (``"one_hot"``, for the statistics ``resp.T @ Z`` and the
-        log-densities of chunks with missing answers) and, for a chunk
-        without missing answers, its :func:`reference_coding`
-        (``"reference"``, half the columns on binary items, for the
-        log-densities); wide ones the sparse one-hot rows (``"sparse"``),
-        whose products cost one term per answer. Kept in the fit-long memo
-        when there is one (the rows do not change between passes), else in
-        the chunk's cache, so that one E-step builds them once.
+        ``"one_hot"``: the dense one-hot rows if :meth:`_dense`, else the
+        sparse ones, for the statistics and the log-densities;
+        ``"reference"``: the reference coding (:func:`reference_log_prob`)
+        of a chunk without missing answers (None otherwise), half the
+        columns on binary items, for the log-densities. Kept in the fit-long
+        memo when there is one (the rows do not change between passes), else
+        in the chunk's cache, so that one E-step builds them once.
         """
         store = None if cache is None else cache.get("memo", cache)
-        if store is not None and "encodings" in store:
-            return store["encodings"]
-        n_categories = self.n_categories_
-        index = category_index(X, self.category_offsets_[:-1], n_categories)
-        width = int(self.category_offsets_[-1])
-        if not self._dense():
-            out = {"sparse": one_hot_sparse(index, width, X.dtype)}
+        if store is not None and kind in store:
+            return store[kind]
+        if kind == "one_hot":
+            index = category_index(X, self.category_offsets_[:-1], self.n_categories_)
+            width = int(self.category_offsets_[-1])
+            encode = one_hot if self._dense() else one_hot_sparse
+            out = encode(index, width, X.dtype)
         else:
-            out = {"one_hot": one_hot(index, width, X.dtype)}
-            if np.all(index[:, n_categories > 0] >= 0):
-                out["reference"] = reference_coding(index, n_categories, X.dtype)
+            one_hot_rows = self._codes(X, cache, "one_hot")
+            # One 1 per answered item: complete rows have one per item with
+            # a category.
+            answerable = np.count_nonzero(self.n_categories_)
+            complete = np.all(one_hot_rows.sum(axis=1) == answerable)
+            _, rest, _ = reference_columns(self.n_categories_)
+            out = one_hot_rows[:, rest] if complete else None
         if store is not None:
-            store["encodings"] = out
+            store[kind] = out
         return out
 
     def _init_features(self, X):
@@ -959,6 +974,14 @@ default='kmeans'
         # which scikit-learn's k-means takes; no dense n x sum_j C_j copy).
         index = category_index(X, self.category_offsets_[:-1], self.n_categories_)
         return one_hot_sparse(index, int(self.category_offsets_[-1]), X.dtype)
+
+    def _em_initialize(self, X, sample_weight, random_state):
+        # k-means on a sample of rows when there are many (documented in the
+        # class's init_params).
+        params = sampled_kmeans_start(self, X, sample_weight, random_state)
+        if params is None:
+            return super()._em_initialize(X, sample_weight, random_state)
+        return params
 
     def _em_row_bytes(self, X, params) -> int:
         k, d = self.n_components, X.shape[1]
@@ -1017,22 +1040,19 @@ default='kmeans'
         return {"probs": normalize_items(probs, self.n_categories_).astype(dt)}
 
     def _component_log_prob(self, X, params, cache=None):
-        codes = self._encodings(X, cache)
-        if "reference" in codes:
-            return reference_log_prob(
-                codes["reference"], params["probs"], self.n_categories_
-            )
-        return categorical_log_prob(
-            codes.get("one_hot", codes.get("sparse")), params["probs"]
-        )
+        if self._dense():
+            codes = self._codes(X, cache, "reference")
+            if codes is not None:
+                return reference_log_prob(codes, params["probs"], self.n_categories_)
+        return categorical_log_prob(self._codes(X, cache, "one_hot"), params["probs"])
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
-        codes = self._encodings(X, cache)
-        if "one_hot" in codes:
+        codes = self._codes(X, cache, "one_hot")
+        if self._dense():
             # A dense product: n * sum_j C_j * K work, read at memory speed.
-            return {"counts": resp.T @ codes["one_hot"]}
+            return {"counts": resp.T @ codes}
         # (Z^T resp)^T: a sparse-times-dense product, n * d * K work.
-        return {"counts": np.asarray(codes["sparse"].T @ resp).T.copy()}
+        return {"counts": np.asarray(codes.T @ resp).T.copy()}
 
     def _component_mstep(self, stats, params):
         return {
