@@ -617,7 +617,12 @@ default='kmeans'
         rows, 'random' draws random responsibilities, 'k-means++' and
         'random_from_data' start each class from one row. For the start only,
         the engine fills a missing code with its column's mean; a mean that is
-        not a code counts as no answer (an all-zero block).
+        not a code counts as no answer (an all-zero block). On more than
+        ``max(10_000, 100 * n_components)`` rows with equal sample weights,
+        'kmeans' clusters a uniform random sample of that many rows (drawn
+        from ``random_state``) and gives every row the class of its nearest
+        centre: the k-means of all rows took longer than the EM iterations
+        after it.
     weights_init : array-like of shape (n_components,), default=None
         User-given starting class weights.
     random_state : int, RandomState instance or None, default=None
