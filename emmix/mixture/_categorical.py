@@ -33,6 +33,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from .._dask import (
     dask_check_X,
@@ -41,7 +42,8 @@ from .._dask import (
     dask_weights,
     is_dask,
 )
-from .._validation import _describe_column, estimator_feature_names
+from .._responsibilities import power_of_two_scale
+from .._validation import _describe_column, estimator_feature_names, fill_column_means
 from ..base import BaseMixture, normalize_log_prob
 
 __all__ = [
@@ -526,8 +528,6 @@ def sampled_kmeans_start(estimator, X, sample_weight, random_state):
     """
     from sklearn.cluster import KMeans
 
-    from .._validation import fill_column_means
-
     n, k = X.shape[0], estimator.n_components
     size = max(KMEANS_START_ROWS, 100 * k)
     if (
@@ -539,9 +539,16 @@ def sampled_kmeans_start(estimator, X, sample_weight, random_state):
         return None
     X = fill_column_means(X, sample_weight)
     features = estimator._init_features(X)
+    scale = power_of_two_scale(features)  # as the usual start: extreme data
+    if scale != 1.0:
+        features = features * np.asarray(scale, dtype=features.dtype)
     rows = np.sort(random_state.choice(n, size=size, replace=False))
     kmeans = KMeans(n_clusters=k, n_init=1, random_state=random_state)
-    labels = kmeans.fit(features[rows]).predict(features)
+    # One thread: a sample's k-means is too small to share out. (Measured
+    # on 10,000 rows of 20 binary items on 2 busy cores: 40 ms on one
+    # OpenMP thread, 300 ms on two waiting for each other.)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        labels = kmeans.fit(features[rows]).predict(features)
     del features
     resp = np.zeros((n, k), dtype=X.dtype)
     resp[np.arange(n), labels] = sample_weight
