@@ -860,14 +860,20 @@ def test_integer_encoding_equals_per_column_encoding(values, counted):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_fitted_categories_and_codes_of_integer_labels():
+@pytest.mark.parametrize("labels", [[-2.0, 0.0, 3.0, 4.0], [0.0, 1.0, 2.0]])
+def test_fitted_categories_and_codes_of_integer_labels(labels):
     rng = np.random.RandomState(5)
-    X = rng.choice([-2.0, 0.0, 3.0, 4.0], size=(300, 4))
+    X = rng.choice(labels, size=(300, 4))
     X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    X[3, 2] = -0.0 if np.isnan(X[3, 2]) or X[3, 2] == 0 else X[3, 2]
     lca = CategoricalMixture(2, random_state=0, max_iter=5).fit(X)
+    # The codes the fit used (of the rows as given at fit).
+    fit_codes = lca._validate_input(X, reset=True)
+    assert not np.signbit(fit_codes[~np.isnan(fit_codes)]).any()
     for got, want in zip(lca.categories_, _per_column_categories(X), strict=True):
         np.testing.assert_array_equal(got, want)
     codes = lca._validate_input(X, reset=False)
+    np.testing.assert_array_equal(codes, fit_codes)
     for j, cats in enumerate(lca.categories_):
         seen = ~np.isnan(X[:, j])
         np.testing.assert_array_equal(cats[codes[seen, j].astype(int)], X[seen, j])

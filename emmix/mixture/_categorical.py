@@ -423,6 +423,14 @@ def _learn_integer_categories(values, missing):
     ]
 
 
+def _are_codes(categories) -> bool:
+    """Whether each column's categories are the numbers ``0 .. C_j - 1``."""
+    return all(
+        c.dtype.kind == "f" and np.array_equal(c, np.arange(c.shape[0]))
+        for c in categories
+    )
+
+
 def _encode_integers(values, missing, categories):
     """Codes of float labels by table look-up, or None where it does not apply.
 
@@ -800,17 +808,33 @@ default='kmeans'
             cats.append(_learn_categories(columns[j], missing[j], kind))
         return cats
 
-    def _encode(self, values, missing, names, categories, *, check_kinds: bool):
+    def _encode(
+        self,
+        values,
+        missing,
+        names,
+        categories,
+        *,
+        check_kinds: bool,
+        all_known: bool = False,
+    ):
         """Codes (float, NaN where missing) of a 2-d array of labels.
 
         An unknown label raises a ``ValueError`` naming its place unless
         ``handle_unknown='ignore'`` (then it counts as missing). Returns None
         when the number of columns is wrong (the shape check names it).
+        ``all_known``: every label of ``values`` (floats) is known to be one
+        of ``categories`` (learned from them).
         """
         d = values.shape[1]
         if d != len(categories):
             return None
-        codes = None if check_kinds else _encode_integers(values, missing, categories)
+        codes = None
+        if all_known and values.dtype.kind == "f" and _are_codes(categories):
+            # Each label is its own code (+ 0.0 turns a -0.0 label into 0).
+            codes = values.astype(np.float64) + 0.0
+        elif not check_kinds:
+            codes = _encode_integers(values, missing, categories)
         if codes is None:
             columns, missing_columns = _by_column(values), _by_column(missing)
             codes = np.empty((d, values.shape[0]), dtype=np.float64)
@@ -863,8 +887,14 @@ default='kmeans'
             if reset:
                 cats = self._learn_categories(raw, missing, names, labels=False)
                 self._set_categories(cats)
+            # Categories learned from these rows hold every label in them.
             codes = self._encode(
-                raw, missing, names, self.categories_, check_kinds=False
+                raw,
+                missing,
+                names,
+                self.categories_,
+                check_kinds=False,
+                all_known=reset and isinstance(self.categories, str),
             )
             if codes is None:
                 return raw, raw
