@@ -691,30 +691,6 @@ def _random_answers(rng, n, sizes, missing):
     return X
 
 
-def test_reference_log_prob_matches_scipy():
-    # Complete rows: the reference coding (first category of each item left
-    # out) gives scipy's log-pmf, binary items through bernoulli.
-    rng = np.random.RandomState(7)
-    sizes = [2, 2, 3, 2, 1, 4]
-    items = random_probs(rng, 3, sizes)
-    X = _random_answers(rng, 50, sizes, 0.0)
-    offsets = np.concatenate([[0], np.cumsum(sizes)])[:-1]
-    z = one_hot(category_index(X, offsets, np.array(sizes)), sum(sizes))
-    _, rest, _ = emmix.mixture._categorical.reference_columns(sizes)
-    got = emmix.mixture._categorical.reference_log_prob(
-        z[:, rest], flat(items), np.array(sizes)
-    )
-    expected = np.zeros((50, 3))
-    for j, c in enumerate(sizes):
-        for k in range(3):
-            if c == 2:
-                expected[:, k] += stats.bernoulli.logpmf(X[:, j], items[j][k, 1])
-            else:
-                counts = np.eye(c)[X[:, j].astype(int)]
-                expected[:, k] += stats.multinomial.logpmf(counts, 1, items[j][k])
-    np.testing.assert_allclose(got, expected, rtol=1e-12)
-
-
 def _without_dense(monkeypatch):
     monkeypatch.setattr(CategoricalMixture, "_dense", lambda self: False)
 
@@ -722,11 +698,11 @@ def _without_dense(monkeypatch):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("missing", [0.0, 0.25])
 def test_dense_estep_equals_sparse_and_scipy(monkeypatch, missing):
-    # The dense codes (reference coding, dense one-hot) and the sparse
-    # one-hot give the same log-densities (scipy's) and statistics (sums of
-    # weighted responsibilities by hand), with NaN and sample weights.
+    # The dense and the sparse one-hot rows give the same log-densities
+    # (scipy's) and statistics (sums of weighted responsibilities by hand),
+    # with NaN and sample weights.
     rng = np.random.RandomState(11)
-    sizes = [2, 2, 3, 2, 4]
+    sizes = [2, 2, 3, 1, 2]  # at most 2 columns per item: dense
     X = _random_answers(rng, 300, sizes, missing)
     w = rng.uniform(0.0, 3.0, size=300)
     lca = CategoricalMixture(3, random_state=0, max_iter=2).fit(X, sample_weight=w)
@@ -761,9 +737,9 @@ def test_dense_estep_equals_sparse_and_scipy(monkeypatch, missing):
 @pytest.mark.parametrize("missing", [0.0, 0.2])
 def test_dense_fit_equals_sparse_fit(monkeypatch, missing):
     # The whole fit (start, iterations, chunks on threads) through the dense
-    # codes or the sparse one-hot rows: the same numbers.
+    # or the sparse one-hot rows: the same numbers.
     rng = np.random.RandomState(3)
-    items = [rng.dirichlet(np.full(c, 0.5), size=3) for c in [2] * 8 + [3]]
+    items = [rng.dirichlet(np.full(c, 0.5), size=3) for c in [2] * 8 + [3, 1]]
     X, _ = make_latent_class(3000, items, weights=[0.2, 0.3, 0.5], random_state=4)
     holes = rng.uniform(size=X.shape) < missing
     holes[holes.all(axis=1), 0] = False
@@ -773,6 +749,7 @@ def test_dense_fit_equals_sparse_fit(monkeypatch, missing):
     with sklearn_config(working_memory=0.02), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # tol=0: 50 steps
         dense = CategoricalMixture(3, **kwargs).fit(X, sample_weight=w)
+        assert dense._dense()
         _without_dense(monkeypatch)
         sparse = CategoricalMixture(3, **kwargs).fit(X, sample_weight=w)
     np.testing.assert_allclose(dense.probs_, sparse.probs_, rtol=1e-12)
@@ -800,7 +777,7 @@ def test_wide_items_take_the_sparse_path():
     lca = CategoricalMixture(2, random_state=0, max_iter=3).fit(X)
     assert not lca._dense()
     cache: dict = {}
-    assert hasattr(lca._codes(X, cache, "one_hot"), "tocsr")
+    assert hasattr(lca._one_hot(X, cache), "tocsr")
     np.testing.assert_allclose(
         lca._component_log_prob(X, lca._em_load()),
         by_hand_log_prob(X, lca.category_probs_),

@@ -135,58 +135,16 @@ def categorical_log_prob(onehot, probs):
     return np.asarray(onehot @ np.log(probs).T)
 
 
-def reference_columns(n_categories):
-    """``(first, rest, first_of_rest)`` columns of the reference coding.
-
-    ``first`` is the one-hot column of the first category of every item that
-    has a category, ``rest`` the columns of all other categories, and
-    ``first_of_rest`` the first-category column of the item each of ``rest``
-    belongs to.
-    """
-    n_categories = np.asarray(n_categories, dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(n_categories)])[:-1]
-    first = offsets[n_categories > 0]
-    item_of = np.repeat(np.arange(n_categories.shape[0]), n_categories)
-    rest = np.setdiff1d(np.arange(item_of.shape[0]), first)
-    return first, rest, offsets[item_of[rest]]
-
-
-def reference_log_prob(codes, probs, n_categories):
-    """``log p(x | k)`` of complete rows from their reference coding.
-
-    The reference coding of a row is its one-hot row without the first
-    category of each item (``one_hot[:, rest]`` of
-    :func:`reference_columns`): in a row with every item answered, the
-    first category is what is left, so ``log p(x | k) = sum_j log
-    theta_{k j 0} + sum_j sum_{c > 0} z_ijc (log theta_kjc - log
-    theta_kj0)``, the same sum as :func:`categorical_log_prob` with the
-    first category of each item as the reference. Binary items take one
-    column each, half the one-hot width.
-
-    Parameters
-    ----------
-    codes : ndarray of shape (n_samples, n_rest)
-        The reference coding of rows with every item answered.
-    probs : ndarray of shape (n_components, n_columns)
-        Positive category probabilities, summing to 1 within each item.
-    n_categories : ndarray of shape (n_features,)
-        ``C_j`` of each item.
-    """
-    first, rest, first_of_rest = reference_columns(n_categories)
-    log_probs = np.log(probs)
-    out = codes @ (log_probs[:, rest] - log_probs[:, first_of_rest]).T
-    out += log_probs[:, first].sum(axis=1)
-    return out
-
-
-#: E-steps use dense codes (BLAS products, read at memory speed) when the
-#: one-hot layout has at most this many columns per item; wider ones (many
-#: categories) the sparse one-hot rows, whose products cost one term per
-#: answer. Measured on binary items (33,000 rows, K=4, one thread): the
-#: statistics from the dense one-hot rows took about as long as from the
-#: sparse ones, the log-densities from the reference coding (one column per
-#: binary item) a seventh of the sparse product's time.
-DENSE_COLUMNS_PER_ITEM = 4
+#: E-steps use the one-hot rows as a dense array (BLAS products for the
+#: log-densities and the statistics) when the layout has at most this many
+#: columns per item (binary items), else as a sparse CSR matrix (one term per
+#: answer). Both are read from memory once or twice a pass, so the smaller
+#: wins: measured (benchmarks/bench_categorical.py, 100,000 rows) the dense
+#: rows were about 10% faster on binary items, 1.7 times slower on 3
+#: categories per item, 5 times slower on 10. (A reference coding, one column
+#: per binary item for the log-densities, was no faster: the statistics read
+#: the whole one-hot rows anyway.)
+DENSE_COLUMNS_PER_ITEM = 2
 
 
 def _item_matrix(n_categories, dtype=np.float64):
@@ -975,40 +933,26 @@ default='kmeans'
 
     # ------------------------------------------------------------ the family
     def _dense(self) -> bool:
-        """Whether E-steps use dense codes: at most a few columns per item."""
+        """Whether E-steps use dense one-hot rows (:data:`DENSE_COLUMNS_PER_ITEM`)."""
         answerable = int(np.count_nonzero(self.n_categories_))
         width = int(self.category_offsets_[-1])
         return width <= DENSE_COLUMNS_PER_ITEM * max(answerable, 1)
 
-    def _codes(self, X, cache, kind: str):
-        """One encoding of the chunk's rows, built once per chunk (or fit).
+    def _one_hot(self, X, cache):
+        """The chunk's one-hot answers: dense if :meth:`_dense`, else sparse.
 
-        ``"one_hot"``: the dense one-hot rows if :meth:`_dense`, else the
-        sparse ones, for the statistics and the log-densities;
-        ``"reference"``: the reference coding (:func:`reference_log_prob`)
-        of a chunk without missing answers (None otherwise), half the
-        columns on binary items, for the log-densities. Kept in the fit-long
-        memo when there is one (the rows do not change between passes), else
-        in the chunk's cache, so that one E-step builds them once.
+        Kept in the fit-long memo when there is one (the rows do not change
+        between passes), else in the chunk's cache, so that the log-densities
+        and the statistics of one E-step build them once.
         """
         store = None if cache is None else cache.get("memo", cache)
-        if store is not None and kind in store:
-            return store[kind]
-        if kind == "one_hot":
-            index = category_index(X, self.category_offsets_[:-1], self.n_categories_)
-            width = int(self.category_offsets_[-1])
-            encode = one_hot if self._dense() else one_hot_sparse
-            out = encode(index, width, X.dtype)
-        else:
-            one_hot_rows = self._codes(X, cache, "one_hot")
-            # One 1 per answered item: complete rows have one per item with
-            # a category.
-            answerable = np.count_nonzero(self.n_categories_)
-            complete = np.all(one_hot_rows.sum(axis=1) == answerable)
-            _, rest, _ = reference_columns(self.n_categories_)
-            out = one_hot_rows[:, rest] if complete else None
+        if store is not None and "one_hot" in store:
+            return store["one_hot"]
+        index = category_index(X, self.category_offsets_[:-1], self.n_categories_)
+        encode = one_hot if self._dense() else one_hot_sparse
+        out = encode(index, int(self.category_offsets_[-1]), X.dtype)
         if store is not None:
-            store[kind] = out
+            store["one_hot"] = out
         return out
 
     def _init_features(self, X):
@@ -1027,11 +971,10 @@ default='kmeans'
 
     def _em_row_bytes(self, X, params) -> int:
         k, d = self.n_components, X.shape[1]
-        # The encodings (sparse one-hot rows: a value and a column per
+        # The one-hot rows (dense, or sparse: a value and a column per
         # answer), the log-densities and responsibilities, and the codes.
         if self._dense():
-            # The dense one-hot rows and reference codes.
-            codes = X.dtype.itemsize * (2 * int(self.category_offsets_[-1]) - d)
+            codes = X.dtype.itemsize * int(self.category_offsets_[-1])
         else:
             codes = (X.dtype.itemsize + 4) * d
         return codes + X.dtype.itemsize * (6 * k + 2 * d)
@@ -1082,19 +1025,15 @@ default='kmeans'
         return {"probs": normalize_items(probs, self.n_categories_).astype(dt)}
 
     def _component_log_prob(self, X, params, cache=None):
-        if self._dense():
-            codes = self._codes(X, cache, "reference")
-            if codes is not None:
-                return reference_log_prob(codes, params["probs"], self.n_categories_)
-        return categorical_log_prob(self._codes(X, cache, "one_hot"), params["probs"])
+        return categorical_log_prob(self._one_hot(X, cache), params["probs"])
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
-        codes = self._codes(X, cache, "one_hot")
+        one_hot_rows = self._one_hot(X, cache)
         if self._dense():
             # A dense product: n * sum_j C_j * K work, read at memory speed.
-            return {"counts": resp.T @ codes}
+            return {"counts": resp.T @ one_hot_rows}
         # (Z^T resp)^T: a sparse-times-dense product, n * d * K work.
-        return {"counts": np.asarray(codes.T @ resp).T.copy()}
+        return {"counts": np.asarray(one_hot_rows.T @ resp).T.copy()}
 
     def _component_mstep(self, stats, params):
         return {
