@@ -1,4 +1,4 @@
-"""CategoricalMixture: an E-step pass on dense codes against sparse one-hot rows.
+"""CategoricalMixture: an E-step pass on dense against sparse one-hot rows.
 
 Run from the repository root::
 
@@ -6,10 +6,10 @@ Run from the repository root::
 
 The E-step needs ``log p(x | k)`` and the statistics ``S = resp.T @ Z`` with
 ``Z`` the one-hot answers (n rows, ``sum_j C_j`` columns, one 1 per answered
-item). ``CategoricalMixture`` keeps the one-hot rows of each chunk for the whole fit,
-as a numpy array (``dense``: at most ``DENSE_COLUMNS_PER_ITEM`` columns per
-item, i.e. binary items) or as a CSR matrix (``sparse``: one term per answer
-in both products).
+item). ``CategoricalMixture`` keeps the one-hot rows of each chunk for the
+whole fit, as a numpy array (``dense``: at most ``DENSE_COLUMNS_PER_ITEM``
+columns per item, i.e. binary items) or as a CSR matrix (``sparse``: one term
+per answer in both products).
 
 For each case both layouts are forced in turn on the same fitted model and
 one engine pass (all chunks, the engine's threads, encodings already kept) is
