@@ -140,7 +140,7 @@ def categorical_log_prob(onehot, probs):
 #: columns per item (binary items), else as a sparse CSR matrix (one term per
 #: answer). Both are read from memory once or twice a pass, so the smaller
 #: wins: measured (benchmarks/bench_categorical.py, 100,000 rows) the dense
-#: rows were about 10% faster on binary items, 1.7 times slower on 3
+#: rows were 1.1 to 1.2 times faster on binary items, 2 times slower on 3
 #: categories per item, 5 times slower on 10. (A reference coding, one column
 #: per binary item for the log-densities, was no faster: the statistics read
 #: the whole one-hot rows anyway.)
