@@ -1,20 +1,26 @@
-"""CategoricalMixture: the E-step on sparse one-hot answers against dense ones.
+"""CategoricalMixture: an E-step pass on dense against sparse one-hot rows.
 
 Run from the repository root::
 
     python benchmarks/bench_categorical.py
 
-The E-step needs ``log p(x | k) = Z @ log(theta).T`` and the statistics
-``Z.T @ resp`` with ``Z`` the one-hot answers (n rows, ``sum_j C_j`` columns,
-one 1 per answered item). ``dense`` builds ``Z`` as a numpy array (what the
-first version did), ``sparse`` as a CSR matrix (what ``CategoricalMixture``
-uses). Both are timed on the same chunk, and their results compared; then a
-whole fit (20 passes from the same start) is timed. Seconds are the best of
-three runs.
+The E-step needs ``log p(x | k)`` and the statistics ``S = resp.T @ Z`` with
+``Z`` the one-hot answers (n rows, ``sum_j C_j`` columns, one 1 per answered
+item). ``CategoricalMixture`` keeps the one-hot rows of each chunk for the
+whole fit, as a numpy array (``dense``: at most ``DENSE_COLUMNS_PER_ITEM``
+columns per item, i.e. binary items) or as a CSR matrix (``sparse``: one term
+per answer in both products).
+
+For each case both layouts are forced in turn on the same fitted model and
+one engine pass (all chunks, the engine's threads, encodings already kept) is
+timed, alternating the two, best of ``REPEAT``; their results are compared.
+``chosen`` says which layout the model picks. The machine may be shared: the
+load average is printed with the table.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 
@@ -23,83 +29,73 @@ from sklearn.exceptions import ConvergenceWarning
 
 from emmix import CategoricalMixture
 from emmix.datasets import make_latent_class
-from emmix.mixture._categorical import (
-    categorical_log_prob,
-    category_index,
-    one_hot,
-    one_hot_sparse,
-)
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 
 CASES = [
-    # n, items, categories per item, classes
-    (5_000, 20, 2, 4),
-    (100_000, 50, 3, 5),
-    (100_000, 20, 10, 5),
+    # n, items, categories per item, classes, share of missing answers
+    (100_000, 20, 2, 4, 0.0),  # issue 16's binary latent class data
+    (100_000, 20, 2, 4, 0.2),
+    (100_000, 50, 3, 5, 0.0),
+    (100_000, 20, 10, 5, 0.0),
 ]
+REPEAT = 7
 
 
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def estep(build, X, offsets, sizes, probs, resp):
-    Z = build(category_index(X, offsets, sizes), int(sizes.sum()), X.dtype)
-    log_prob = categorical_log_prob(Z, probs)
-    counts = np.asarray(Z.T @ resp).T
-    return log_prob, counts
+def pass_seconds(model, X, weights, params, dense: bool) -> tuple[float, tuple]:
+    """Best time of one engine pass with the layout forced, and its result."""
+    model._dense = lambda: dense  # an instance attribute: this model only
+    best = np.inf
+    with model._em_threads(X):
+        result = model._em_pass(X, weights, params)  # keeps the encodings
+        for _ in range(3):
+            start = time.perf_counter()
+            model._em_pass(X, weights, params)
+            best = min(best, time.perf_counter() - start)
+    del model._dense
+    return best, result
 
 
 def main():
-    rows = []
-    for n, d, c, k in CASES:
-        X, _ = make_latent_class(
-            n, n_classes=k, n_features=d, n_categories=c, random_state=0
-        )
-        model = CategoricalMixture(k, random_state=0, max_iter=0).fit(X)
-        sizes, offsets = model.n_categories_, model.category_offsets_[:-1]
-        resp = model.predict_proba(X)
-        dense = estep(one_hot, X, offsets, sizes, model.probs_, resp)
-        sparse = estep(one_hot_sparse, X, offsets, sizes, model.probs_, resp)
-        for a, b in zip(dense, sparse, strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-10)
-        t_dense = best_of(
-            lambda: estep(one_hot, X, offsets, sizes, model.probs_, resp)  # noqa: B023
-        )
-        t_sparse = best_of(
-            lambda: estep(one_hot_sparse, X, offsets, sizes, model.probs_, resp)  # noqa: B023
-        )
-        fit = CategoricalMixture(k, random_state=0, max_iter=20, tol=0.0)
-        t_fit = best_of(lambda: fit.fit(X), repeat=1)  # noqa: B023
-        start = CategoricalMixture(k, random_state=0, max_iter=0)
-        t_start = best_of(lambda: start.fit(X), repeat=1)  # noqa: B023
-        rows.append(
-            (
-                f"n={n:,} items={d} C={c} K={k}",
-                t_dense * 1e3,
-                t_sparse * 1e3,
-                t_dense / t_sparse,
-                t_start,
-                (t_fit - t_start) / 20 * 1e3,
-            )
-        )
+    print(f"load average before: {os.getloadavg()}, cores: {os.cpu_count()}")
     header = (
-        f"{'data':<32} {'dense E-step ms':>16} {'sparse E-step ms':>17} "
-        f"{'speed-up':>9} {'start s':>8} {'fit ms/pass':>12}"
+        f"{'data':<36} {'chosen':>7} {'dense ms/pass':>14} "
+        f"{'sparse ms/pass':>15} {'sparse/dense':>13}"
     )
     print(header)
     print("-" * len(header))
-    for name, dense_ms, sparse_ms, ratio, start_s, pass_ms in rows:
-        print(
-            f"{name:<32} {dense_ms:>16.1f} {sparse_ms:>17.1f} {ratio:>8.1f}x "
-            f"{start_s:>8.2f} {pass_ms:>12.1f}"
+    for n, d, c, k, missing in CASES:
+        X, _ = make_latent_class(
+            n, n_classes=k, n_features=d, n_categories=c, random_state=0
         )
+        X = np.asarray(X, dtype=np.float64)
+        if missing:
+            holes = np.random.RandomState(1).uniform(size=X.shape) < missing
+            holes[holes.all(axis=1), 0] = False
+            X[holes] = np.nan
+        model = CategoricalMixture(k, random_state=0, max_iter=3).fit(X)
+        codes, weights, _ = model._validated_fit_data(X, None, reset=False)
+        params = model._em_load()
+        times = {True: np.inf, False: np.inf}
+        results = {}
+        for _ in range(REPEAT):
+            for dense in (True, False):
+                seconds, results[dense] = pass_seconds(
+                    model, codes, weights, params, dense
+                )
+                times[dense] = min(times[dense], seconds)
+        (stats_d, ll_d), (stats_s, ll_s) = results[True], results[False]
+        np.testing.assert_allclose(ll_d, ll_s, rtol=1e-12)
+        for key in stats_d:
+            np.testing.assert_allclose(stats_d[key], stats_s[key], rtol=1e-12)
+        name = f"n={n:,} items={d} C={c} K={k} missing={missing:.0%}"
+        chosen = "dense" if model._dense() else "sparse"
+        print(
+            f"{name:<36} {chosen:>7} {times[True] * 1e3:>14.2f} "
+            f"{times[False] * 1e3:>15.2f} {times[False] / times[True]:>12.2f}x",
+            flush=True,
+        )
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

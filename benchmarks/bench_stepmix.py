@@ -24,11 +24,16 @@ Both libraries start from k-means labels (``init_params="kmeans"``; with
 missing answers from random responsibilities, as StepMix's k-means refuses
 NaN), run one initialisation and stop when the mean log-likelihood per row
 changes by less than ``TOL`` (``stopping="change"``: StepMix's ``abs_tol``
-rule; emmix's own default, Aitken's, is stricter).
+rule; emmix's own default, Aitken's, is stricter). StepMix's k-means clusters
+all rows; emmix's (``CategoricalMixture`` and ``MixedTypeMixture`` on more
+than 10,000 rows) clusters a random sample of 10,000 rows and labels every
+row by its nearest centre, so the two start from different partitions and
+may reach different local maxima (the ``loglik`` column says which is
+higher).
 
 Columns: ``fit`` is the whole fit (start included, best of two for emmix);
 ``ms/iter`` the time of one EM iteration, ``(fit - fit with max_iter=1) /
-(iters - 1)``, so the start (the same k-means in both) is left out;
+(iters - 1)``, so the start is left out;
 ``loglik`` the total log-likelihood of each fitted model's parameters,
 computed here independently of both libraries (numpy and scipy.stats,
 missing entries left out of the product); ``speed-up`` StepMix's time over

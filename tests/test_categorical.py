@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 from scipy.special import log_softmax, logsumexp, softmax
+from sklearn import config_context as sklearn_config
 from sklearn.exceptions import ConvergenceWarning
 
 import emmix.datasets
@@ -679,3 +680,219 @@ def test_standard_errors_match_an_independent_hessian():
     np.testing.assert_allclose(se["probs_"][:, 1::2].ravel(), expected[1:], rtol=1e-3)
     # The two categories of an item have the same SE (one free coordinate).
     np.testing.assert_allclose(se["probs_"][:, 0::2], se["probs_"][:, 1::2])
+
+
+# ------------------------------------------------- fast paths (issue 16)
+def _random_answers(rng, n, sizes, missing):
+    X = np.column_stack([rng.randint(0, c, size=n) for c in sizes]).astype(float)
+    holes = rng.uniform(size=X.shape) < missing
+    holes[holes.all(axis=1), 0] = False  # every row keeps an answer
+    X[holes] = np.nan
+    return X
+
+
+def _without_dense(monkeypatch):
+    monkeypatch.setattr(CategoricalMixture, "_dense", lambda self: False)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("missing", [0.0, 0.25])
+def test_dense_estep_equals_sparse_and_scipy(monkeypatch, missing):
+    # The dense and the sparse one-hot rows give the same log-densities
+    # (scipy's) and statistics (sums of weighted responsibilities by hand),
+    # with NaN and sample weights.
+    rng = np.random.RandomState(11)
+    sizes = [2, 2, 3, 1, 2]  # at most 2 columns per item: dense
+    X = _random_answers(rng, 300, sizes, missing)
+    w = rng.uniform(0.0, 3.0, size=300)
+    lca = CategoricalMixture(3, random_state=0, max_iter=2).fit(X, sample_weight=w)
+    assert lca._dense()
+    params = lca._em_load()
+    expected = np.zeros((300, 3))
+    for j, c in enumerate(sizes):
+        probs = lca.category_probs_[j]
+        seen = ~np.isnan(X[:, j])
+        for k in range(3):
+            counts = np.eye(c)[X[seen, j].astype(int)]
+            expected[seen, k] += stats.multinomial.logpmf(counts, 1, probs[k])
+    resp = rng.dirichlet(np.ones(3), size=300) * w[:, np.newaxis]
+    by_hand = np.zeros_like(lca.probs_)
+    for j, c in enumerate(sizes):
+        for cat in range(c):
+            rows = X[:, j] == cat
+            by_hand[:, lca.category_offsets_[j] + cat] = resp[rows].sum(axis=0)
+    dense_log_prob = lca._component_log_prob(X, params)
+    dense_counts = lca._component_stats(X, resp, params)["counts"]
+    np.testing.assert_allclose(dense_log_prob, expected, rtol=1e-12)
+    np.testing.assert_allclose(dense_counts, by_hand, rtol=1e-12)
+    _without_dense(monkeypatch)
+    np.testing.assert_allclose(
+        lca._component_log_prob(X, params), dense_log_prob, rtol=1e-13
+    )
+    np.testing.assert_allclose(
+        lca._component_stats(X, resp, params)["counts"], dense_counts, rtol=1e-13
+    )
+
+
+@pytest.mark.parametrize("missing", [0.0, 0.2])
+def test_dense_fit_equals_sparse_fit(monkeypatch, missing):
+    # The whole fit (start, iterations, chunks on threads) through the dense
+    # or the sparse one-hot rows: the same numbers.
+    rng = np.random.RandomState(3)
+    items = [rng.dirichlet(np.full(c, 0.5), size=3) for c in [2] * 8 + [3, 1]]
+    X, _ = make_latent_class(3000, items, weights=[0.2, 0.3, 0.5], random_state=4)
+    holes = rng.uniform(size=X.shape) < missing
+    holes[holes.all(axis=1), 0] = False
+    X[holes] = np.nan
+    w = rng.randint(0, 4, size=3000).astype(float)
+    kwargs = dict(tol=0.0, max_iter=50, accelerate=None, random_state=1)
+    with sklearn_config(working_memory=0.02), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # tol=0: 50 steps
+        dense = CategoricalMixture(3, **kwargs).fit(X, sample_weight=w)
+        assert dense._dense()
+        _without_dense(monkeypatch)
+        sparse = CategoricalMixture(3, **kwargs).fit(X, sample_weight=w)
+    np.testing.assert_allclose(dense.probs_, sparse.probs_, rtol=1e-12)
+    np.testing.assert_allclose(dense.weights_, sparse.weights_, rtol=1e-12)
+    np.testing.assert_allclose(
+        dense.lower_bounds_, sparse.lower_bounds_, rtol=1e-12, atol=0
+    )
+    np.testing.assert_allclose(
+        np.dot(w, dense.score_samples(X)),
+        by_hand_loglik_weighted(X, w, dense.weights_, dense.category_probs_),
+        rtol=1e-12,
+    )
+
+
+def by_hand_loglik_weighted(X, w, weights, items):
+    rows = logsumexp(by_hand_log_prob(X, items) + np.log(weights), axis=1)
+    return float(np.dot(w, rows))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_wide_items_take_the_sparse_path():
+    # Many categories per item: the sparse one-hot rows (one term per answer).
+    rng = np.random.RandomState(0)
+    X = _random_answers(rng, 200, [12, 9, 2], 0.1)
+    lca = CategoricalMixture(2, random_state=0, max_iter=3).fit(X)
+    assert not lca._dense()
+    cache: dict = {}
+    assert hasattr(lca._one_hot(X, cache), "tocsr")
+    np.testing.assert_allclose(
+        lca._component_log_prob(X, lca._em_load()),
+        by_hand_log_prob(X, lca.category_probs_),
+        rtol=1e-12,
+    )
+
+
+def _per_column_categories(X):
+    return [np.unique(c[~np.isnan(c)]) for c in X.T]
+
+
+@pytest.mark.parametrize(
+    ("values", "counted"),
+    [
+        ([0, 1], True),
+        ([-3, 0, 5, 2], True),
+        ([1, 2, 70000], False),  # too wide a range: sorted per column
+        ([0.5, 1, 2], False),  # not integers
+        ([-0.0, 1], False),  # np.unique keeps -0.0
+        ([3e9, 1], False),  # too large
+    ],
+)
+def test_integer_encoding_equals_per_column_encoding(values, counted):
+    # Learned categories are np.unique's; codes are each label's position in
+    # its column's categories, -2 for an unknown label, NaN where missing.
+    mod = emmix.mixture._categorical
+    rng = np.random.RandomState(2)
+    X = rng.choice(np.array(values, dtype=float), size=(400, 3))
+    X[:, 1] = rng.choice([4.0, 7.0, 9.0], size=400)
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    missing = np.isnan(X)
+    cats = mod._learn_integer_categories(X, missing)
+    expected = _per_column_categories(X)
+    assert (cats is not None) == counted
+    if cats is not None:
+        assert len(cats) == 3
+        for got, want in zip(cats, expected, strict=True):
+            np.testing.assert_array_equal(got, want)
+            assert np.array_equal(np.signbit(got), np.signbit(want))
+    # Encode other rows (with labels outside the categories) both ways.
+    Y = np.where(rng.uniform(size=X.shape) < 0.1, 8.0, X)
+    Y[0, 0], Y[1, 1], Y[2, 2] = 0.25, -1.0, 1e300
+    fast = mod._encode_integers(Y, np.isnan(Y), expected)
+    slow = np.column_stack(
+        [mod._encode_column(Y[:, j], np.isnan(Y[:, j]), expected[j]) for j in range(3)]
+    )
+    assert (fast is not None) == (counted or values == [-0.0, 1])
+    if fast is not None:
+        np.testing.assert_array_equal(fast, slow)
+    by_hand = np.full(Y.shape, np.nan)
+    for j in range(3):
+        for i in range(Y.shape[0]):
+            if not np.isnan(Y[i, j]):
+                hit = np.flatnonzero(expected[j] == Y[i, j])
+                by_hand[i, j] = hit[0] if hit.size else -2
+    np.testing.assert_array_equal(slow, by_hand)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("labels", [[-2.0, 0.0, 3.0, 4.0], [0.0, 1.0, 2.0]])
+def test_fitted_categories_and_codes_of_integer_labels(labels):
+    rng = np.random.RandomState(5)
+    X = rng.choice(labels, size=(300, 4))
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    X[3, 2] = -0.0 if np.isnan(X[3, 2]) or X[3, 2] == 0 else X[3, 2]
+    lca = CategoricalMixture(2, random_state=0, max_iter=5).fit(X)
+    # The codes the fit used (of the rows as given at fit).
+    fit_codes = lca._validate_input(X, reset=True)
+    assert not np.signbit(fit_codes[~np.isnan(fit_codes)]).any()
+    for got, want in zip(lca.categories_, _per_column_categories(X), strict=True):
+        np.testing.assert_array_equal(got, want)
+    codes = lca._validate_input(X, reset=False)
+    np.testing.assert_array_equal(codes, fit_codes)
+    for j, cats in enumerate(lca.categories_):
+        seen = ~np.isnan(X[:, j])
+        np.testing.assert_array_equal(cats[codes[seen, j].astype(int)], X[seen, j])
+        assert np.isnan(codes[~seen, j]).all()
+    with pytest.raises(ValueError, match=r"Unknown category 7\.0 at row 0"):
+        lca.predict(np.array([[7.0, 0.0, 3.0, 4.0]]))
+
+
+# ------------------------------------------------------- the sampled start
+def test_kmeans_start_on_a_sample_of_rows(monkeypatch):
+    # Above the threshold: k-means on a uniform sample of rows (drawn from
+    # random_state), every row labelled by its nearest centre, one M-step.
+    # Reproduced here with scikit-learn's KMeans and a by-hand M-step.
+    from sklearn.cluster import KMeans
+    from sklearn.utils import check_random_state
+
+    mod = emmix.mixture._categorical
+    monkeypatch.setattr(mod, "KMEANS_START_ROWS", 300)
+    rng = np.random.RandomState(0)
+    items = random_probs(rng, 2, [2, 2, 3, 2])
+    X, _ = make_latent_class(1000, items, weights=[0.4, 0.6], random_state=1)
+    lca = CategoricalMixture(2, max_iter=0, random_state=4).fit(X)
+    state = check_random_state(4)
+    rows = np.sort(state.choice(1000, size=300, replace=False))
+    index = category_index(X, np.array([0, 2, 4, 7]), np.array([2, 2, 3, 2]))
+    z, z_sparse = one_hot(index, 9), one_hot_sparse(index, 9)
+    kmeans = KMeans(2, n_init=1, random_state=state).fit(z_sparse[rows])
+    labels = kmeans.predict(z_sparse)
+    nk = np.bincount(labels, minlength=2).astype(float)
+    counts = np.array([z[labels == k].sum(axis=0) for k in range(2)])
+    np.testing.assert_allclose(lca.weights_, nk / 1000, rtol=1e-12)
+    np.testing.assert_allclose(
+        lca.probs_, categorical_probs(counts, np.array([2, 2, 3, 2])), rtol=1e-12
+    )
+    # Deterministic under random_state; at or below the threshold (or with
+    # unequal weights) the usual k-means of all rows.
+    again = CategoricalMixture(2, max_iter=0, random_state=4).fit(X)
+    np.testing.assert_array_equal(again.probs_, lca.probs_)
+    monkeypatch.setattr(mod, "KMEANS_START_ROWS", 1000)
+    full = CategoricalMixture(2, max_iter=0, random_state=4).fit(X)
+    labels = KMeans(2, n_init=1, random_state=4).fit(z_sparse).labels_
+    counts = np.array([z[labels == k].sum(axis=0) for k in range(2)])
+    np.testing.assert_allclose(
+        full.probs_, categorical_probs(counts, np.array([2, 2, 3, 2])), rtol=1e-12
+    )

@@ -582,3 +582,36 @@ def test_family_with_its_own_start_is_refused():
         MixedTypeMixture(
             2, columns=[(StudentTMixture, [0, 1]), ("poisson", [2, 3])]
         ).fit(X)
+
+
+def test_kmeans_start_on_a_sample_of_rows(monkeypatch):
+    # Above the threshold the k-means start clusters a uniform sample of rows
+    # (drawn from random_state) and labels every row by its nearest centre;
+    # reproduced with scikit-learn's KMeans on the mixture's start features.
+    from sklearn.cluster import KMeans
+    from sklearn.utils import check_random_state
+
+    import emmix.mixture._categorical as categorical
+
+    monkeypatch.setattr(categorical, "KMEANS_START_ROWS", 200)
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 2, size=600)
+    X = np.column_stack(
+        [rng.normal(3.0 * y, 1.0), (rng.uniform(size=600) < 0.2 + 0.6 * y)]
+    ).astype(float)
+    columns = {"gaussian": ([0], {"covariance_type": "diag"}), "categorical": [1]}
+    kwargs = dict(columns=columns, max_iter=0, random_state=3)
+    mix = MixedTypeMixture(2, **kwargs).fit(X)
+    again = MixedTypeMixture(2, **kwargs).fit(X)
+    np.testing.assert_array_equal(mix.weights_, again.weights_)
+    state = check_random_state(3)
+    rows = np.sort(state.choice(600, size=200, replace=False))
+    features = mix._init_features(mix._validate_input(X, reset=False))
+    labels = KMeans(2, n_init=1, random_state=state).fit(features[rows])
+    labels = labels.predict(features)
+    np.testing.assert_allclose(
+        mix.weights_, np.bincount(labels, minlength=2) / 600, rtol=1e-12
+    )
+    gaussian = mix.named_estimators_["gaussian"]
+    means = [X[labels == k, 0].mean() for k in range(2)]
+    np.testing.assert_allclose(gaussian.means_[:, 0], means, rtol=1e-10)

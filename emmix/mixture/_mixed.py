@@ -42,6 +42,7 @@ from .._validation import (
     estimator_feature_names,
 )
 from ..base import BaseMixture, memoized
+from ._categorical import sampled_kmeans_start
 
 __all__ = ["MixedTypeMixture"]
 
@@ -341,7 +342,11 @@ learning_decay, learning_offset
         :class:`GaussianMixtureEM`'s) defaults. The k-means starts cluster each
         group's own start features (a Gaussian's values, proportions of heads
         for coins, ...), each column scaled to unit variance when there are
-        several groups.
+        several groups. On more than ``max(10_000, 100 * n_components)`` rows
+        with equal sample weights, ``init_params='kmeans'`` clusters a uniform
+        random sample of that many rows (drawn from ``random_state``) and
+        gives every row the component of its nearest centre, as
+        :class:`CategoricalMixture` does.
     fixed_params : set of str, default=None
         Parameter groups held at their initial values: ``'weights'`` or a
         group's parameter prefixed by the group's name, e.g.
@@ -629,6 +634,14 @@ feature_names_in_
         scale = features.std(axis=0)
         features /= np.where(scale > 0, scale, 1.0)
         return features
+
+    def _em_initialize(self, X, sample_weight, random_state):
+        # k-means on a sample of rows when there are many (documented with
+        # init_params).
+        params = sampled_kmeans_start(self, X, sample_weight, random_state)
+        if params is None:
+            return super()._em_initialize(X, sample_weight, random_state)
+        return params
 
     def _params_from_resp(self, X, resp, sample_weight):
         # Each family's own start from the responsibilities (the Gaussian's
