@@ -42,6 +42,7 @@ from .._dask import (
     dask_weights,
     is_dask,
 )
+from .._products import matmul_long, matmul_long_nt
 from .._responsibilities import power_of_two_scale
 from .._validation import _describe_column, estimator_feature_names, fill_column_means
 from ..base import BaseMixture, normalize_log_prob
@@ -946,13 +947,21 @@ default='kmeans'
         and the statistics of one E-step build them once.
         """
         store = None if cache is None else cache.get("memo", cache)
-        if store is not None and "one_hot" in store:
-            return store["one_hot"]
+        dense = self._dense()
+        key = "one_hot_T" if dense else "one_hot"
+        if store is not None and key in store:
+            return store[key]
         index = category_index(X, self.category_offsets_[:-1], self.n_categories_)
-        encode = one_hot if self._dense() else one_hot_sparse
-        out = encode(index, int(self.category_offsets_[-1]), X.dtype)
+        width = int(self.category_offsets_[-1])
+        if dense:
+            # Component-major (see the Gaussian family): kept transposed, one
+            # row per category, so that both products read it along rows and
+            # the log-densities come out as a (K, n) array.
+            out = np.ascontiguousarray(one_hot(index, width, X.dtype).T)
+        else:
+            out = one_hot_sparse(index, width, X.dtype)
         if store is not None:
-            store["one_hot"] = out
+            store[key] = out
         return out
 
     def _init_features(self, X):
@@ -1025,13 +1034,16 @@ default='kmeans'
         return {"probs": normalize_items(probs, self.n_categories_).astype(dt)}
 
     def _component_log_prob(self, X, params, cache=None):
-        return categorical_log_prob(self._one_hot(X, cache), params["probs"])
+        one_hot_rows = self._one_hot(X, cache)
+        if self._dense():  # (K, n) products, handed on as an F-ordered view
+            return matmul_long(np.log(params["probs"]), one_hot_rows).T
+        return categorical_log_prob(one_hot_rows, params["probs"])
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
         one_hot_rows = self._one_hot(X, cache)
         if self._dense():
             # A dense product: n * sum_j C_j * K work, read at memory speed.
-            return {"counts": resp.T @ one_hot_rows}
+            return {"counts": matmul_long_nt(resp.T, one_hot_rows)}
         # (Z^T resp)^T: a sparse-times-dense product, n * d * K work.
         return {"counts": np.asarray(one_hot_rows.T @ resp).T.copy()}
 
