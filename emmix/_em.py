@@ -130,6 +130,9 @@ def sum_of_weights(sample_weight) -> float:
 #: enough to stay near the cores' caches (32 MB chunks ran it 1.25x slower
 #: than 16 MB ones, full covariances 1.1x) and for memory to stay bounded.
 CACHE_CHUNK_BYTES = 2**24
+#: The number of chunks of a pass is rounded up to a multiple of this (the
+#: usual thread counts divide it), so that no thread waits alone at the end.
+CHUNK_MULTIPLE = 4
 #: Never fewer rows than this per chunk for speed (working_memory may ask less).
 MIN_CHUNK_ROWS = 256
 
@@ -161,8 +164,15 @@ def chunk_n_rows(row_bytes: int, n_samples: int) -> int:
     working_memory = get_config()["working_memory"]
     memory_rows = int(working_memory * 2**20 // row_bytes)
     cache_rows = max(CACHE_CHUNK_BYTES // row_bytes, MIN_CHUNK_ROWS)
-    rows = min(memory_rows, cache_rows)
-    return int(min(max(rows, 1), max(n_samples, 1)))
+    rows = int(min(max(min(memory_rows, cache_rows), 1), max(n_samples, 1)))
+    n_chunks = -(-n_samples // rows)
+    if n_chunks > 1:
+        # Equal chunks, as many as a multiple of CHUNK_MULTIPLE: the threads
+        # finish a pass together (5 chunks on 2 threads left one idle for a
+        # sixth of it). Never more rows per chunk than asked.
+        n_chunks = -(-n_chunks // CHUNK_MULTIPLE) * CHUNK_MULTIPLE
+        rows = -(-n_samples // n_chunks)
+    return rows
 
 
 def iter_chunks(n_samples: int, row_bytes: int):
