@@ -42,7 +42,7 @@ from ._covariance_structures import (
     is_submodel,
     n_covariance_parameters,
 )
-from ._gaussian_missing import missing_log_prob, missing_stats
+from ._gaussian_missing import conditional_means, missing_log_prob, missing_stats
 from ._gaussian_xp import ArrayAPIMixin, is_namespace_array
 
 __all__ = ["GaussianMixtureEM"]
@@ -963,6 +963,8 @@ default='kmeans'
             patterns=memoized(
                 cache, "patterns", lambda: missing_patterns(incomplete_mask)
             ),
+            shift=params["_consts"]["shift"],
+            cache=cache,
         )
         out[~complete] = log_prob + params["_log_weights"]
         if cache is not None:
@@ -974,7 +976,7 @@ default='kmeans'
             return np.repeat(X[:, np.newaxis, :], self.n_components, axis=1)
         complete, _, fill = cache["missing"]
         out = np.repeat(X[:, np.newaxis, :], self.n_components, axis=1)
-        out[~complete] = fill["xhat"]
+        out[~complete] = conditional_means(fill, X[~complete], np.isnan(X[~complete]))
         return out
 
     def _component_log_prob(self, X, params, cache=None):

@@ -16,13 +16,44 @@ from .._conditional_gaussian import (
     condition_on_observed,
     condition_on_observed_diag,
     expected_stats,
+    expected_stats_diag,
+    observed_log_prob_diag,
 )
+from ..base import memoized
 
-__all__ = ["missing_log_prob", "missing_stats"]
+__all__ = ["conditional_means", "missing_log_prob", "missing_stats"]
+
+
+def _variances(covariances, covariance_type, n_features):
+    if covariance_type == "diag":
+        return covariances
+    return np.repeat(covariances[:, np.newaxis], n_features, axis=1)
+
+
+def _zero_filled(X, mask, cache):
+    """The rows with 0 at the missing entries, and the masks as numbers.
+
+    They depend on the rows only: kept in the chunk's fit-long memo.
+    """
+
+    def compute():
+        observed = (~mask).astype(X.dtype)
+        return np.where(mask, 0.0, X).astype(X.dtype), observed, 1.0 - observed
+
+    return memoized(cache, "zero_filled", compute)
 
 
 def missing_log_prob(
-    X, mask, means, covariances, precisions_cholesky, covariance_type, patterns=None
+    X,
+    mask,
+    means,
+    covariances,
+    precisions_cholesky,
+    covariance_type,
+    patterns=None,
+    *,
+    shift=None,
+    cache=None,
 ):
     """Log-densities of the observed part of each row, and the conditional fill.
 
@@ -41,22 +72,44 @@ def missing_log_prob(
         ``emmix._conditional_gaussian.missing_patterns(mask)``, if already
         computed (it depends on the rows only, so a fit computes it once per
         chunk).
+    shift : ndarray of shape (n_features,), default=None
+        The centring point of the statistics, if known: then ``fill`` holds
+        what :func:`missing_stats` needs in its cheapest form (for diagonal
+        covariances, matrix products of the rows around ``shift`` and no
+        ``(n_samples, n_components, n_features)`` array at all), without
+        ``xhat`` (:func:`conditional_means` gives it).
+    cache : dict, default=None
+        The chunk's cache (its fit-long memo keeps what depends on the rows
+        only).
 
     Returns
     -------
     log_prob : ndarray of shape (n_samples, n_components)
     fill : dict
-        What :func:`missing_stats` needs: the filled rows per component
-        (``xhat``, shape (n_samples, n_components, n_features), observed
-        entries exactly as given) and the kernel's ``conditional``.
+        What :func:`missing_stats` needs: without ``shift``, the filled rows
+        per component (``xhat``, shape (n_samples, n_components,
+        n_features), observed entries exactly as given) and the kernel's
+        ``conditional``.
     """
     n_features = means.shape[1]
-    if covariance_type in ("diag", "spherical"):
-        variances = (
-            covariances
-            if covariance_type == "diag"
-            else np.repeat(covariances[:, np.newaxis], n_features, axis=1)
+    if shift is not None and covariance_type in ("diag", "spherical"):
+        variances = _variances(covariances, covariance_type, n_features)
+        zero_filled, observed, missing = _zero_filled(X, mask, cache)
+        shift = shift.astype(X.dtype, copy=False)
+        centred = zero_filled - shift
+        centred *= observed
+        squares = centred * centred
+        means_c = means - shift
+        log_prob = observed_log_prob_diag(
+            centred, squares, observed, means_c, variances
         )
+        return log_prob, {
+            "diag": (centred, squares, missing, means_c, variances),
+            "shift": shift,
+            "means": means,
+        }
+    if covariance_type in ("diag", "spherical"):
+        variances = _variances(covariances, covariance_type, n_features)
         conditional = condition_on_observed_diag(X, mask, means, variances)
     else:
         whiten = (
@@ -75,6 +128,12 @@ def missing_log_prob(
                 f"Fitting the mixture model failed: {error} Increase reg_covar, "
                 "decrease the number of components, or scale the input data."
             ) from None
+    if shift is not None:  # x̂ - mu kept: the statistics centre it once
+        return conditional.log_prob.T.astype(X.dtype, copy=False), {
+            "filled": conditional.filled,
+            "means": means,
+            "conditional": conditional._replace(filled=None, log_prob=None),
+        }
     # x̂ in place of x̂ - mu (kept until the statistics: one array, not two),
     # with the observed entries exactly as given (mu + (x - mu) need not round
     # to x): x + 0 where observed, 0 + (mu + filled) where missing.
@@ -107,7 +166,26 @@ def missing_stats(resp, fill, shift, covariance_type):
     stats : dict
         ``s1`` and ``s2`` in the layout of the complete-data E-step.
     """
-    centred = np.swapaxes(fill["xhat"], 0, 1) - shift  # (k, n, d)
+    if "diag" in fill:
+        centred, squares, missing, means_c, variances = fill["diag"]
+        if not np.array_equal(shift, fill["shift"]):  # another centre
+            means_c = fill["means"] - shift
+            centred = centred + (fill["shift"] - shift).astype(centred.dtype)
+            centred *= 1.0 - missing
+            squares = centred * centred
+        s1, s2 = expected_stats_diag(
+            centred, squares, missing, resp, means_c, variances
+        )
+        if covariance_type == "spherical":
+            s2 = s2.sum(axis=1)
+        return {"s1": s1, "s2": s2}
+    if "filled" in fill:
+        # (x̂ - mu_k) + (mu_k - c): one pass (a new array: the fill stays
+        # valid for conditional_means).
+        filled = fill["filled"]
+        centred = filled + (fill["means"] - shift).astype(filled.dtype)[:, None, :]
+    else:
+        centred = np.swapaxes(fill["xhat"], 0, 1) - shift  # (k, n, d)
     s1, s2 = expected_stats(centred, resp, fill["conditional"])
     if covariance_type == "spherical":  # summed over features, as complete
         s2 = s2.sum(axis=1)
@@ -117,3 +195,31 @@ def missing_stats(resp, fill, shift, covariance_type):
         rows, cols = np.triu_indices(s2.shape[1])
         s2 = s2[:, rows, cols]
     return {"s1": s1, "s2": s2}
+
+
+def conditional_means(fill, X, mask):
+    """``E[x | x_o, k]`` of each row under each component.
+
+    Parameters
+    ----------
+    fill : dict
+        From :func:`missing_log_prob` for the rows ``X``.
+    X : ndarray of shape (n_samples, n_features)
+    mask : ndarray of bool, same shape
+        True where missing.
+
+    Returns
+    -------
+    xhat : ndarray of shape (n_samples, n_components, n_features)
+        The observed entries exactly as given, the missing ones at their
+        conditional means.
+    """
+    if "xhat" in fill:
+        return fill["xhat"]
+    means = fill["means"]
+    if "diag" in fill:  # independent features: a missing x_j given k is mu_kj
+        missing = np.broadcast_to(means[:, np.newaxis, :], (len(means), *X.shape))
+    else:
+        missing = fill["filled"] + means[:, np.newaxis, :]
+    xhat = np.where(mask, missing, X).astype(X.dtype, copy=False)
+    return np.swapaxes(xhat, 0, 1)
