@@ -77,11 +77,16 @@ class PatternGroup(NamedTuple):
     pattern : ndarray of shape (n_rows,)
         The pattern of each row: ``missing[pattern[i]]`` are the missing
         columns of row ``rows[i]``.
+    cells : ndarray of shape (n_rows, m)
+        The missing entries of each row as indices into the raveled
+        ``(n_samples, n_features)`` array (``rows[i] * n_features +
+        missing[pattern[i]]``): one gather or scatter per group.
     """
 
     rows: np.ndarray
     missing: np.ndarray
     pattern: np.ndarray
+    cells: np.ndarray
 
 
 class MissingPatterns(NamedTuple):
@@ -147,11 +152,14 @@ def missing_patterns(mask: np.ndarray) -> MissingPatterns:
         pats = np.flatnonzero(n_missing == m)
         local[pats] = np.arange(len(pats))
         rows = order[bounds[group] : bounds[group + 1]]
+        missing = np.nonzero(patterns[pats])[1].reshape(len(pats), m)
+        pattern = local[inverse[rows]]
         groups.append(
             PatternGroup(
                 rows=rows,
-                missing=np.nonzero(patterns[pats])[1].reshape(len(pats), m),
-                pattern=local[inverse[rows]],
+                missing=missing,
+                pattern=pattern,
+                cells=rows[:, np.newaxis] * n_features + missing[pattern],
             )
         )
     n_observed = n_features - n_missing[inverse]
@@ -219,17 +227,66 @@ def _cholesky(q_mm, missing):
         raise  # pragma: no cover - one of them failed above
 
 
-def _per_row(matrices, row_pattern, vectors, subscripts):
+def _not_positive(q_mm, positive, missing):
+    k, p = np.argwhere(~positive)[0]
+    return (
+        f"The precision matrix of component {k} is not positive definite on "
+        f"the missing features {missing[p].tolist()} of some rows: its "
+        "covariance is numerically singular."
+    )
+
+
+def _per_row(matrices, row_pattern, vectors, transpose=False):
     """``matrices[k, pattern[i]]`` applied to ``vectors[k, i]`` for every row.
 
-    ``matrices`` has shape (K or 1, n_patterns, m, m) and ``vectors`` (K, r, m);
-    a shared (K = 1) matrix is applied to every component's vectors.
+    ``matrices`` has shape (K or 1, n_patterns, m, m) and ``vectors`` (K, r, m)
+    (or (r, m), the same for every component); a shared (K = 1) matrix is
+    applied to every component's vectors. With ``transpose`` the transposed
+    matrices are applied.
     """
-    if matrices.shape[0] == 1 and vectors.shape[0] > 1:
-        return np.einsum(
-            subscripts.replace("k", "", 1), matrices[0, row_pattern], vectors
-        )
-    return np.einsum(subscripts, matrices[:, row_pattern], vectors)
+    # Stacked matmul over the rows: faster than einsum for these small blocks.
+    per_row = matrices[0 if matrices.shape[0] == 1 else slice(None), row_pattern]
+    if transpose:
+        per_row = np.swapaxes(per_row, -1, -2)
+    return (per_row @ vectors[..., np.newaxis])[..., 0]
+
+
+def _spd_inverse(blocks):
+    """Inverses and log-determinants of a stack of positive definite blocks.
+
+    Gauss-Jordan sweeps (``m`` of them, each vectorised over the stack): for
+    the small blocks of a pattern group this costs a few array operations,
+    where LAPACK pays a call per block for the factorisation and another for
+    the inverse. Symmetric positive definite blocks need no pivoting, and
+    each pivot is a ratio of leading minors, so their logarithms sum to the
+    log-determinant.
+
+    Returns
+    -------
+    inverse : ndarray, the shape of ``blocks``
+    log_det : ndarray of shape ``blocks.shape[:-2]``
+    positive : ndarray of bool, shape ``blocks.shape[:-2]``
+        False where a pivot was not positive (the block is not positive
+        definite and ``inverse`` is meaningless there).
+    """
+    swept = np.array(blocks, copy=True)
+    m = swept.shape[-1]
+    log_det = np.zeros(swept.shape[:-2], dtype=swept.dtype)
+    positive = np.ones(swept.shape[:-2], dtype=bool)
+    for j in range(m):
+        pivot = swept[..., j, j].copy()
+        positive &= pivot > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            log_det += np.log(pivot)
+            row = swept[..., j, :] / pivot[..., np.newaxis]
+            column = swept[..., :, j] / pivot[..., np.newaxis]
+            swept -= swept[..., :, j, np.newaxis] * row[..., np.newaxis, :]
+            swept[..., j, :] = row
+            swept[..., :, j] = column
+            swept[..., j, j] = -1.0 / pivot
+    # After sweeping every index the array holds minus the inverse.
+    np.negative(swept, out=swept)
+    return swept, log_det, positive
 
 
 def condition_on_observed(
@@ -276,27 +333,33 @@ def condition_on_observed(
     sampled = None if noise is None else centred.copy()
     filled = centred  # the missing entries are overwritten below
     blocks = []
+    flat_q = q_centred.reshape(n_components, -1)
+    flat_filled = filled.reshape(n_components, -1)
     for group in patterns.groups:
         mis = group.missing
         q_mm = precision[:, mis[:, :, np.newaxis], mis[:, np.newaxis, :]]
-        chol = _cholesky(q_mm, mis)  # one factorisation per pattern
-        chol_inv = np.linalg.inv(chol)
-        cond_cov = np.swapaxes(chol_inv, -1, -2) @ chol_inv  # C = Q_mm^-1
-        log_det_mm = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), -1)
+        if noise is None:  # one batched inversion per group
+            cond_cov, log_det_mm, positive = _spd_inverse(q_mm)
+            if not positive.all():
+                _cholesky(q_mm, mis)  # names the block (or fails itself)
+                raise ValueError(_not_positive(q_mm, positive, mis))
+        else:  # the draws need the Cholesky factor: C = U U^T, U = chol_inv^T
+            chol = _cholesky(q_mm, mis)
+            chol_inv = np.linalg.inv(chol)
+            cond_cov = np.swapaxes(chol_inv, -1, -2) @ chol_inv  # C = Q_mm^-1
+            log_det_mm = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), -1)
 
-        rows, row_pat = group.rows, group.pattern
-        cols = mis[row_pat]
-        b = q_centred[:, rows[:, np.newaxis], cols]
-        delta = -_per_row(cond_cov, row_pat, b, "krij,krj->kri")
+        rows, row_pat, cells = group.rows, group.pattern, group.cells
+        b = np.take(flat_q, cells, axis=1)  # (Q r)_m of each row
+        delta = _per_row(cond_cov, row_pat, b)
+        np.negative(delta, out=delta)
         log_dets[:, rows] += log_det_mm[:, row_pat]
-        filled[:, rows[:, np.newaxis], cols] = delta
+        flat_filled[:, cells] = delta
         if noise is not None:
-            # C = U U^T with U = chol_inv^T: add U z to the conditional mean.
-            z = noise[rows[:, np.newaxis], cols]
-            draws = delta + _per_row(
-                chol_inv, row_pat, np.broadcast_to(z, b.shape), "krji,krj->kri"
-            )
-            sampled[:, rows[:, np.newaxis], cols] = draws
+            # Add U z to the conditional mean.
+            z = np.take(noise, cells)
+            draws = delta + _per_row(chol_inv, row_pat, z, transpose=True)
+            sampled.reshape(n_components, -1)[:, cells] = draws
         blocks.append((group, cond_cov))
 
     # r_o^T Sigma_oo^-1 r_o = min over x_m of (x - mu)^T Q (x - mu), reached at
