@@ -31,6 +31,13 @@ The expected sufficient statistics of the rows, around any reference point
 placed in the rows and columns of each row's missing entries: the complete
 data statistics of the filled rows, plus the conditional covariances.
 
+With one covariance shared by all components (``tied``), ``C`` and the
+regression of the missing block on the observed one do not depend on the
+component, and ``x̂_m - c = -C (Q (x - c))_m + h_k`` (``x - c`` zero-filled)
+with ``h_k = mu_km - c_m + C (Q (mu_k - c)_o)_m`` depending on the pattern and
+the component only: the rows' work is done once, not once per component
+(:func:`condition_on_observed_shared`, :func:`expected_stats_shared`).
+
 With a diagonal covariance the features are independent: ``x̂_m = mu_m`` and
 ``C`` is the diagonal of the missing variances, with no pattern at all
 (:func:`condition_on_observed_diag`). Then the log-densities and the
@@ -52,10 +59,14 @@ __all__ = [
     "Conditional",
     "MissingPatterns",
     "PatternGroup",
+    "SharedConditional",
     "condition_on_observed",
     "condition_on_observed_diag",
+    "condition_on_observed_shared",
     "expected_stats",
     "expected_stats_diag",
+    "expected_stats_shared",
+    "filled_shared",
     "missing_patterns",
     "observed_log_prob_diag",
     "row_bytes",
@@ -201,7 +212,12 @@ def _centred(X, mask, means):
     """``x - mu_k`` for every component, 0 at the missing entries."""
     # Plain arithmetic on the (K, n, d) array: np.where or copyto(where=)
     # there take two to three times longer.
-    centred = np.where(mask, 0.0, X)[np.newaxis] - means[:, np.newaxis, :]
+    # C order whatever the layout of X: the conditioning scatters into its
+    # raveled view.
+    centred = np.empty((len(means), *X.shape), dtype=np.result_type(X, means))
+    np.subtract(
+        np.where(mask, 0.0, X)[np.newaxis], means[:, np.newaxis, :], out=centred
+    )
     centred *= ~mask
     return centred
 
@@ -479,6 +495,179 @@ def expected_stats_diag(centred, squares, missing, resp, means, variances):
     weight = resp_t @ missing
     s1 = resp_t @ centred + weight * means
     s2 = resp_t @ squares + weight * (means * means + variances)
+    return s1, s2
+
+
+class SharedConditional(NamedTuple):
+    """Rows conditioned on their observed entries, one shared covariance.
+
+    ``x̂_ik - c = z_i + e_k,p(i)``: ``z_i`` is the part of the rows (``x - c``
+    where observed, ``-C (Q (x - c))_m`` where missing) and ``e_kp`` that of
+    the component and pattern (``h_kp`` at the missing entries, 0 elsewhere).
+
+    Attributes
+    ----------
+    log_prob : ndarray of shape (n_samples, n_components)
+        ``log p(x_o)`` (0 for a row with nothing observed).
+    base : ndarray of shape (n_samples, n_features)
+        ``z``.
+    blocks : tuple of (PatternGroup, ndarray, ndarray)
+        Each pattern group with the conditional covariances ``C`` of its
+        patterns, shape (n_patterns, m, m), and ``h``, shape (n_patterns,
+        n_components, m) (pattern first: gathered per row).
+    """
+
+    log_prob: np.ndarray
+    base: np.ndarray
+    blocks: tuple
+
+
+def condition_on_observed_shared(
+    centred, means, precision, whiten, log_det, patterns
+) -> SharedConditional:
+    """:func:`condition_on_observed` with one covariance for all components.
+
+    With ``r = x̂_k - mu_k = z - nu_kp`` (``nu_kp = (mu_k - c) - e_kp``), the
+    distance ``r^T Q r = |W^T z|^2 - 2 (Q z)^T nu_kp + nu_kp^T Q nu_kp`` is
+    expanded around ``c`` as the complete-data log-densities are: products of
+    the ``(n_samples, n_features)`` rows with matrices, and per component
+    only ``(n_samples, m)`` work per pattern group.
+
+    Parameters
+    ----------
+    centred : ndarray of shape (n_samples, n_features)
+        ``x - c`` (a reference point ``c``), 0 at the missing entries.
+    means : ndarray of shape (n_components, n_features)
+        ``mu_k - c``.
+    precision, whiten : ndarray of shape (n_features, n_features)
+        ``Q = Sigma^-1`` and a factor ``W`` with ``W W^T = Q``.
+    log_det : float
+        ``log det Sigma``.
+    patterns : MissingPatterns
+        ``missing_patterns`` of the rows' mask.
+
+    Returns
+    -------
+    conditional : SharedConditional
+    """
+    n_samples, n_features = centred.shape
+    dtype = centred.dtype
+    base = centred.copy()
+    flat_base = base.reshape(-1)
+    q_centred = np.ravel(centred @ precision)
+    mean_quad = np.einsum("kd,kd->k", means @ precision, means)
+    row_quad = np.repeat(mean_quad[np.newaxis], n_samples, axis=0)  # (n, K)
+    log_dets = np.zeros(n_samples, dtype=dtype)
+    blocks = []
+    for group in patterns.groups:
+        mis = group.missing
+        q_mm = precision[mis[:, :, np.newaxis], mis[:, np.newaxis, :]]
+        cond_cov, log_det_mm, positive = _spd_inverse(q_mm)
+        if not positive.all():
+            raise ValueError(_not_positive(q_mm[np.newaxis], positive[None], mis))
+        # h_kp = a_km + C (Q (a_k * o))_m, a_k = mu_k - c (observed part only).
+        observed_means = np.repeat(means[:, np.newaxis, :], len(mis), axis=1)
+        np.put_along_axis(observed_means, mis[np.newaxis], 0.0, axis=2)
+        pulled = np.take_along_axis(observed_means @ precision, mis[None], axis=2)
+        means_mis = means[:, mis]  # (K, P, m)
+        h = means_mis + (cond_cov @ pulled[..., np.newaxis])[..., 0]
+        # nu_kp = a_k with -(h - a_km) at the missing entries; nu^T Q nu.
+        nu = observed_means
+        np.put_along_axis(nu, mis[np.newaxis], means_mis - h, axis=2)
+        nu_quad = np.einsum("kpd,kpd->kp", nu @ precision, nu)
+
+        rows, row_pat, cells = group.rows, group.pattern, group.cells
+        b = np.take(q_centred, cells)  # (Q (x - c))_m, (r, m)
+        u = _per_row(cond_cov[np.newaxis], row_pat, b)
+        flat_base[cells] = -u
+        log_dets[rows] = log_det_mm[row_pat]
+        row_quad[rows] = nu_quad[:, row_pat].T
+        blocks.append((group, cond_cov, np.ascontiguousarray(np.swapaxes(h, 0, 1))))
+
+    whitened = base @ whiten
+    q_base = np.ravel(whitened @ whiten.T)
+    # (Q z)^T nu_kp = (Q z)^T a_k - (Q z)_m^T h_kp
+    cross = q_base.reshape(n_samples, n_features) @ means.T
+    for group, _, h in blocks:
+        qz_m = np.take(q_base, group.cells)
+        cross[group.rows] -= (h[group.pattern] @ qz_m[:, :, np.newaxis])[..., 0]
+    quad = np.einsum("nd,nd->n", whitened, whitened)[:, np.newaxis]
+    quad = quad - 2.0 * cross + row_quad
+    n_observed = patterns.n_observed
+    log_prob = n_observed * _LOG_2PI + log_det + log_dets
+    log_prob = -0.5 * (log_prob[:, np.newaxis] + quad)
+    log_prob[n_observed == 0] = 0.0
+    return SharedConditional(
+        log_prob=log_prob.astype(dtype, copy=False), base=base, blocks=tuple(blocks)
+    )
+
+
+def filled_shared(conditional: SharedConditional) -> np.ndarray:
+    """``x̂ - c`` of every row under every component, (K, n_samples, n_features)."""
+    base = conditional.base
+    n_components = conditional.blocks[0][2].shape[1] if conditional.blocks else 1
+    filled = np.repeat(base[np.newaxis], n_components, axis=0)
+    flat = filled.reshape(n_components, -1)
+    for group, _, h in conditional.blocks:
+        flat[:, group.cells] += np.swapaxes(h[group.pattern], 0, 1)
+    return filled
+
+
+def expected_stats_shared(resp, conditional: SharedConditional):
+    """:func:`expected_stats` for one shared covariance, summed over components.
+
+    With ``x̂_ik - c = z_i + e_kp``::
+
+        S1_k = sum_i w_ik z_i + sum_p W_pk e_kp
+        S2   = sum_i w_i z_i z_i^T + sum_i (z_i g_i^T + g_i z_i^T)
+               + sum_p sum_k W_pk (e_kp e_kp^T) + sum_p W_p C_p
+
+    (``w_i = sum_k w_ik``, ``g_i = sum_k w_ik e_k,p(i)``, ``W_pk`` the weight
+    of pattern ``p``): matrix products of the rows and sums over patterns.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+        Weights of the rows per component.
+    conditional : SharedConditional
+
+    Returns
+    -------
+    s1 : ndarray of shape (n_components, n_features)
+    s2 : ndarray of shape (n_features, n_features)
+        Summed over the components.
+    """
+    base = conditional.base
+    n_features = base.shape[1]
+    n_components = resp.shape[1]
+    s1 = resp.T @ base
+    weight = resp.sum(axis=1)
+    s2 = (base * weight[:, np.newaxis]).T @ base
+    spread = np.zeros_like(base)  # g_i
+    flat_spread = spread.reshape(-1)
+    mean_part = np.zeros(n_components * n_features)
+    block_part = np.zeros(n_features * n_features)
+    for group, cond_cov, h in conditional.blocks:
+        mis = group.missing
+        rows, row_pat = group.rows, group.pattern
+        flat_spread[group.cells] = (resp[rows][:, None, :] @ h[row_pat])[:, 0]
+        w_pk = _pattern_weights(group, resp)  # (P, K)
+        index = np.arange(n_components)[:, None, None] * n_features + mis[None]
+        weighted_h = w_pk.T[:, :, np.newaxis] * np.swapaxes(h, 0, 1)
+        mean_part += np.bincount(
+            index.ravel(), weights=weighted_h.ravel(), minlength=mean_part.size
+        )
+        outer = np.einsum("kpi,pkj->pij", weighted_h, h)
+        outer += w_pk.sum(axis=1)[:, np.newaxis, np.newaxis] * cond_cov
+        cells = mis[:, :, np.newaxis] * n_features + mis[:, np.newaxis, :]
+        block_part += np.bincount(
+            cells.ravel(), weights=outer.ravel(), minlength=block_part.size
+        )
+    cross = base.T @ spread
+    s2 += cross
+    s2 += cross.T
+    s2 += block_part.reshape(n_features, n_features).astype(s2.dtype, copy=False)
+    s1 += mean_part.reshape(n_components, n_features).astype(s1.dtype, copy=False)
     return s1, s2
 
 

@@ -15,8 +15,12 @@ import numpy as np
 from .._conditional_gaussian import (
     condition_on_observed,
     condition_on_observed_diag,
+    condition_on_observed_shared,
     expected_stats,
     expected_stats_diag,
+    expected_stats_shared,
+    filled_shared,
+    missing_patterns,
     observed_log_prob_diag,
 )
 from ..base import memoized
@@ -38,7 +42,8 @@ def _zero_filled(X, mask, cache):
 
     def compute():
         observed = (~mask).astype(X.dtype)
-        return np.where(mask, 0.0, X).astype(X.dtype), observed, 1.0 - observed
+        zero_filled = np.ascontiguousarray(np.where(mask, 0.0, X), dtype=X.dtype)
+        return zero_filled, observed, 1.0 - observed
 
     return memoized(cache, "zero_filled", compute)
 
@@ -105,6 +110,29 @@ def missing_log_prob(
         )
         return log_prob, {
             "diag": (centred, squares, missing, means_c, variances),
+            "shift": shift,
+            "means": means,
+        }
+    if shift is not None and covariance_type == "tied":
+        zero_filled, observed, _ = _zero_filled(X, mask, cache)
+        shift = shift.astype(X.dtype, copy=False)
+        centred = zero_filled - shift
+        centred *= observed
+        whiten = precisions_cholesky
+        log_det = -2.0 * np.sum(np.log(np.diag(whiten)))
+        if patterns is None:
+            patterns = missing_patterns(mask)
+        try:
+            conditional = condition_on_observed_shared(
+                centred, means - shift, whiten @ whiten.T, whiten, log_det, patterns
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"Fitting the mixture model failed: {error} Increase reg_covar, "
+                "decrease the number of components, or scale the input data."
+            ) from None
+        return conditional.log_prob, {
+            "shared": conditional._replace(log_prob=None),
             "shift": shift,
             "means": means,
         }
@@ -179,6 +207,19 @@ def missing_stats(resp, fill, shift, covariance_type):
         if covariance_type == "spherical":
             s2 = s2.sum(axis=1)
         return {"s1": s1, "s2": s2}
+    if "shared" in fill:  # tied, conditioned around fill["shift"]
+        s1, s2 = expected_stats_shared(resp, fill["shared"])
+        if not np.array_equal(shift, fill["shift"]):  # to another centre
+            moved = (fill["shift"] - shift).astype(s1.dtype)
+            nk = resp.sum(axis=0)
+            s2 = (
+                s2
+                + np.outer(s1.sum(axis=0), moved)
+                + np.outer(moved, s1.sum(axis=0))
+                + nk.sum() * np.outer(moved, moved)
+            )
+            s1 = s1 + nk[:, np.newaxis] * moved
+        return {"s1": s1, "s2": s2}
     if "filled" in fill:
         # (x̂ - mu_k) + (mu_k - c): one pass (a new array: the fill stays
         # valid for conditional_means).
@@ -219,6 +260,8 @@ def conditional_means(fill, X, mask):
     means = fill["means"]
     if "diag" in fill:  # independent features: a missing x_j given k is mu_kj
         missing = np.broadcast_to(means[:, np.newaxis, :], (len(means), *X.shape))
+    elif "shared" in fill:
+        missing = filled_shared(fill["shared"]) + fill["shift"]
     else:
         missing = fill["filled"] + means[:, np.newaxis, :]
     xhat = np.where(mask, missing, X).astype(X.dtype, copy=False)
