@@ -140,7 +140,7 @@ def _timed(func) -> float:
     return time.perf_counter() - start
 
 
-def per_iteration_pair(makes, datas, a=2, b=7, repeat=3):
+def per_iteration_pair(makes, datas, a=2, b=12, repeat=5):
     """Seconds per iteration of each (make, X), alternated, best of ``repeat``.
 
     ``make(n_iter)`` returns an unfitted estimator running exactly ``n_iter``
@@ -295,7 +295,7 @@ def main() -> int:
     parser.add_argument(
         "table", nargs="?", choices=("both", "speed", "accuracy"), default="both"
     )
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     results = {}
     if args.table in ("both", "speed"):

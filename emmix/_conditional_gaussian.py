@@ -208,17 +208,18 @@ class Conditional(NamedTuple):
     mask: np.ndarray
 
 
-def _centred(X, mask, means):
+def _centred(X, mask, means, zero_filled=None):
     """``x - mu_k`` for every component, 0 at the missing entries."""
     # Plain arithmetic on the (K, n, d) array: np.where or copyto(where=)
     # there take two to three times longer.
     # C order whatever the layout of X: the conditioning scatters into its
     # raveled view.
+    if zero_filled is None:
+        zero_filled = np.where(mask, 0.0, X), ~mask
+    rows, observed = zero_filled
     centred = np.empty((len(means), *X.shape), dtype=np.result_type(X, means))
-    np.subtract(
-        np.where(mask, 0.0, X)[np.newaxis], means[:, np.newaxis, :], out=centred
-    )
-    centred *= ~mask
+    np.subtract(rows[np.newaxis], means[:, np.newaxis, :], out=centred)
+    centred *= observed
     return centred
 
 
@@ -306,7 +307,16 @@ def _spd_inverse(blocks):
 
 
 def condition_on_observed(
-    X, mask, means, precision, whiten, log_det, *, patterns=None, noise=None
+    X,
+    mask,
+    means,
+    precision,
+    whiten,
+    log_det,
+    *,
+    patterns=None,
+    noise=None,
+    zero_filled=None,
 ) -> Conditional:
     """Condition each row on its observed entries, under each component.
 
@@ -332,6 +342,9 @@ def condition_on_observed(
         draw from its conditional distribution instead of its conditional
         mean (the draws at the missing entries of each row are used, so the
         result does not depend on how rows are grouped or chunked).
+    zero_filled : tuple of two ndarrays, default=None
+        ``X`` with 0 at the missing entries and ``~mask`` (as bool or
+        numbers), if already computed (they depend on the rows only).
 
     Returns
     -------
@@ -343,7 +356,7 @@ def condition_on_observed(
     if patterns is None:
         patterns = missing_patterns(mask)
     log_det = np.broadcast_to(np.asarray(log_det), (n_components,))
-    centred = _centred(X, mask, means)
+    centred = _centred(X, mask, means, zero_filled)
     q_centred = centred @ precision
     log_dets = np.repeat(log_det[:, np.newaxis], n_samples, axis=1)
     sampled = None if noise is None else centred.copy()

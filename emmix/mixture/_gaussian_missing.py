@@ -149,7 +149,14 @@ def missing_log_prob(
         log_det = -2.0 * np.sum(np.log(np.diagonal(whiten, axis1=1, axis2=2)), 1)
         try:
             conditional = condition_on_observed(
-                X, mask, means, precision, whiten, log_det, patterns=patterns
+                X,
+                mask,
+                means,
+                precision,
+                whiten,
+                log_det,
+                patterns=patterns,
+                zero_filled=None if shift is None else _zero_filled(X, mask, cache)[:2],
             )
         except ValueError as error:
             raise ValueError(
