@@ -10,6 +10,8 @@ without missing values add up and the M-step is unchanged.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .._conditional_gaussian import (
@@ -25,7 +27,58 @@ from .._conditional_gaussian import (
 )
 from ..base import memoized
 
-__all__ = ["conditional_means", "missing_log_prob", "missing_stats"]
+__all__ = [
+    "MissingRows",
+    "conditional_means",
+    "missing_log_prob",
+    "missing_rows",
+    "missing_stats",
+]
+
+
+class MissingRows(NamedTuple):
+    """A chunk's rows split by whether they have a missing entry (NaN).
+
+    Attributes
+    ----------
+    complete, missing : ndarray of int
+        Indices of the rows without and with a missing entry.
+    X_complete, X_missing : ndarray
+        Those rows.
+    mask : ndarray of bool, shape of ``X_missing``
+        True where an entry of ``X_missing`` is missing.
+    """
+
+    complete: np.ndarray
+    missing: np.ndarray
+    X_complete: np.ndarray
+    X_missing: np.ndarray
+    mask: np.ndarray
+
+
+def missing_rows(X, cache=None) -> MissingRows | None:
+    """``X`` split into complete rows and rows with NaN, or None without NaN.
+
+    It depends on the rows only: kept in the chunk's fit-long memo, so an EM
+    iteration does not scan and copy the rows again.
+    """
+
+    def compute():
+        mask = np.isnan(X)
+        if not mask.any():
+            return None
+        incomplete = mask.any(axis=1)
+        complete = np.flatnonzero(~incomplete)
+        missing = np.flatnonzero(incomplete)
+        return MissingRows(
+            complete=complete,
+            missing=missing,
+            X_complete=X[complete],
+            X_missing=X[missing],
+            mask=mask[missing],
+        )
+
+    return memoized(cache, "missing_rows", compute)
 
 
 def _variances(covariances, covariance_type, n_features):
