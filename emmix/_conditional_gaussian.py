@@ -261,11 +261,12 @@ def _per_row(matrices, row_pattern, vectors, transpose=False):
     applied to every component's vectors. With ``transpose`` the transposed
     matrices are applied.
     """
-    # Stacked matmul over the rows: faster than einsum for these small blocks.
-    per_row = matrices[0 if matrices.shape[0] == 1 else slice(None), row_pattern]
-    if transpose:
-        per_row = np.swapaxes(per_row, -1, -2)
-    return (per_row @ vectors[..., np.newaxis])[..., 0]
+    # einsum on the gathered (contiguous) blocks: about twice as fast as a
+    # stacked matmul of such small matrices.
+    subscripts = "...ji,...j->...i" if transpose else "...ij,...j->...i"
+    if matrices.shape[0] == 1:
+        return np.einsum(subscripts, matrices[0, row_pattern], vectors)
+    return np.einsum(subscripts, matrices[:, row_pattern], vectors)
 
 
 def _spd_inverse(blocks):
@@ -290,6 +291,7 @@ def _spd_inverse(blocks):
     m = swept.shape[-1]
     log_det = np.zeros(swept.shape[:-2], dtype=swept.dtype)
     positive = np.ones(swept.shape[:-2], dtype=bool)
+    outer = np.empty_like(swept)
     for j in range(m):
         pivot = swept[..., j, j].copy()
         positive &= pivot > 0
@@ -297,7 +299,10 @@ def _spd_inverse(blocks):
             log_det += np.log(pivot)
             row = swept[..., j, :] / pivot[..., np.newaxis]
             column = swept[..., :, j] / pivot[..., np.newaxis]
-            swept -= swept[..., :, j, np.newaxis] * row[..., np.newaxis, :]
+            np.multiply(
+                swept[..., :, j, np.newaxis], row[..., np.newaxis, :], out=outer
+            )
+            swept -= outer
             swept[..., j, :] = row
             swept[..., :, j] = column
             swept[..., j, j] = -1.0 / pivot
@@ -603,7 +608,7 @@ def condition_on_observed_shared(
     cross = q_base.reshape(n_samples, n_features) @ means.T
     for group, _, h in blocks:
         qz_m = np.take(q_base, group.cells)
-        cross[group.rows] -= (h[group.pattern] @ qz_m[:, :, np.newaxis])[..., 0]
+        cross[group.rows] -= np.einsum("rkm,rm->rk", h[group.pattern], qz_m)
     quad = np.einsum("nd,nd->n", whitened, whitened)[:, np.newaxis]
     quad = quad - 2.0 * cross + row_quad
     n_observed = patterns.n_observed
@@ -663,7 +668,7 @@ def expected_stats_shared(resp, conditional: SharedConditional):
     for group, cond_cov, h in conditional.blocks:
         mis = group.missing
         rows, row_pat = group.rows, group.pattern
-        flat_spread[group.cells] = (resp[rows][:, None, :] @ h[row_pat])[:, 0]
+        flat_spread[group.cells] = np.einsum("rk,rkm->rm", resp[rows], h[row_pat])
         w_pk = _pattern_weights(group, resp)  # (P, K)
         index = np.arange(n_components)[:, None, None] * n_features + mis[None]
         weighted_h = w_pk.T[:, :, np.newaxis] * np.swapaxes(h, 0, 1)
@@ -746,7 +751,9 @@ def expected_stats(centred, resp, conditional: Conditional):
         second += conditional.mask * conditional.variances[:, np.newaxis, :]
         return s1, np.einsum("nk,knd->kd", resp, second)
     weighted = centred * resp.T[:, :, np.newaxis]
-    s1 = weighted.sum(axis=1)
+    # A matrix product per component: much faster than a sum over the middle
+    # axis of the (K, n, d) array.
+    s1 = (resp.T[:, np.newaxis, :].astype(centred.dtype) @ centred)[:, 0]
     s2 = np.swapaxes(weighted, 1, 2) @ centred
     s2 += _covariance_sum(conditional.blocks, resp, centred.shape[2]).astype(
         s2.dtype, copy=False
