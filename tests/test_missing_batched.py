@@ -257,3 +257,19 @@ def test_imputer_fills_fortran_ordered_rows():
         S[np.ix_(o, o)], X[i, o] - mu[o]
     )
     assert_allclose(c_filled[i, ~o], expected, rtol=1e-10)
+
+
+def test_shared_kernel_names_a_singular_block():
+    precision = np.eye(3)
+    precision[1, 1] = -1.0  # not positive definite on feature 1
+    X = np.array([[0.0, np.nan, 1.0], [1.0, 2.0, np.nan]])
+    mask = np.isnan(X)
+    with pytest.raises(ValueError, match=r"component 0 .* missing features \[1\]"):
+        condition_on_observed_shared(
+            np.where(mask, 0.0, X),
+            np.zeros((2, 3)),
+            precision,
+            np.eye(3),
+            0.0,
+            missing_patterns(mask),
+        )
