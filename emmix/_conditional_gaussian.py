@@ -265,8 +265,9 @@ def _per_row(matrices, row_pattern, vectors, transpose=False):
     # stacked matmul of such small matrices.
     subscripts = "...ji,...j->...i" if transpose else "...ij,...j->...i"
     if matrices.shape[0] == 1:
-        return np.einsum(subscripts, matrices[0, row_pattern], vectors)
-    return np.einsum(subscripts, matrices[:, row_pattern], vectors)
+        # np.take: a faster gather than fancy indexing.
+        return np.einsum(subscripts, np.take(matrices[0], row_pattern, 0), vectors)
+    return np.einsum(subscripts, np.take(matrices, row_pattern, 1), vectors)
 
 
 def _spd_inverse(blocks):
@@ -574,8 +575,8 @@ def condition_on_observed_shared(
     flat_base = base.reshape(-1)
     q_centred = np.ravel(centred @ precision)
     mean_quad = np.einsum("kd,kd->k", means @ precision, means)
-    row_quad = np.repeat(mean_quad[np.newaxis], n_samples, axis=0)  # (n, K)
-    log_dets = np.zeros(n_samples, dtype=dtype)
+    # nu^T Q nu + log|Q_mm| of each row's pattern, per component (n, K).
+    row_const = np.repeat(mean_quad[np.newaxis], n_samples, axis=0)
     blocks = []
     for group in patterns.groups:
         mis = group.missing
@@ -598,8 +599,8 @@ def condition_on_observed_shared(
         b = np.take(q_centred, cells)  # (Q (x - c))_m, (r, m)
         u = _per_row(cond_cov[np.newaxis], row_pat, b)
         flat_base[cells] = -u
-        log_dets[rows] = log_det_mm[row_pat]
-        row_quad[rows] = nu_quad[:, row_pat].T
+        pattern_const = nu_quad.T + log_det_mm[:, np.newaxis]  # (P, K)
+        row_const[rows] = np.take(pattern_const, row_pat, axis=0)
         blocks.append((group, cond_cov, np.ascontiguousarray(np.swapaxes(h, 0, 1))))
 
     whitened = base @ whiten
@@ -608,11 +609,12 @@ def condition_on_observed_shared(
     cross = q_base.reshape(n_samples, n_features) @ means.T
     for group, _, h in blocks:
         qz_m = np.take(q_base, group.cells)
-        cross[group.rows] -= np.einsum("rkm,rm->rk", h[group.pattern], qz_m)
+        h_rows = np.take(h, group.pattern, axis=0)
+        cross[group.rows] -= np.einsum("rkm,rm->rk", h_rows, qz_m)
     quad = np.einsum("nd,nd->n", whitened, whitened)[:, np.newaxis]
-    quad = quad - 2.0 * cross + row_quad
+    quad = quad - 2.0 * cross + row_const
     n_observed = patterns.n_observed
-    log_prob = n_observed * _LOG_2PI + log_det + log_dets
+    log_prob = n_observed * _LOG_2PI + log_det
     log_prob = -0.5 * (log_prob[:, np.newaxis] + quad)
     log_prob[n_observed == 0] = 0.0
     return SharedConditional(
@@ -668,7 +670,11 @@ def expected_stats_shared(resp, conditional: SharedConditional):
     for group, cond_cov, h in conditional.blocks:
         mis = group.missing
         rows, row_pat = group.rows, group.pattern
-        flat_spread[group.cells] = np.einsum("rk,rkm->rm", resp[rows], h[row_pat])
+        flat_spread[group.cells] = np.einsum(
+            "rk,rkm->rm",
+            np.take(resp, rows, axis=0),
+            np.take(h, row_pat, axis=0),
+        )
         w_pk = _pattern_weights(group, resp)  # (P, K)
         index = np.arange(n_components)[:, None, None] * n_features + mis[None]
         weighted_h = w_pk.T[:, :, np.newaxis] * np.swapaxes(h, 0, 1)
