@@ -16,7 +16,10 @@ difference of two fit lengths divided by the difference of their iterations
 alternated in one process (the only honest ratio on a shared machine). Also
 StepMix's "mixed, 20% missing" data (issue 16): the 5 Gaussian columns alone
 (diag, 100k rows, K = 4), and the whole MixedTypeMixture (5 Gaussian + 10
-binary columns).
+binary columns). On a loaded machine, also run it with
+``OPENBLAS_NUM_THREADS=1``: a fit whose rows fit in one chunk runs with BLAS's
+own threads, and their tall matrix products slow down erratically when the
+cores are busy with other work (the CPU-time columns show it).
 
 **Accuracy**: for each family, data are generated, fitted complete, then
 fitted again with 10%, 20% and 40% of the entries removed at random (MCAR,
