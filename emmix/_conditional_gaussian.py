@@ -31,9 +31,21 @@ The expected sufficient statistics of the rows, around any reference point
 placed in the rows and columns of each row's missing entries: the complete
 data statistics of the filled rows, plus the conditional covariances.
 
+With one covariance shared by all components (``tied``), ``C`` and the
+regression of the missing block on the observed one do not depend on the
+component, and ``x̂_m - c = -C (Q (x - c))_m + h_k`` (``x - c`` zero-filled)
+with ``h_k = mu_km - c_m + C (Q (mu_k - c)_o)_m`` depending on the pattern and
+the component only: the rows' work is done once, not once per component
+(:func:`condition_on_observed_shared`, :func:`expected_stats_shared`).
+
 With a diagonal covariance the features are independent: ``x̂_m = mu_m`` and
 ``C`` is the diagonal of the missing variances, with no pattern at all
-(:func:`condition_on_observed_diag`).
+(:func:`condition_on_observed_diag`). Then the log-densities and the
+statistics are sums over features of the observed (or the missing) entries,
+that is matrix products of the zero-filled rows, their squares and the
+observed mask with per-component vectors (:func:`observed_log_prob_diag`,
+:func:`expected_stats_diag`): ``O(n d K)`` arithmetic in BLAS, no
+``(K, n, d)`` array.
 """
 
 from __future__ import annotations
@@ -47,10 +59,16 @@ __all__ = [
     "Conditional",
     "MissingPatterns",
     "PatternGroup",
+    "SharedConditional",
     "condition_on_observed",
     "condition_on_observed_diag",
+    "condition_on_observed_shared",
     "expected_stats",
+    "expected_stats_diag",
+    "expected_stats_shared",
+    "filled_shared",
     "missing_patterns",
+    "observed_log_prob_diag",
     "row_bytes",
 ]
 
@@ -70,11 +88,16 @@ class PatternGroup(NamedTuple):
     pattern : ndarray of shape (n_rows,)
         The pattern of each row: ``missing[pattern[i]]`` are the missing
         columns of row ``rows[i]``.
+    cells : ndarray of shape (n_rows, m)
+        The missing entries of each row as indices into the raveled
+        ``(n_samples, n_features)`` array (``rows[i] * n_features +
+        missing[pattern[i]]``): one gather or scatter per group.
     """
 
     rows: np.ndarray
     missing: np.ndarray
     pattern: np.ndarray
+    cells: np.ndarray
 
 
 class MissingPatterns(NamedTuple):
@@ -140,11 +163,14 @@ def missing_patterns(mask: np.ndarray) -> MissingPatterns:
         pats = np.flatnonzero(n_missing == m)
         local[pats] = np.arange(len(pats))
         rows = order[bounds[group] : bounds[group + 1]]
+        missing = np.nonzero(patterns[pats])[1].reshape(len(pats), m)
+        pattern = local[inverse[rows]]
         groups.append(
             PatternGroup(
                 rows=rows,
-                missing=np.nonzero(patterns[pats])[1].reshape(len(pats), m),
-                pattern=local[inverse[rows]],
+                missing=missing,
+                pattern=pattern,
+                cells=rows[:, np.newaxis] * n_features + missing[pattern],
             )
         )
     n_observed = n_features - n_missing[inverse]
@@ -182,12 +208,18 @@ class Conditional(NamedTuple):
     mask: np.ndarray
 
 
-def _centred(X, mask, means):
+def _centred(X, mask, means, zero_filled=None):
     """``x - mu_k`` for every component, 0 at the missing entries."""
     # Plain arithmetic on the (K, n, d) array: np.where or copyto(where=)
     # there take two to three times longer.
-    centred = np.where(mask, 0.0, X)[np.newaxis] - means[:, np.newaxis, :]
-    centred *= ~mask
+    # C order whatever the layout of X: the conditioning scatters into its
+    # raveled view.
+    if zero_filled is None:
+        zero_filled = np.where(mask, 0.0, X), ~mask
+    rows, observed = zero_filled
+    centred = np.empty((len(means), *X.shape), dtype=np.result_type(X, means))
+    np.subtract(rows[np.newaxis], means[:, np.newaxis, :], out=centred)
+    centred *= observed
     return centred
 
 
@@ -212,21 +244,85 @@ def _cholesky(q_mm, missing):
         raise  # pragma: no cover - one of them failed above
 
 
-def _per_row(matrices, row_pattern, vectors, subscripts):
+def _not_positive(q_mm, positive, missing):
+    k, p = np.argwhere(~positive)[0]
+    return (
+        f"The precision matrix of component {k} is not positive definite on "
+        f"the missing features {missing[p].tolist()} of some rows: its "
+        "covariance is numerically singular."
+    )
+
+
+def _per_row(matrices, row_pattern, vectors, transpose=False):
     """``matrices[k, pattern[i]]`` applied to ``vectors[k, i]`` for every row.
 
-    ``matrices`` has shape (K or 1, n_patterns, m, m) and ``vectors`` (K, r, m);
-    a shared (K = 1) matrix is applied to every component's vectors.
+    ``matrices`` has shape (K or 1, n_patterns, m, m) and ``vectors`` (K, r, m)
+    (or (r, m), the same for every component); a shared (K = 1) matrix is
+    applied to every component's vectors. With ``transpose`` the transposed
+    matrices are applied.
     """
-    if matrices.shape[0] == 1 and vectors.shape[0] > 1:
-        return np.einsum(
-            subscripts.replace("k", "", 1), matrices[0, row_pattern], vectors
-        )
-    return np.einsum(subscripts, matrices[:, row_pattern], vectors)
+    # einsum on the gathered (contiguous) blocks: about twice as fast as a
+    # stacked matmul of such small matrices.
+    subscripts = "...ji,...j->...i" if transpose else "...ij,...j->...i"
+    if matrices.shape[0] == 1:
+        # np.take: a faster gather than fancy indexing.
+        return np.einsum(subscripts, np.take(matrices[0], row_pattern, 0), vectors)
+    return np.einsum(subscripts, np.take(matrices, row_pattern, 1), vectors)
+
+
+def _spd_inverse(blocks):
+    """Inverses and log-determinants of a stack of positive definite blocks.
+
+    Gauss-Jordan sweeps (``m`` of them, each vectorised over the stack): for
+    the small blocks of a pattern group this costs a few array operations,
+    where LAPACK pays a call per block for the factorisation and another for
+    the inverse. Symmetric positive definite blocks need no pivoting, and
+    each pivot is a ratio of leading minors, so their logarithms sum to the
+    log-determinant.
+
+    Returns
+    -------
+    inverse : ndarray, the shape of ``blocks``
+    log_det : ndarray of shape ``blocks.shape[:-2]``
+    positive : ndarray of bool, shape ``blocks.shape[:-2]``
+        False where a pivot was not positive (the block is not positive
+        definite and ``inverse`` is meaningless there).
+    """
+    swept = np.array(blocks, copy=True)
+    m = swept.shape[-1]
+    log_det = np.zeros(swept.shape[:-2], dtype=swept.dtype)
+    positive = np.ones(swept.shape[:-2], dtype=bool)
+    outer = np.empty_like(swept)
+    for j in range(m):
+        pivot = swept[..., j, j].copy()
+        positive &= pivot > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            log_det += np.log(pivot)
+            row = swept[..., j, :] / pivot[..., np.newaxis]
+            column = swept[..., :, j] / pivot[..., np.newaxis]
+            np.multiply(
+                swept[..., :, j, np.newaxis], row[..., np.newaxis, :], out=outer
+            )
+            swept -= outer
+            swept[..., j, :] = row
+            swept[..., :, j] = column
+            swept[..., j, j] = -1.0 / pivot
+    # After sweeping every index the array holds minus the inverse.
+    np.negative(swept, out=swept)
+    return swept, log_det, positive
 
 
 def condition_on_observed(
-    X, mask, means, precision, whiten, log_det, *, patterns=None, noise=None
+    X,
+    mask,
+    means,
+    precision,
+    whiten,
+    log_det,
+    *,
+    patterns=None,
+    noise=None,
+    zero_filled=None,
 ) -> Conditional:
     """Condition each row on its observed entries, under each component.
 
@@ -252,6 +348,9 @@ def condition_on_observed(
         draw from its conditional distribution instead of its conditional
         mean (the draws at the missing entries of each row are used, so the
         result does not depend on how rows are grouped or chunked).
+    zero_filled : tuple of two ndarrays, default=None
+        ``X`` with 0 at the missing entries and ``~mask`` (as bool or
+        numbers), if already computed (they depend on the rows only).
 
     Returns
     -------
@@ -263,33 +362,39 @@ def condition_on_observed(
     if patterns is None:
         patterns = missing_patterns(mask)
     log_det = np.broadcast_to(np.asarray(log_det), (n_components,))
-    centred = _centred(X, mask, means)
+    centred = _centred(X, mask, means, zero_filled)
     q_centred = centred @ precision
     log_dets = np.repeat(log_det[:, np.newaxis], n_samples, axis=1)
     sampled = None if noise is None else centred.copy()
     filled = centred  # the missing entries are overwritten below
     blocks = []
+    flat_q = q_centred.reshape(n_components, -1)
+    flat_filled = filled.reshape(n_components, -1)
     for group in patterns.groups:
         mis = group.missing
         q_mm = precision[:, mis[:, :, np.newaxis], mis[:, np.newaxis, :]]
-        chol = _cholesky(q_mm, mis)  # one factorisation per pattern
-        chol_inv = np.linalg.inv(chol)
-        cond_cov = np.swapaxes(chol_inv, -1, -2) @ chol_inv  # C = Q_mm^-1
-        log_det_mm = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), -1)
+        if noise is None:  # one batched inversion per group
+            cond_cov, log_det_mm, positive = _spd_inverse(q_mm)
+            if not positive.all():
+                _cholesky(q_mm, mis)  # names the block (or fails itself)
+                raise ValueError(_not_positive(q_mm, positive, mis))
+        else:  # the draws need the Cholesky factor: C = U U^T, U = chol_inv^T
+            chol = _cholesky(q_mm, mis)
+            chol_inv = np.linalg.inv(chol)
+            cond_cov = np.swapaxes(chol_inv, -1, -2) @ chol_inv  # C = Q_mm^-1
+            log_det_mm = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), -1)
 
-        rows, row_pat = group.rows, group.pattern
-        cols = mis[row_pat]
-        b = q_centred[:, rows[:, np.newaxis], cols]
-        delta = -_per_row(cond_cov, row_pat, b, "krij,krj->kri")
+        rows, row_pat, cells = group.rows, group.pattern, group.cells
+        b = np.take(flat_q, cells, axis=1)  # (Q r)_m of each row
+        delta = _per_row(cond_cov, row_pat, b)
+        np.negative(delta, out=delta)
         log_dets[:, rows] += log_det_mm[:, row_pat]
-        filled[:, rows[:, np.newaxis], cols] = delta
+        flat_filled[:, cells] = delta
         if noise is not None:
-            # C = U U^T with U = chol_inv^T: add U z to the conditional mean.
-            z = noise[rows[:, np.newaxis], cols]
-            draws = delta + _per_row(
-                chol_inv, row_pat, np.broadcast_to(z, b.shape), "krji,krj->kri"
-            )
-            sampled[:, rows[:, np.newaxis], cols] = draws
+            # Add U z to the conditional mean.
+            z = np.take(noise, cells)
+            draws = delta + _per_row(chol_inv, row_pat, z, transpose=True)
+            sampled.reshape(n_components, -1)[:, cells] = draws
         blocks.append((group, cond_cov))
 
     # r_o^T Sigma_oo^-1 r_o = min over x_m of (x - mu)^T Q (x - mu), reached at
@@ -341,6 +446,253 @@ def condition_on_observed_diag(X, mask, means, variances) -> Conditional:
     return Conditional(
         filled=filled, log_prob=log_prob, blocks=None, variances=variances, mask=mask
     )
+
+
+def observed_log_prob_diag(centred, squares, observed, means, variances):
+    """Log-density of each row's observed entries, diagonal covariances.
+
+    ``log p_k(x_o) = -1/2 sum_{j observed} ((x_j - mu_kj)^2 / v_kj + log v_kj
+    + log 2 pi)``, expanded around a reference point ``c`` into three matrix
+    products (``x - c`` zero-filled, its squares, the observed mask), as the
+    complete-data log-densities are.
+
+    Parameters
+    ----------
+    centred : ndarray of shape (n_samples, n_features)
+        ``x - c``, 0 at the missing entries.
+    squares : ndarray of shape (n_samples, n_features)
+        ``centred ** 2``.
+    observed : ndarray of shape (n_samples, n_features)
+        1 where the entry is observed, 0 where missing (the dtype of
+        ``centred``).
+    means : ndarray of shape (n_components, n_features)
+        ``mu_k - c``.
+    variances : ndarray of shape (n_components, n_features)
+
+    Returns
+    -------
+    log_prob : ndarray of shape (n_samples, n_components)
+        0 for a row with nothing observed.
+    """
+    dtype = centred.dtype
+    precisions = 1.0 / variances
+    constant = means * means * precisions + np.log(variances) + _LOG_2PI
+    log_prob = squares @ (-0.5 * precisions.T).astype(dtype)
+    log_prob += centred @ (means * precisions).T.astype(dtype)
+    log_prob -= observed @ (0.5 * constant.T).astype(dtype)
+    return log_prob
+
+
+def expected_stats_diag(centred, squares, missing, resp, means, variances):
+    """:func:`expected_stats` for diagonal covariances, by matrix products.
+
+    A missing entry ``j`` of a row counts ``mu_kj - c`` in ``S1`` and
+    ``(mu_kj - c)^2 + v_kj`` in ``S2`` under component ``k``, so only the
+    weight of the missing entries per component, ``resp^T missing``, is
+    needed for them.
+
+    Parameters
+    ----------
+    centred, squares : ndarray of shape (n_samples, n_features)
+        As in :func:`observed_log_prob_diag` (``x - c``, 0 where missing, and
+        its squares).
+    missing : ndarray of shape (n_samples, n_features)
+        1 where the entry is missing, 0 where observed.
+    resp : ndarray of shape (n_samples, n_components)
+        Weights of the rows per component.
+    means : ndarray of shape (n_components, n_features)
+        ``mu_k - c``.
+    variances : ndarray of shape (n_components, n_features)
+
+    Returns
+    -------
+    s1, s2 : ndarray of shape (n_components, n_features)
+        ``sum w (x̂ - c)`` and the diagonal of ``sum w ((x̂ - c)(x̂ - c)^T +
+        C)``.
+    """
+    resp_t = resp.T
+    weight = resp_t @ missing
+    s1 = resp_t @ centred + weight * means
+    s2 = resp_t @ squares + weight * (means * means + variances)
+    return s1, s2
+
+
+class SharedConditional(NamedTuple):
+    """Rows conditioned on their observed entries, one shared covariance.
+
+    ``x̂_ik - c = z_i + e_k,p(i)``: ``z_i`` is the part of the rows (``x - c``
+    where observed, ``-C (Q (x - c))_m`` where missing) and ``e_kp`` that of
+    the component and pattern (``h_kp`` at the missing entries, 0 elsewhere).
+
+    Attributes
+    ----------
+    log_prob : ndarray of shape (n_samples, n_components)
+        ``log p(x_o)`` (0 for a row with nothing observed).
+    base : ndarray of shape (n_samples, n_features)
+        ``z``.
+    blocks : tuple of (PatternGroup, ndarray, ndarray)
+        Each pattern group with the conditional covariances ``C`` of its
+        patterns, shape (n_patterns, m, m), and ``h``, shape (n_patterns,
+        n_components, m) (pattern first: gathered per row).
+    """
+
+    log_prob: np.ndarray
+    base: np.ndarray
+    blocks: tuple
+
+
+def condition_on_observed_shared(
+    centred, means, precision, whiten, log_det, patterns
+) -> SharedConditional:
+    """:func:`condition_on_observed` with one covariance for all components.
+
+    With ``r = x̂_k - mu_k = z - nu_kp`` (``nu_kp = (mu_k - c) - e_kp``), the
+    distance ``r^T Q r = |W^T z|^2 - 2 (Q z)^T nu_kp + nu_kp^T Q nu_kp`` is
+    expanded around ``c`` as the complete-data log-densities are: products of
+    the ``(n_samples, n_features)`` rows with matrices, and per component
+    only ``(n_samples, m)`` work per pattern group.
+
+    Parameters
+    ----------
+    centred : ndarray of shape (n_samples, n_features)
+        ``x - c`` (a reference point ``c``), 0 at the missing entries.
+    means : ndarray of shape (n_components, n_features)
+        ``mu_k - c``.
+    precision, whiten : ndarray of shape (n_features, n_features)
+        ``Q = Sigma^-1`` and a factor ``W`` with ``W W^T = Q``.
+    log_det : float
+        ``log det Sigma``.
+    patterns : MissingPatterns
+        ``missing_patterns`` of the rows' mask.
+
+    Returns
+    -------
+    conditional : SharedConditional
+    """
+    n_samples, n_features = centred.shape
+    dtype = centred.dtype
+    base = centred.copy()
+    flat_base = base.reshape(-1)
+    q_centred = np.ravel(centred @ precision)
+    mean_quad = np.einsum("kd,kd->k", means @ precision, means)
+    # nu^T Q nu + log|Q_mm| of each row's pattern, per component (n, K).
+    row_const = np.repeat(mean_quad[np.newaxis], n_samples, axis=0)
+    blocks = []
+    for group in patterns.groups:
+        mis = group.missing
+        q_mm = precision[mis[:, :, np.newaxis], mis[:, np.newaxis, :]]
+        cond_cov, log_det_mm, positive = _spd_inverse(q_mm)
+        if not positive.all():
+            raise ValueError(_not_positive(q_mm[np.newaxis], positive[None], mis))
+        # h_kp = a_km + C (Q (a_k * o))_m, a_k = mu_k - c (observed part only).
+        observed_means = np.repeat(means[:, np.newaxis, :], len(mis), axis=1)
+        np.put_along_axis(observed_means, mis[np.newaxis], 0.0, axis=2)
+        pulled = np.take_along_axis(observed_means @ precision, mis[None], axis=2)
+        means_mis = means[:, mis]  # (K, P, m)
+        h = means_mis + (cond_cov @ pulled[..., np.newaxis])[..., 0]
+        # nu_kp = a_k with -(h - a_km) at the missing entries; nu^T Q nu.
+        nu = observed_means
+        np.put_along_axis(nu, mis[np.newaxis], means_mis - h, axis=2)
+        nu_quad = np.einsum("kpd,kpd->kp", nu @ precision, nu)
+
+        rows, row_pat, cells = group.rows, group.pattern, group.cells
+        b = np.take(q_centred, cells)  # (Q (x - c))_m, (r, m)
+        u = _per_row(cond_cov[np.newaxis], row_pat, b)
+        flat_base[cells] = -u
+        pattern_const = nu_quad.T + log_det_mm[:, np.newaxis]  # (P, K)
+        row_const[rows] = np.take(pattern_const, row_pat, axis=0)
+        blocks.append((group, cond_cov, np.ascontiguousarray(np.swapaxes(h, 0, 1))))
+
+    whitened = base @ whiten
+    q_base = np.ravel(whitened @ whiten.T)
+    # (Q z)^T nu_kp = (Q z)^T a_k - (Q z)_m^T h_kp
+    cross = q_base.reshape(n_samples, n_features) @ means.T
+    for group, _, h in blocks:
+        qz_m = np.take(q_base, group.cells)
+        h_rows = np.take(h, group.pattern, axis=0)
+        cross[group.rows] -= np.einsum("rkm,rm->rk", h_rows, qz_m)
+    quad = np.einsum("nd,nd->n", whitened, whitened)[:, np.newaxis]
+    quad = quad - 2.0 * cross + row_const
+    n_observed = patterns.n_observed
+    log_prob = n_observed * _LOG_2PI + log_det
+    log_prob = -0.5 * (log_prob[:, np.newaxis] + quad)
+    log_prob[n_observed == 0] = 0.0
+    return SharedConditional(
+        log_prob=log_prob.astype(dtype, copy=False), base=base, blocks=tuple(blocks)
+    )
+
+
+def filled_shared(conditional: SharedConditional) -> np.ndarray:
+    """``x̂ - c`` of every row under every component, (K, n_samples, n_features)."""
+    base = conditional.base
+    n_components = conditional.blocks[0][2].shape[1] if conditional.blocks else 1
+    filled = np.repeat(base[np.newaxis], n_components, axis=0)
+    flat = filled.reshape(n_components, -1)
+    for group, _, h in conditional.blocks:
+        flat[:, group.cells] += np.swapaxes(h[group.pattern], 0, 1)
+    return filled
+
+
+def expected_stats_shared(resp, conditional: SharedConditional):
+    """:func:`expected_stats` for one shared covariance, summed over components.
+
+    With ``x̂_ik - c = z_i + e_kp``::
+
+        S1_k = sum_i w_ik z_i + sum_p W_pk e_kp
+        S2   = sum_i w_i z_i z_i^T + sum_i (z_i g_i^T + g_i z_i^T)
+               + sum_p sum_k W_pk (e_kp e_kp^T) + sum_p W_p C_p
+
+    (``w_i = sum_k w_ik``, ``g_i = sum_k w_ik e_k,p(i)``, ``W_pk`` the weight
+    of pattern ``p``): matrix products of the rows and sums over patterns.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+        Weights of the rows per component.
+    conditional : SharedConditional
+
+    Returns
+    -------
+    s1 : ndarray of shape (n_components, n_features)
+    s2 : ndarray of shape (n_features, n_features)
+        Summed over the components.
+    """
+    base = conditional.base
+    n_features = base.shape[1]
+    n_components = resp.shape[1]
+    s1 = resp.T @ base
+    weight = resp.sum(axis=1)
+    s2 = (base * weight[:, np.newaxis]).T @ base
+    spread = np.zeros_like(base)  # g_i
+    flat_spread = spread.reshape(-1)
+    mean_part = np.zeros(n_components * n_features)
+    block_part = np.zeros(n_features * n_features)
+    for group, cond_cov, h in conditional.blocks:
+        mis = group.missing
+        rows, row_pat = group.rows, group.pattern
+        flat_spread[group.cells] = np.einsum(
+            "rk,rkm->rm",
+            np.take(resp, rows, axis=0),
+            np.take(h, row_pat, axis=0),
+        )
+        w_pk = _pattern_weights(group, resp)  # (P, K)
+        index = np.arange(n_components)[:, None, None] * n_features + mis[None]
+        weighted_h = w_pk.T[:, :, np.newaxis] * np.swapaxes(h, 0, 1)
+        mean_part += np.bincount(
+            index.ravel(), weights=weighted_h.ravel(), minlength=mean_part.size
+        )
+        outer = np.einsum("kpi,pkj->pij", weighted_h, h)
+        outer += w_pk.sum(axis=1)[:, np.newaxis, np.newaxis] * cond_cov
+        cells = mis[:, :, np.newaxis] * n_features + mis[:, np.newaxis, :]
+        block_part += np.bincount(
+            cells.ravel(), weights=outer.ravel(), minlength=block_part.size
+        )
+    cross = base.T @ spread
+    s2 += cross
+    s2 += cross.T
+    s2 += block_part.reshape(n_features, n_features).astype(s2.dtype, copy=False)
+    s1 += mean_part.reshape(n_components, n_features).astype(s1.dtype, copy=False)
+    return s1, s2
 
 
 # ------------------------------------------------------------------- statistics
@@ -405,7 +757,9 @@ def expected_stats(centred, resp, conditional: Conditional):
         second += conditional.mask * conditional.variances[:, np.newaxis, :]
         return s1, np.einsum("nk,knd->kd", resp, second)
     weighted = centred * resp.T[:, :, np.newaxis]
-    s1 = weighted.sum(axis=1)
+    # A matrix product per component: much faster than a sum over the middle
+    # axis of the (K, n, d) array.
+    s1 = (resp.T[:, np.newaxis, :].astype(centred.dtype) @ centred)[:, 0]
     s2 = np.swapaxes(weighted, 1, 2) @ centred
     s2 += _covariance_sum(conditional.blocks, resp, centred.shape[2]).astype(
         s2.dtype, copy=False

@@ -40,7 +40,12 @@ from ._covariance_structures import (
     is_submodel,
     n_covariance_parameters,
 )
-from ._gaussian_missing import missing_log_prob, missing_stats
+from ._gaussian_missing import (
+    conditional_means,
+    missing_log_prob,
+    missing_rows,
+    missing_stats,
+)
 from ._gaussian_xp import ArrayAPIMixin, is_namespace_array
 
 __all__ = ["GaussianMixtureEM"]
@@ -1091,23 +1096,21 @@ default='kmeans'
     def _weighted_log_prob(self, X, params, cache=None):
         if "_consts" not in params:
             params = self._em_prepare(params)
-        # Whether a chunk has NaN is a fact of its rows: asked once per fit.
-        if not memoized(cache, "has_nan", lambda: bool(np.isnan(X).any())):
+        rows = missing_rows(X, cache)
+        if rows is None:  # complete data: the fast path, untouched
             return log_gaussian_prob_prepared(
                 X, params["_consts"], self._kernel, cache=cache
             )
-        mask = np.isnan(X)
         # Rows with missing entries: observed-block densities, and the
         # conditional fill their statistics need (kept in the chunk's cache).
-        complete = ~mask.any(axis=1)
         out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
         sub_cache: dict = {}
-        out[complete] = log_gaussian_prob_prepared(
-            X[complete], params["_consts"], self._kernel, cache=sub_cache
+        out[rows.complete] = log_gaussian_prob_prepared(
+            rows.X_complete, params["_consts"], self._kernel, cache=sub_cache
         )
-        incomplete_mask = mask[~complete]
+        incomplete_mask = rows.mask
         log_prob, fill = missing_log_prob(
-            X[~complete],
+            rows.X_missing,
             incomplete_mask,
             params["means"],
             params["covariances"],
@@ -1116,18 +1119,20 @@ default='kmeans'
             patterns=memoized(
                 cache, "patterns", lambda: missing_patterns(incomplete_mask)
             ),
+            shift=params["_consts"]["shift"],
+            cache=cache,
         )
-        out[~complete] = log_prob + params["_log_weights"]
+        out[rows.missing] = log_prob + params["_log_weights"]
         if cache is not None:
-            cache["missing"] = (complete, sub_cache, fill)
+            cache["missing"] = (rows, sub_cache, fill)
         return out
 
     def _conditional_means(self, X, params, cache):
         if "missing" not in cache:  # no missing entry: the rows themselves
             return np.repeat(X[:, np.newaxis, :], self.n_components, axis=1)
-        complete, _, fill = cache["missing"]
+        rows, _, fill = cache["missing"]
         out = np.repeat(X[:, np.newaxis, :], self.n_components, axis=1)
-        out[~complete] = fill["xhat"]
+        out[rows.missing] = conditional_means(fill, rows.X_missing, rows.mask)
         return out
 
     def _component_log_prob(self, X, params, cache=None):
@@ -1141,11 +1146,17 @@ default='kmeans'
             shift = self._shift(params)
         if cache is None or "missing" not in cache:
             return gaussian_stats(X, resp, shift, self._kernel, cache=cache)
-        complete, sub_cache, fill = cache["missing"]
+        rows, sub_cache, fill = cache["missing"]
         stats = gaussian_stats(
-            X[complete], resp[complete], shift, self._kernel, cache=sub_cache
+            rows.X_complete,
+            resp.take(rows.complete, axis=0),
+            shift,
+            self._kernel,
+            cache=sub_cache,
         )
-        extra = missing_stats(resp[~complete], fill, shift, self._kernel)
+        extra = missing_stats(
+            resp.take(rows.missing, axis=0), fill, shift, self._kernel
+        )
         return {key: stats[key] + extra[key] for key in stats}
 
     def _component_mstep(self, stats, params):

@@ -10,19 +10,108 @@ without missing values add up and the M-step is unchanged.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .._conditional_gaussian import (
     condition_on_observed,
     condition_on_observed_diag,
+    condition_on_observed_shared,
     expected_stats,
+    expected_stats_diag,
+    expected_stats_shared,
+    filled_shared,
+    missing_patterns,
+    observed_log_prob_diag,
 )
+from ..base import memoized
 
-__all__ = ["missing_log_prob", "missing_stats"]
+__all__ = [
+    "MissingRows",
+    "conditional_means",
+    "missing_log_prob",
+    "missing_rows",
+    "missing_stats",
+]
+
+
+class MissingRows(NamedTuple):
+    """A chunk's rows split by whether they have a missing entry (NaN).
+
+    Attributes
+    ----------
+    complete, missing : ndarray of int
+        Indices of the rows without and with a missing entry.
+    X_complete, X_missing : ndarray
+        Those rows.
+    mask : ndarray of bool, shape of ``X_missing``
+        True where an entry of ``X_missing`` is missing.
+    """
+
+    complete: np.ndarray
+    missing: np.ndarray
+    X_complete: np.ndarray
+    X_missing: np.ndarray
+    mask: np.ndarray
+
+
+def missing_rows(X, cache=None) -> MissingRows | None:
+    """``X`` split into complete rows and rows with NaN, or None without NaN.
+
+    It depends on the rows only: kept in the chunk's fit-long memo, so an EM
+    iteration does not scan and copy the rows again.
+    """
+
+    def compute():
+        mask = np.isnan(X)
+        if not mask.any():
+            return None
+        incomplete = mask.any(axis=1)
+        complete = np.flatnonzero(~incomplete)
+        missing = np.flatnonzero(incomplete)
+        return MissingRows(
+            complete=complete,
+            missing=missing,
+            X_complete=X[complete],
+            X_missing=X[missing],
+            mask=mask[missing],
+        )
+
+    return memoized(cache, "missing_rows", compute)
+
+
+def _variances(covariances, covariance_type, n_features):
+    if covariance_type == "diag":
+        return covariances
+    return np.repeat(covariances[:, np.newaxis], n_features, axis=1)
+
+
+def _zero_filled(X, mask, cache):
+    """The rows with 0 at the missing entries, and the masks as numbers.
+
+    They depend on the rows only: kept in the chunk's fit-long memo.
+    """
+
+    def compute():
+        observed = (~mask).astype(X.dtype)
+        zero_filled = np.ascontiguousarray(np.where(mask, 0.0, X), dtype=X.dtype)
+        return zero_filled, observed, 1.0 - observed
+
+    return memoized(cache, "zero_filled", compute)
 
 
 def missing_log_prob(
-    X, mask, means, covariances, precisions_cholesky, covariance_type, patterns=None
+    X,
+    mask,
+    means,
+    covariances,
+    precisions_cholesky,
+    covariance_type,
+    patterns=None,
+    *,
+    shift=None,
+    cache=None,
 ):
     """Log-densities of the observed part of each row, and the conditional fill.
 
@@ -41,22 +130,67 @@ def missing_log_prob(
         ``emmix._conditional_gaussian.missing_patterns(mask)``, if already
         computed (it depends on the rows only, so a fit computes it once per
         chunk).
+    shift : ndarray of shape (n_features,), default=None
+        The centring point of the statistics, if known: then ``fill`` holds
+        what :func:`missing_stats` needs in its cheapest form (for diagonal
+        covariances, matrix products of the rows around ``shift`` and no
+        ``(n_samples, n_components, n_features)`` array at all), without
+        ``xhat`` (:func:`conditional_means` gives it).
+    cache : dict, default=None
+        The chunk's cache (its fit-long memo keeps what depends on the rows
+        only).
 
     Returns
     -------
     log_prob : ndarray of shape (n_samples, n_components)
     fill : dict
-        What :func:`missing_stats` needs: the filled rows per component
-        (``xhat``, shape (n_samples, n_components, n_features), observed
-        entries exactly as given) and the kernel's ``conditional``.
+        What :func:`missing_stats` needs: without ``shift``, the filled rows
+        per component (``xhat``, shape (n_samples, n_components,
+        n_features), observed entries exactly as given) and the kernel's
+        ``conditional``.
     """
     n_features = means.shape[1]
-    if covariance_type in ("diag", "spherical"):
-        variances = (
-            covariances
-            if covariance_type == "diag"
-            else np.repeat(covariances[:, np.newaxis], n_features, axis=1)
+    if shift is not None and covariance_type in ("diag", "spherical"):
+        variances = _variances(covariances, covariance_type, n_features)
+        zero_filled, observed, missing = _zero_filled(X, mask, cache)
+        shift = shift.astype(X.dtype, copy=False)
+        centred = zero_filled - shift
+        centred *= observed
+        squares = centred * centred
+        means_c = means - shift
+        log_prob = observed_log_prob_diag(
+            centred, squares, observed, means_c, variances
         )
+        return log_prob, {
+            "diag": (centred, squares, missing, means_c, variances),
+            "shift": shift,
+            "means": means,
+        }
+    if shift is not None and covariance_type == "tied":
+        zero_filled, observed, _ = _zero_filled(X, mask, cache)
+        shift = shift.astype(X.dtype, copy=False)
+        centred = zero_filled - shift
+        centred *= observed
+        whiten = precisions_cholesky
+        log_det = -2.0 * np.sum(np.log(np.diag(whiten)))
+        if patterns is None:
+            patterns = missing_patterns(mask)
+        try:
+            conditional = condition_on_observed_shared(
+                centred, means - shift, whiten @ whiten.T, whiten, log_det, patterns
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"Fitting the mixture model failed: {error} Increase reg_covar, "
+                "decrease the number of components, or scale the input data."
+            ) from None
+        return conditional.log_prob, {
+            "shared": conditional._replace(log_prob=None),
+            "shift": shift,
+            "means": means,
+        }
+    if covariance_type in ("diag", "spherical"):
+        variances = _variances(covariances, covariance_type, n_features)
         conditional = condition_on_observed_diag(X, mask, means, variances)
     else:
         whiten = (
@@ -68,13 +202,26 @@ def missing_log_prob(
         log_det = -2.0 * np.sum(np.log(np.diagonal(whiten, axis1=1, axis2=2)), 1)
         try:
             conditional = condition_on_observed(
-                X, mask, means, precision, whiten, log_det, patterns=patterns
+                X,
+                mask,
+                means,
+                precision,
+                whiten,
+                log_det,
+                patterns=patterns,
+                zero_filled=None if shift is None else _zero_filled(X, mask, cache)[:2],
             )
         except ValueError as error:
             raise ValueError(
                 f"Fitting the mixture model failed: {error} Increase reg_covar, "
                 "decrease the number of components, or scale the input data."
             ) from None
+    if shift is not None:  # x̂ - mu kept: the statistics centre it once
+        return conditional.log_prob.T.astype(X.dtype, copy=False), {
+            "filled": conditional.filled,
+            "means": means,
+            "conditional": conditional._replace(filled=None, log_prob=None),
+        }
     # x̂ in place of x̂ - mu (kept until the statistics: one array, not two),
     # with the observed entries exactly as given (mu + (x - mu) need not round
     # to x): x + 0 where observed, 0 + (mu + filled) where missing.
@@ -107,7 +254,39 @@ def missing_stats(resp, fill, shift, covariance_type):
     stats : dict
         ``s1`` and ``s2`` in the layout of the complete-data E-step.
     """
-    centred = np.swapaxes(fill["xhat"], 0, 1) - shift  # (k, n, d)
+    if "diag" in fill:
+        centred, squares, missing, means_c, variances = fill["diag"]
+        if not np.array_equal(shift, fill["shift"]):  # another centre
+            means_c = fill["means"] - shift
+            centred = centred + (fill["shift"] - shift).astype(centred.dtype)
+            centred *= 1.0 - missing
+            squares = centred * centred
+        s1, s2 = expected_stats_diag(
+            centred, squares, missing, resp, means_c, variances
+        )
+        if covariance_type == "spherical":
+            s2 = s2.sum(axis=1)
+        return {"s1": s1, "s2": s2}
+    if "shared" in fill:  # tied, conditioned around fill["shift"]
+        s1, s2 = expected_stats_shared(resp, fill["shared"])
+        if not np.array_equal(shift, fill["shift"]):  # to another centre
+            moved = (fill["shift"] - shift).astype(s1.dtype)
+            nk = resp.sum(axis=0)
+            s2 = (
+                s2
+                + np.outer(s1.sum(axis=0), moved)
+                + np.outer(moved, s1.sum(axis=0))
+                + nk.sum() * np.outer(moved, moved)
+            )
+            s1 = s1 + nk[:, np.newaxis] * moved
+        return {"s1": s1, "s2": s2}
+    if "filled" in fill:
+        # (x̂ - mu_k) + (mu_k - c): one pass (a new array: the fill stays
+        # valid for conditional_means).
+        filled = fill["filled"]
+        centred = filled + (fill["means"] - shift).astype(filled.dtype)[:, None, :]
+    else:
+        centred = np.swapaxes(fill["xhat"], 0, 1) - shift  # (k, n, d)
     s1, s2 = expected_stats(centred, resp, fill["conditional"])
     if covariance_type == "spherical":  # summed over features, as complete
         s2 = s2.sum(axis=1)
@@ -117,3 +296,33 @@ def missing_stats(resp, fill, shift, covariance_type):
         rows, cols = np.triu_indices(s2.shape[1])
         s2 = s2[:, rows, cols]
     return {"s1": s1, "s2": s2}
+
+
+def conditional_means(fill, X, mask):
+    """``E[x | x_o, k]`` of each row under each component.
+
+    Parameters
+    ----------
+    fill : dict
+        From :func:`missing_log_prob` for the rows ``X``.
+    X : ndarray of shape (n_samples, n_features)
+    mask : ndarray of bool, same shape
+        True where missing.
+
+    Returns
+    -------
+    xhat : ndarray of shape (n_samples, n_components, n_features)
+        The observed entries exactly as given, the missing ones at their
+        conditional means.
+    """
+    if "xhat" in fill:
+        return fill["xhat"]
+    means = fill["means"]
+    if "diag" in fill:  # independent features: a missing x_j given k is mu_kj
+        missing = np.broadcast_to(means[:, np.newaxis, :], (len(means), *X.shape))
+    elif "shared" in fill:
+        missing = filled_shared(fill["shared"]) + fill["shift"]
+    else:
+        missing = fill["filled"] + means[:, np.newaxis, :]
+    xhat = np.where(mask, missing, X).astype(X.dtype, copy=False)
+    return np.swapaxes(xhat, 0, 1)
