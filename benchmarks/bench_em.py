@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_em.py            # the bars + scaling + counts
+    python benchmarks/bench_em.py            # bars, missing values, scaling, counts
     python benchmarks/bench_em.py --quick    # a smaller grid (about a minute)
 
 Every comparison starts all implementations from the same parameters and
