@@ -56,11 +56,14 @@ def poisson_log_prob(X, rates, row_constant=None):
     if row_constant is None:
         row_constant = poisson_row_constant(X)
     mask = np.isnan(X)
+    # One (n, K) array, updated in place: each further temporary of that size
+    # costs a fresh allocation (page faults) as large as the arithmetic.
     if mask.any():
-        X = np.where(mask, 0.0, X)
-        log_prob = X @ np.log(rates).T - (~mask).astype(X.dtype) @ rates.T
+        log_prob = np.where(mask, 0.0, X) @ np.log(rates).T
+        log_prob -= (~mask).astype(X.dtype) @ rates.T
     else:
-        log_prob = X @ np.log(rates).T - np.sum(rates, axis=1)
+        log_prob = X @ np.log(rates).T
+        log_prob -= np.sum(rates, axis=1)
     log_prob += row_constant[:, np.newaxis]
     return log_prob
 
