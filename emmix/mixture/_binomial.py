@@ -73,7 +73,10 @@ def binomial_log_prob(heads, trials, probs, row_constant=None):
     """
     if row_constant is None:
         row_constant = binomial_row_constant(heads, trials)
-    log_prob = heads @ np.log(probs).T + (trials - heads) @ np.log1p(-probs).T
+    # Sums in place: an (n, K) temporary fewer (fresh allocations of that size
+    # cost page faults as long as the arithmetic).
+    log_prob = heads @ np.log(probs).T
+    log_prob += (trials - heads) @ np.log1p(-probs).T
     log_prob += row_constant[:, np.newaxis]
     return log_prob
 
@@ -108,6 +111,10 @@ def binomial_probs(heads, tosses, floor: float):
     """
     tiny = 10 * np.finfo(tosses.dtype).eps
     return np.clip(heads / (tosses + tiny), floor, 1.0 - floor).astype(heads.dtype)
+
+
+def _has_missing(heads, trials) -> bool:
+    return bool(np.any(np.isnan(heads) | np.isnan(trials)))
 
 
 def _first_bad_cell(bad):
@@ -369,13 +376,23 @@ default='kmeans'
             )
         return trials.astype(dtype)
 
-    def _split(self, X):
-        """``(heads, trials)``: trials of shape (n_coins,) or like ``heads``."""
+    def _split(self, X, cache=None):
+        """``(heads, trials)``: trials of shape (n_coins,) or like ``heads``.
+
+        ``cache`` is a chunk's E-step cache: the fixed tosses and whether the
+        chunk has missing counts are then worked out once per fit (they depend
+        on the rows alone), not on every pass.
+        """
         if self._trials_from_X():
             n_coins = X.shape[1] // 2
             heads, trials = X[:, :n_coins], X[:, n_coins:]
         else:
-            heads, trials = X, self._trials_vector(X.shape[1], X.dtype)
+            heads = X
+            trials = memoized(
+                cache, "trials", lambda: self._trials_vector(X.shape[1], X.dtype)
+            )
+        if memoized(cache, "complete", lambda: not _has_missing(heads, trials)):
+            return heads, trials
         missing = np.isnan(heads) | np.isnan(trials)
         if missing.any():
             # A missing count is a round with no tosses: it adds nothing to
@@ -444,7 +461,7 @@ default='kmeans'
         return np.divide(heads, trials, out=np.full_like(heads, 0.5), where=trials > 0)
 
     def _component_log_prob(self, X, params, cache=None):
-        heads, trials = self._split(X)
+        heads, trials = self._split(X, cache)
         # The binomial coefficients depend on the rows only: once per chunk
         # and fit.
         row_constant = memoized(
@@ -468,7 +485,7 @@ default='kmeans'
         )
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
-        heads, trials = self._split(X)
+        heads, trials = self._split(X, cache)
         return binomial_stats(heads, trials, resp)
 
     def _component_mstep(self, stats, params):
