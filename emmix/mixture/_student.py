@@ -272,8 +272,32 @@ def dof_mstep(log_u, nk, shared: bool, bounds=DOF_BOUNDS):
     return out
 
 
+def distinct_patterns(mask):
+    """The distinct rows of a missingness mask, for :func:`t_missing_log_prob`.
+
+    Returns
+    -------
+    masks : ndarray of shape (n_patterns, n_features), dtype bool
+        Each distinct pattern once.
+    inverse : ndarray of shape (n_samples,)
+        The pattern of each row: ``masks[inverse] == mask``.
+    patterns : MissingPatterns
+        :func:`~emmix._conditional_gaussian.missing_patterns` of ``masks``.
+    """
+    masks, inverse = np.unique(mask, axis=0, return_inverse=True)
+    return masks, inverse.ravel(), missing_patterns(masks)
+
+
 def t_missing_log_prob(
-    X, mask, means, covariances, prec_chol, dofs, covariance_type, patterns
+    X,
+    mask,
+    means,
+    covariances,
+    prec_chol,
+    dofs,
+    covariance_type,
+    patterns,
+    distinct=None,
 ):
     """Log-densities of the observed part of rows with missing entries.
 
@@ -282,7 +306,9 @@ def t_missing_log_prob(
     family's kernel gives ``log N(x_o; mu_o, S_oo)``; the same kernel at
     ``x_o = mu_o`` (zeros against zero locations) gives its normalising part
     ``-(p_o log(2 pi) + log|S_oo|) / 2``, and their difference the distance
-    ``delta_o``.
+    ``delta_o``. The normalising part depends on a row's pattern alone, so
+    the kernel computes it on one row of zeros per distinct pattern
+    (``distinct``, :func:`distinct_patterns` of ``mask``; found if None).
 
     Returns
     -------
@@ -297,16 +323,20 @@ def t_missing_log_prob(
     gauss, fill = missing_log_prob(
         X, mask, means, covariances, prec_chol, covariance_type, patterns=patterns
     )
-    zeros = np.where(mask, X, 0.0).astype(X.dtype, copy=False)
+    if distinct is None:
+        distinct = distinct_patterns(mask)
+    masks, inverse, distinct_groups = distinct
+    zeros = np.where(masks, np.nan, 0.0).astype(X.dtype)
     normaliser, _ = missing_log_prob(
         zeros,
-        mask,
+        masks,
         np.zeros_like(means),
         covariances,
         prec_chol,
         covariance_type,
-        patterns=patterns,
+        patterns=distinct_groups,
     )
+    normaliser = normaliser[inverse]
     delta = np.maximum(-2.0 * (gauss - normaliser), 0.0)
     n_observed = np.sum(~mask, axis=1)
     dofs = dofs.astype(X.dtype, copy=False)
@@ -787,6 +817,7 @@ default='kmeans'
             params["dofs"],
             self.covariance_type,
             memoized(cache, "patterns", lambda: missing_patterns(incomplete_mask)),
+            memoized(cache, "distinct", lambda: distinct_patterns(incomplete_mask)),
         )
         out[~complete] = log_prob
         if cache is not None:
