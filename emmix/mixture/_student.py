@@ -178,7 +178,8 @@ def t_log_prob(delta, dofs, log_constant, n_features: int):
     """``log p(x | k)`` from the Mahalanobis distances (shape (n, K))."""
     dofs = dofs.astype(delta.dtype, copy=False)
     scale = (0.5 * (dofs + n_features)).astype(delta.dtype)
-    log_prob = np.log1p(delta / dofs)
+    log_prob = delta / dofs
+    np.log1p(log_prob, out=log_prob)  # in place: no second (n, K) temporary
     log_prob *= -scale
     log_prob += log_constant.astype(delta.dtype)
     return log_prob
@@ -197,10 +198,17 @@ def t_stats(X, resp, delta, dofs, shift, covariance_type, cache=None):
     else:
         d = X.shape[1]
         dofs = dofs.astype(delta.dtype, copy=False)
-        t = (d - delta) / (dofs + delta)  # u - 1, exactly
-        weighted = resp * (1.0 + t)
+        # The same operations as ``t = (d - delta) / (dofs + delta)``,
+        # ``weighted = resp * (1 + t)`` and ``log1p(t) - t``, in place: three
+        # (n, K) arrays instead of seven.
+        t = d - delta
+        weighted = dofs + delta
+        t /= weighted  # u - 1, exactly
+        np.add(t, 1.0, out=weighted)
+        weighted *= resp
         # E[log u] - u + 1 = log u - (u - 1) - (log(z) - psi(z)), z = (nu + d)/2
-        row_term = np.log1p(t) - t
+        row_term = np.log1p(t)
+        row_term -= t
         row_term -= log_minus_digamma(0.5 * (dofs + d)).astype(delta.dtype)
         log_u = np.einsum("nk,nk->k", resp, row_term)
     stats = gaussian_stats(X, weighted, shift, covariance_type, cache=cache)
