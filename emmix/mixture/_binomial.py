@@ -36,6 +36,7 @@ from .._validation import (
     estimator_feature_names,
 )
 from ..base import BaseMixture, format_values, memoized
+from ._poisson import column_sums
 
 __all__ = ["CoinMixture"]
 
@@ -88,7 +89,7 @@ def binomial_stats(heads, trials, resp) -> dict:
     no pass over the rows: ``T_kj = N_k n_j``.
     """
     if trials.ndim == 1:
-        tosses = np.outer(resp.sum(axis=0), trials).astype(resp.dtype)
+        tosses = np.outer(column_sums(resp), trials).astype(resp.dtype)
     else:
         tosses = resp.T @ trials
     return {"heads": resp.T @ heads, "tosses": tosses}

@@ -81,6 +81,7 @@ from ._gaussian import (
     symmetric_parametrisation,
 )
 from ._gaussian_missing import missing_log_prob, missing_stats
+from ._poisson import column_sums
 
 __all__ = ["StudentTMixture"]
 
@@ -212,7 +213,7 @@ def t_stats(X, resp, delta, dofs, shift, covariance_type, cache=None):
         row_term -= log_minus_digamma(0.5 * (dofs + d)).astype(delta.dtype)
         log_u = np.einsum("nk,nk->k", resp, row_term)
     stats = gaussian_stats(X, weighted, shift, covariance_type, cache=cache)
-    stats["su"] = weighted.sum(axis=0)
+    stats["su"] = column_sums(weighted)
     stats["log_u"] = log_u
     return stats
 
@@ -377,7 +378,7 @@ def t_missing_stats(resp, delta, n_observed, dofs, fill, shift, covariance_type)
     stats["s2"] = stats["s2"] + extra["s2"]
     row_term = np.log1p(t) - t
     row_term -= log_minus_digamma(0.5 * (dofs + p_o)).astype(delta.dtype)
-    stats["su"] = weighted.sum(axis=0)
+    stats["su"] = column_sums(weighted)
     stats["log_u"] = np.einsum("nk,nk->k", resp, row_term)
     return stats
 
