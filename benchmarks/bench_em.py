@@ -614,8 +614,10 @@ def main(argv=None):
         run_scaling(gflops64, args, results, columns)
     if "counts" in sections:
         print("== Count and new families against plain numpy EM (float64) ==")
+        load = os.getloadavg()[0]
         counts = bench_counts(n, 8, 8, args)
-        print(f"load average: {os.getloadavg()[0]:.2f}")
+        # Shared machines: a loaded one slows numpy's threaded BLAS most.
+        print(f"load average: {load:.2f} before, {os.getloadavg()[0]:.2f} after")
         table(counts, list(counts[0]))
         results["counts"] = counts
 
