@@ -52,7 +52,7 @@ def binomial_row_constant(heads, trials):
     return np.sum(np.broadcast_to(log_coef, heads.shape), axis=1)
 
 
-def binomial_log_prob(heads, trials, probs, row_constant=None):
+def binomial_log_prob(heads, trials, probs, row_constant=None, tails=None, work=None):
     """Log-probability of each row under each component's independent binomials.
 
     Parameters
@@ -65,6 +65,12 @@ def binomial_log_prob(heads, trials, probs, row_constant=None):
         Probabilities of heads, strictly inside (0, 1).
     row_constant : ndarray of shape (n_samples,), default=None
         :func:`binomial_row_constant`, if already computed.
+    tails : ndarray of shape (n_samples, n_features), default=None
+        ``trials - heads``, if already computed.
+    work : ndarray of shape (n_samples, n_components), default=None
+        Scratch space for the tails' term (overwritten), if one is at hand: a
+        fresh array of that size on every pass costs page faults about as
+        long as the arithmetic.
 
     Returns
     -------
@@ -76,8 +82,10 @@ def binomial_log_prob(heads, trials, probs, row_constant=None):
         row_constant = binomial_row_constant(heads, trials)
     # Sums in place: an (n, K) temporary fewer (fresh allocations of that size
     # cost page faults as long as the arithmetic).
+    if tails is None:
+        tails = trials - heads
     log_prob = heads @ np.log(probs).T
-    log_prob += (trials - heads) @ np.log1p(-probs).T
+    log_prob += np.matmul(tails, np.log1p(-probs).T, out=work)
     log_prob += row_constant[:, np.newaxis]
     return log_prob
 
@@ -468,7 +476,17 @@ default='kmeans'
         row_constant = memoized(
             cache, "row_constant", lambda: binomial_row_constant(heads, trials)
         )
-        return binomial_log_prob(heads, trials, params["probs"], row_constant)
+        # So do the tails: kept for the fit (an array the size of the heads),
+        # which spares every pass a subtraction and a fresh (n, d) allocation.
+        tails = memoized(cache, "tails", lambda: trials - heads)
+        probs = params["probs"]
+        shape = (heads.shape[0], probs.shape[0])
+        work = memoized(cache, "work", lambda: np.empty(shape, dtype=X.dtype))
+        if work.shape != shape or work.dtype != np.result_type(X.dtype, probs.dtype):
+            work = None  # (a start or a warm start of another shape)
+        return binomial_log_prob(
+            heads, trials, probs, row_constant, tails=tails, work=work
+        )
 
     def _conditional_means(self, X, params, cache):
         # Independent counts within a component: a missing heads count's mean
