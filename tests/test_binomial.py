@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize, stats
 from scipy.special import expit, logsumexp
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import cross_val_score
 
 import emmix.mixture._binomial
@@ -361,3 +362,51 @@ def test_docstring_examples():
         emmix.mixture._binomial, optionflags=doctest.NORMALIZE_WHITESPACE
     )
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("n_trials", [10, "from_X"])
+def test_chunks_with_and_without_missing_counts_equal_one_chunk(n_trials):
+    """Each chunk remembers for the fit whether it has missing counts: chunks
+    with and without them must add up to the one-chunk fit."""
+    from sklearn import config_context
+
+    rng = np.random.RandomState(5)
+    n = 3000
+    labels = rng.rand(n) < 0.4
+    heads = rng.binomial(10, np.where(labels, 0.8, 0.3)[:, None], size=(n, 2))
+    X = heads.astype(float)
+    if n_trials == "from_X":
+        X = np.column_stack([X, np.full((n, 2), 10.0)])
+    X[rng.choice(300, 60, replace=False), 0] = np.nan  # missing in the first rows
+    kwargs = dict(
+        n_trials=n_trials,
+        probs_init=[[0.6, 0.5], [0.4, 0.5]],
+        weights_init=[0.5, 0.5],
+        max_iter=15,
+        tol=0.0,
+        accelerate=None,
+    )
+    one = CoinMixture(2, **kwargs)
+    many = CoinMixture(2, **kwargs)
+    with pytest.warns(ConvergenceWarning):
+        one.fit(X)
+    with config_context(working_memory=0.01), pytest.warns(ConvergenceWarning):
+        many.fit(X)  # chunks of 59 rows: only those in the first 300 have NaN
+    np.testing.assert_allclose(many.probs_, one.probs_, rtol=1e-12)
+    np.testing.assert_allclose(many.lower_bounds_, one.lower_bounds_, rtol=1e-12)
+    # and the observed-data likelihood is scipy's, missing counts left out
+    observed = ~np.isnan(X[:, :2])
+    trials = 10.0
+    log_joint = np.stack(
+        [
+            np.log(w)
+            + np.where(
+                observed, stats.binom.logpmf(np.nan_to_num(X[:, :2]), trials, p), 0.0
+            ).sum(axis=1)
+            for w, p in zip(many.weights_, many.probs_, strict=True)
+        ],
+        axis=1,
+    )
+    np.testing.assert_allclose(
+        many.score_samples(X), logsumexp(log_joint, axis=1), rtol=1e-10
+    )

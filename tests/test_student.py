@@ -12,8 +12,14 @@ from sklearn.exceptions import ConvergenceWarning
 
 import emmix
 from emmix import GaussianMixtureEM, StudentTMixture
+from emmix._conditional_gaussian import missing_patterns
 from emmix.datasets import make_t_mixture
-from emmix.mixture._student import log_gamma_ratio, log_minus_digamma
+from emmix.mixture._student import (
+    distinct_patterns,
+    log_gamma_ratio,
+    log_minus_digamma,
+    t_missing_log_prob,
+)
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 MEANS3 = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
@@ -588,6 +594,49 @@ def test_score_samples_with_nan_equals_scipy_marginal_t(covariance_type):
         )
         assert_allclose(filled[i, ~o], expected, rtol=1e-9)
         assert_allclose(filled[i, o], Xm[i, o])
+
+
+def test_distinct_patterns_map_back_to_every_row():
+    mask = np.isnan(with_holes(np.ones((200, 4)), rate=0.6, random_state=3))
+    masks, inverse, groups = distinct_patterns(mask)
+    assert len(np.unique(masks, axis=0)) == len(masks)
+    np.testing.assert_array_equal(masks[inverse], mask)
+    # The kernel's grouping of those patterns covers each incomplete one once.
+    rows = np.sort(np.concatenate([g.rows for g in groups.groups]))
+    np.testing.assert_array_equal(rows, np.flatnonzero(masks.any(axis=1)))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_missing_rows_distances_and_densities_per_pattern(covariance_type):
+    """Distances of the observed blocks and their t log-densities, by numpy and
+    scipy row by row, whatever the number of rows sharing a pattern."""
+    X, _ = t_data(n=400, d=4, random_state=21)
+    Xm = with_holes(X, rate=0.8, random_state=4)
+    Xm = Xm[np.isnan(Xm).any(axis=1)]
+    model = fit_quiet(
+        StudentTMixture(3, covariance_type=covariance_type, random_state=0), X
+    )
+    mask = np.isnan(Xm)
+    log_prob, delta, n_observed, _ = t_missing_log_prob(
+        Xm,
+        mask,
+        model.means_,
+        model.covariances_,
+        model.precisions_cholesky_,
+        model.dofs_,
+        covariance_type,
+        missing_patterns(mask),
+    )
+    scales = full_scales(model.covariances_, covariance_type, 3, 4)
+    for i in range(len(Xm)):
+        o = ~mask[i]
+        assert n_observed[i] == o.sum()
+        for k in range(3):
+            r = Xm[i, o] - model.means_[k, o]
+            s_oo = scales[k][np.ix_(o, o)]
+            assert_allclose(delta[i, k], r @ np.linalg.solve(s_oo, r), rtol=1e-10)
+            dist = stats.multivariate_t(model.means_[k, o], s_oo, df=model.dofs_[k])
+            assert_allclose(log_prob[i, k], dist.logpdf(Xm[i, o]), rtol=1e-10)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

@@ -36,6 +36,7 @@ from .._validation import (
     estimator_feature_names,
 )
 from ..base import BaseMixture, format_values, memoized
+from ._poisson import column_sums
 
 __all__ = ["CoinMixture"]
 
@@ -51,7 +52,7 @@ def binomial_row_constant(heads, trials):
     return np.sum(np.broadcast_to(log_coef, heads.shape), axis=1)
 
 
-def binomial_log_prob(heads, trials, probs, row_constant=None):
+def binomial_log_prob(heads, trials, probs, row_constant=None, tails=None, work=None):
     """Log-probability of each row under each component's independent binomials.
 
     Parameters
@@ -64,6 +65,12 @@ def binomial_log_prob(heads, trials, probs, row_constant=None):
         Probabilities of heads, strictly inside (0, 1).
     row_constant : ndarray of shape (n_samples,), default=None
         :func:`binomial_row_constant`, if already computed.
+    tails : ndarray of shape (n_samples, n_features), default=None
+        ``trials - heads``, if already computed.
+    work : ndarray of shape (n_samples, n_components), default=None
+        Scratch space for the tails' term (overwritten), if one is at hand: a
+        fresh array of that size on every pass costs page faults about as
+        long as the arithmetic.
 
     Returns
     -------
@@ -73,7 +80,12 @@ def binomial_log_prob(heads, trials, probs, row_constant=None):
     """
     if row_constant is None:
         row_constant = binomial_row_constant(heads, trials)
-    log_prob = heads @ np.log(probs).T + (trials - heads) @ np.log1p(-probs).T
+    # Sums in place: an (n, K) temporary fewer (fresh allocations of that size
+    # cost page faults as long as the arithmetic).
+    if tails is None:
+        tails = trials - heads
+    log_prob = heads @ np.log(probs).T
+    log_prob += np.matmul(tails, np.log1p(-probs).T, out=work)
     log_prob += row_constant[:, np.newaxis]
     return log_prob
 
@@ -85,7 +97,7 @@ def binomial_stats(heads, trials, resp) -> dict:
     no pass over the rows: ``T_kj = N_k n_j``.
     """
     if trials.ndim == 1:
-        tosses = np.outer(resp.sum(axis=0), trials).astype(resp.dtype)
+        tosses = np.outer(column_sums(resp), trials).astype(resp.dtype)
     else:
         tosses = resp.T @ trials
     return {"heads": resp.T @ heads, "tosses": tosses}
@@ -108,6 +120,10 @@ def binomial_probs(heads, tosses, floor: float):
     """
     tiny = 10 * np.finfo(tosses.dtype).eps
     return np.clip(heads / (tosses + tiny), floor, 1.0 - floor).astype(heads.dtype)
+
+
+def _has_missing(heads, trials) -> bool:
+    return bool(np.any(np.isnan(heads) | np.isnan(trials)))
 
 
 def _first_bad_cell(bad):
@@ -369,13 +385,23 @@ default='kmeans'
             )
         return trials.astype(dtype)
 
-    def _split(self, X):
-        """``(heads, trials)``: trials of shape (n_coins,) or like ``heads``."""
+    def _split(self, X, cache=None):
+        """``(heads, trials)``: trials of shape (n_coins,) or like ``heads``.
+
+        ``cache`` is a chunk's E-step cache: the fixed tosses and whether the
+        chunk has missing counts are then worked out once per fit (they depend
+        on the rows alone), not on every pass.
+        """
         if self._trials_from_X():
             n_coins = X.shape[1] // 2
             heads, trials = X[:, :n_coins], X[:, n_coins:]
         else:
-            heads, trials = X, self._trials_vector(X.shape[1], X.dtype)
+            heads = X
+            trials = memoized(
+                cache, "trials", lambda: self._trials_vector(X.shape[1], X.dtype)
+            )
+        if memoized(cache, "complete", lambda: not _has_missing(heads, trials)):
+            return heads, trials
         missing = np.isnan(heads) | np.isnan(trials)
         if missing.any():
             # A missing count is a round with no tosses: it adds nothing to
@@ -444,13 +470,23 @@ default='kmeans'
         return np.divide(heads, trials, out=np.full_like(heads, 0.5), where=trials > 0)
 
     def _component_log_prob(self, X, params, cache=None):
-        heads, trials = self._split(X)
+        heads, trials = self._split(X, cache)
         # The binomial coefficients depend on the rows only: once per chunk
         # and fit.
         row_constant = memoized(
             cache, "row_constant", lambda: binomial_row_constant(heads, trials)
         )
-        return binomial_log_prob(heads, trials, params["probs"], row_constant)
+        # So do the tails: kept for the fit (an array the size of the heads),
+        # which spares every pass a subtraction and a fresh (n, d) allocation.
+        tails = memoized(cache, "tails", lambda: trials - heads)
+        probs = params["probs"]
+        shape = (heads.shape[0], probs.shape[0])
+        work = memoized(cache, "work", lambda: np.empty(shape, dtype=X.dtype))
+        if work.shape != shape or work.dtype != np.result_type(X.dtype, probs.dtype):
+            work = None  # (a start or a warm start of another shape)
+        return binomial_log_prob(
+            heads, trials, probs, row_constant, tails=tails, work=work
+        )
 
     def _conditional_means(self, X, params, cache):
         # Independent counts within a component: a missing heads count's mean
@@ -468,7 +504,7 @@ default='kmeans'
         )
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
-        heads, trials = self._split(X)
+        heads, trials = self._split(X, cache)
         return binomial_stats(heads, trials, resp)
 
     def _component_mstep(self, stats, params):

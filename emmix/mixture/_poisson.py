@@ -31,6 +31,20 @@ __all__ = ["PoissonMixture"]
 
 
 # ------------------------------------------------------------- pure maths
+def column_sums(a):
+    """``a.sum(axis=0)`` of an (n, K) array, bit for bit, several times faster.
+
+    numpy's reduction over the rows of a C-ordered narrow array calls its
+    inner loop once per row; ``einsum`` adds the rows one after the other in
+    the same order (the same sums to the last bit, checked for K from 2 to
+    513 in float64 and float32) in one loop. Other layouts and ``K = 1``,
+    where numpy sums pairwise, take ``sum`` itself.
+    """
+    if a.ndim == 2 and a.shape[1] > 1 and a.flags.c_contiguous:
+        return np.einsum("nk->k", a)
+    return a.sum(axis=0)
+
+
 def poisson_row_constant(X):
     """``-sum_j log Gamma(x_j + 1)`` per row (missing entries add nothing)."""
     return -np.sum(gammaln(np.where(np.isnan(X), 0.0, X) + 1), axis=1)
@@ -56,11 +70,14 @@ def poisson_log_prob(X, rates, row_constant=None):
     if row_constant is None:
         row_constant = poisson_row_constant(X)
     mask = np.isnan(X)
+    # One (n, K) array, updated in place: each further temporary of that size
+    # costs a fresh allocation (page faults) as large as the arithmetic.
     if mask.any():
-        X = np.where(mask, 0.0, X)
-        log_prob = X @ np.log(rates).T - (~mask).astype(X.dtype) @ rates.T
+        log_prob = np.where(mask, 0.0, X) @ np.log(rates).T
+        log_prob -= (~mask).astype(X.dtype) @ rates.T
     else:
-        log_prob = X @ np.log(rates).T - np.sum(rates, axis=1)
+        log_prob = X @ np.log(rates).T
+        log_prob -= np.sum(rates, axis=1)
     log_prob += row_constant[:, np.newaxis]
     return log_prob
 
@@ -74,7 +91,7 @@ def poisson_stats(X, resp) -> dict:
     """
     mask = np.isnan(X)
     if not mask.any():
-        nk = resp.sum(axis=0)
+        nk = column_sums(resp)
         count = np.repeat(nk[:, np.newaxis], X.shape[1], axis=1)
         return {"sum_x": resp.T @ X, "count": count}
     return {"sum_x": resp.T @ np.where(mask, 0.0, X), "count": resp.T @ ~mask}

@@ -81,6 +81,7 @@ from ._gaussian import (
     symmetric_parametrisation,
 )
 from ._gaussian_missing import missing_log_prob, missing_stats
+from ._poisson import column_sums
 
 __all__ = ["StudentTMixture"]
 
@@ -178,7 +179,8 @@ def t_log_prob(delta, dofs, log_constant, n_features: int):
     """``log p(x | k)`` from the Mahalanobis distances (shape (n, K))."""
     dofs = dofs.astype(delta.dtype, copy=False)
     scale = (0.5 * (dofs + n_features)).astype(delta.dtype)
-    log_prob = np.log1p(delta / dofs)
+    log_prob = delta / dofs
+    np.log1p(log_prob, out=log_prob)  # in place: no second (n, K) temporary
     log_prob *= -scale
     log_prob += log_constant.astype(delta.dtype)
     return log_prob
@@ -197,14 +199,21 @@ def t_stats(X, resp, delta, dofs, shift, covariance_type, cache=None):
     else:
         d = X.shape[1]
         dofs = dofs.astype(delta.dtype, copy=False)
-        t = (d - delta) / (dofs + delta)  # u - 1, exactly
-        weighted = resp * (1.0 + t)
+        # The same operations as ``t = (d - delta) / (dofs + delta)``,
+        # ``weighted = resp * (1 + t)`` and ``log1p(t) - t``, in place: three
+        # (n, K) arrays instead of seven.
+        t = d - delta
+        weighted = dofs + delta
+        t /= weighted  # u - 1, exactly
+        np.add(t, 1.0, out=weighted)
+        weighted *= resp
         # E[log u] - u + 1 = log u - (u - 1) - (log(z) - psi(z)), z = (nu + d)/2
-        row_term = np.log1p(t) - t
+        row_term = np.log1p(t)
+        row_term -= t
         row_term -= log_minus_digamma(0.5 * (dofs + d)).astype(delta.dtype)
         log_u = np.einsum("nk,nk->k", resp, row_term)
     stats = gaussian_stats(X, weighted, shift, covariance_type, cache=cache)
-    stats["su"] = weighted.sum(axis=0)
+    stats["su"] = column_sums(weighted)
     stats["log_u"] = log_u
     return stats
 
@@ -272,8 +281,32 @@ def dof_mstep(log_u, nk, shared: bool, bounds=DOF_BOUNDS):
     return out
 
 
+def distinct_patterns(mask):
+    """The distinct rows of a missingness mask, for :func:`t_missing_log_prob`.
+
+    Returns
+    -------
+    masks : ndarray of shape (n_patterns, n_features), dtype bool
+        Each distinct pattern once.
+    inverse : ndarray of shape (n_samples,)
+        The pattern of each row: ``masks[inverse] == mask``.
+    patterns : MissingPatterns
+        :func:`~emmix._conditional_gaussian.missing_patterns` of ``masks``.
+    """
+    masks, inverse = np.unique(mask, axis=0, return_inverse=True)
+    return masks, inverse.ravel(), missing_patterns(masks)
+
+
 def t_missing_log_prob(
-    X, mask, means, covariances, prec_chol, dofs, covariance_type, patterns
+    X,
+    mask,
+    means,
+    covariances,
+    prec_chol,
+    dofs,
+    covariance_type,
+    patterns,
+    distinct=None,
 ):
     """Log-densities of the observed part of rows with missing entries.
 
@@ -282,7 +315,9 @@ def t_missing_log_prob(
     family's kernel gives ``log N(x_o; mu_o, S_oo)``; the same kernel at
     ``x_o = mu_o`` (zeros against zero locations) gives its normalising part
     ``-(p_o log(2 pi) + log|S_oo|) / 2``, and their difference the distance
-    ``delta_o``.
+    ``delta_o``. The normalising part depends on a row's pattern alone, so
+    the kernel computes it on one row of zeros per distinct pattern
+    (``distinct``, :func:`distinct_patterns` of ``mask``; found if None).
 
     Returns
     -------
@@ -297,16 +332,20 @@ def t_missing_log_prob(
     gauss, fill = missing_log_prob(
         X, mask, means, covariances, prec_chol, covariance_type, patterns=patterns
     )
-    zeros = np.where(mask, X, 0.0).astype(X.dtype, copy=False)
+    if distinct is None:
+        distinct = distinct_patterns(mask)
+    masks, inverse, distinct_groups = distinct
+    zeros = np.where(masks, np.nan, 0.0).astype(X.dtype)
     normaliser, _ = missing_log_prob(
         zeros,
-        mask,
+        masks,
         np.zeros_like(means),
         covariances,
         prec_chol,
         covariance_type,
-        patterns=patterns,
+        patterns=distinct_groups,
     )
+    normaliser = normaliser[inverse]
     delta = np.maximum(-2.0 * (gauss - normaliser), 0.0)
     n_observed = np.sum(~mask, axis=1)
     dofs = dofs.astype(X.dtype, copy=False)
@@ -339,7 +378,7 @@ def t_missing_stats(resp, delta, n_observed, dofs, fill, shift, covariance_type)
     stats["s2"] = stats["s2"] + extra["s2"]
     row_term = np.log1p(t) - t
     row_term -= log_minus_digamma(0.5 * (dofs + p_o)).astype(delta.dtype)
-    stats["su"] = weighted.sum(axis=0)
+    stats["su"] = column_sums(weighted)
     stats["log_u"] = np.einsum("nk,nk->k", resp, row_term)
     return stats
 
@@ -787,6 +826,7 @@ default='kmeans'
             params["dofs"],
             self.covariance_type,
             memoized(cache, "patterns", lambda: missing_patterns(incomplete_mask)),
+            memoized(cache, "distinct", lambda: distinct_patterns(incomplete_mask)),
         )
         out[~complete] = log_prob
         if cache is not None:
