@@ -13,8 +13,9 @@ from scipy.special import logsumexp
 import emmix.datasets
 import emmix.mixture._poisson
 from emmix import PoissonMixture
+from emmix._responsibilities import column_sums
 from emmix.datasets import make_poisson_mixture
-from emmix.mixture._poisson import column_sums, poisson_log_prob
+from emmix.mixture._poisson import poisson_log_prob
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from scipy.special import gammaln
 from scipy.stats import binom
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._responsibilities import column_sums
 from .._validation import (
     IntegerInterval,
     _describe_column,
@@ -36,7 +37,6 @@ from .._validation import (
     estimator_feature_names,
 )
 from ..base import BaseMixture, format_values, memoized
-from ._poisson import column_sums
 
 __all__ = ["CoinMixture"]
 

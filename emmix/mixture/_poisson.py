@@ -20,6 +20,7 @@ from scipy.special import gammaln
 from scipy.stats import poisson
 from sklearn.utils._param_validation import Interval
 
+from .._responsibilities import column_sums
 from .._validation import (
     check_array_shape,
     check_counts_representable,
@@ -31,20 +32,6 @@ __all__ = ["PoissonMixture"]
 
 
 # ------------------------------------------------------------- pure maths
-def column_sums(a):
-    """``a.sum(axis=0)`` of an (n, K) array, bit for bit, several times faster.
-
-    numpy's reduction over the rows of a C-ordered narrow array calls its
-    inner loop once per row; ``einsum`` adds the rows one after the other in
-    the same order (the same sums to the last bit, checked for K from 2 to
-    513 in float64 and float32) in one loop. Other layouts and ``K = 1``,
-    where numpy sums pairwise, take ``sum`` itself.
-    """
-    if a.ndim == 2 and a.shape[1] > 1 and a.flags.c_contiguous:
-        return np.einsum("nk->k", a)
-    return a.sum(axis=0)
-
-
 def poisson_row_constant(X):
     """``-sum_j log Gamma(x_j + 1)`` per row (missing entries add nothing)."""
     return -np.sum(gammaln(np.where(np.isnan(X), 0.0, X) + 1), axis=1)

@@ -52,6 +52,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._accel import project_psd
 from .._conditional_gaussian import missing_patterns
+from .._responsibilities import column_sums
 from .._validation import (
     check_array_shape,
     fill_column_means,
@@ -81,7 +82,6 @@ from ._gaussian import (
     symmetric_parametrisation,
 )
 from ._gaussian_missing import missing_log_prob, missing_stats
-from ._poisson import column_sums
 
 __all__ = ["StudentTMixture"]
 
