@@ -20,6 +20,7 @@ from scipy.special import gammaln
 from scipy.stats import poisson
 from sklearn.utils._param_validation import Interval
 
+from .._products import matmul_long, matmul_long_nt
 from .._responsibilities import column_sums
 from .._validation import (
     check_array_shape,
@@ -63,8 +64,12 @@ def poisson_log_prob(X, rates, row_constant=None):
         log_prob = np.where(mask, 0.0, X) @ np.log(rates).T
         log_prob -= (~mask).astype(X.dtype) @ rates.T
     else:
-        log_prob = X @ np.log(rates).T
-        log_prob -= np.sum(rates, axis=1)
+        # Component-major (as the Gaussian family): (K, n) products, handed
+        # on as an F-ordered view whose later passes walk contiguous columns.
+        log_prob = matmul_long(np.log(rates), X.T)
+        log_prob -= np.sum(rates, axis=1)[:, np.newaxis]
+        log_prob += row_constant
+        return log_prob.T
     log_prob += row_constant[:, np.newaxis]
     return log_prob
 
@@ -80,7 +85,7 @@ def poisson_stats(X, resp) -> dict:
     if not mask.any():
         nk = column_sums(resp)
         count = np.repeat(nk[:, np.newaxis], X.shape[1], axis=1)
-        return {"sum_x": resp.T @ X, "count": count}
+        return {"sum_x": matmul_long_nt(resp.T, X.T), "count": count}
     return {"sum_x": resp.T @ np.where(mask, 0.0, X), "count": resp.T @ ~mask}
 
 
