@@ -28,6 +28,7 @@ from scipy.special import gammaln
 from scipy.stats import binom
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._products import matmul_long, matmul_long_nt
 from .._responsibilities import column_sums
 from .._validation import (
     IntegerInterval,
@@ -67,7 +68,7 @@ def binomial_log_prob(heads, trials, probs, row_constant=None, tails=None, work=
         :func:`binomial_row_constant`, if already computed.
     tails : ndarray of shape (n_samples, n_features), default=None
         ``trials - heads``, if already computed.
-    work : ndarray of shape (n_samples, n_components), default=None
+    work : ndarray of shape (n_components, n_samples), default=None
         Scratch space for the tails' term (overwritten), if one is at hand: a
         fresh array of that size on every pass costs page faults about as
         long as the arithmetic.
@@ -84,10 +85,12 @@ def binomial_log_prob(heads, trials, probs, row_constant=None, tails=None, work=
     # cost page faults as long as the arithmetic).
     if tails is None:
         tails = trials - heads
-    log_prob = heads @ np.log(probs).T
-    log_prob += np.matmul(tails, np.log1p(-probs).T, out=work)
-    log_prob += row_constant[:, np.newaxis]
-    return log_prob
+    # Component-major (as the Gaussian family): (K, n) products, handed on as
+    # an F-ordered view whose later passes walk contiguous columns.
+    log_prob = matmul_long(np.log(probs), heads.T)
+    log_prob += matmul_long(np.log1p(-probs), tails.T, out=work)
+    log_prob += row_constant
+    return log_prob.T
 
 
 def binomial_stats(heads, trials, resp) -> dict:
@@ -99,8 +102,8 @@ def binomial_stats(heads, trials, resp) -> dict:
     if trials.ndim == 1:
         tosses = np.outer(column_sums(resp), trials).astype(resp.dtype)
     else:
-        tosses = resp.T @ trials
-    return {"heads": resp.T @ heads, "tosses": tosses}
+        tosses = matmul_long_nt(resp.T, trials.T)
+    return {"heads": matmul_long_nt(resp.T, heads.T), "tosses": tosses}
 
 
 def effective_prob_floor(prob_floor: float, dtype) -> float:
@@ -480,7 +483,7 @@ default='kmeans'
         # which spares every pass a subtraction and a fresh (n, d) allocation.
         tails = memoized(cache, "tails", lambda: trials - heads)
         probs = params["probs"]
-        shape = (heads.shape[0], probs.shape[0])
+        shape = (probs.shape[0], heads.shape[0])
         work = memoized(cache, "work", lambda: np.empty(shape, dtype=X.dtype))
         if work.shape != shape or work.dtype != np.result_type(X.dtype, probs.dtype):
             work = None  # (a start or a warm start of another shape)
