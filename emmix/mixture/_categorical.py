@@ -1037,7 +1037,8 @@ default='kmeans'
         one_hot_rows = self._one_hot(X, cache)
         if self._dense():  # (K, n) products, handed on as an F-ordered view
             return matmul_long(np.log(params["probs"]), one_hot_rows).T
-        return categorical_log_prob(one_hot_rows, params["probs"])
+        # F-ordered: the normalisation then walks contiguous columns.
+        return np.asfortranarray(categorical_log_prob(one_hot_rows, params["probs"]))
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
         one_hot_rows = self._one_hot(X, cache)
