@@ -42,6 +42,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from bench_em import gaussian_start, make_gaussian_data
 from sklearn.exceptions import ConvergenceWarning
 
 import emmix
@@ -166,25 +167,7 @@ def per_iteration_pair(makes, datas, a=2, b=12, repeat=5):
 
 
 def gaussian_data_speed(n, d, k, seed=0):
-    rng = np.random.RandomState(seed)
-    centers = rng.normal(scale=3.0, size=(k, d))
-    return rng.normal(size=(n, d)) + centers[rng.randint(k, size=n)]
-
-
-def gaussian_start(X, covariance_type, k, seed=1):
-    rng = np.random.RandomState(seed)
-    d = X.shape[1]
-    precisions = {
-        "full": np.stack([np.eye(d)] * k),
-        "tied": np.eye(d),
-        "diag": np.ones((k, d)),
-        "spherical": np.ones(k),
-    }[covariance_type]
-    return {
-        "weights_init": np.full(k, 1.0 / k),
-        "means_init": X[rng.choice(len(X), k, replace=False)],
-        "precisions_init": precisions,
-    }
+    return make_gaussian_data(n, d, k, random_state=seed)
 
 
 def speed_cases():
