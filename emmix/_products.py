@@ -27,6 +27,20 @@ def _block(m: int, k: int) -> int:
     return max(MIN_BLOCK, BLOCK_MULTIPLY_ADDS // max(m * k, 1))
 
 
+def _cast_block(B, start, stop, dtype, buffer):
+    """Columns ``start:stop`` of ``B`` as ``dtype`` (a view if no cast is needed).
+
+    A narrow ``B`` (say one-hot rows kept as uint8) is converted block by
+    block into a reused buffer that stays in cache: the data are read from
+    memory in their narrow type, and the product runs in ``dtype``.
+    """
+    if B.dtype == dtype:
+        return B[:, start:stop]
+    block = buffer[:, : stop - start]
+    np.copyto(block, B[:, start:stop])
+    return block
+
+
 def matmul_long(A, B, out=None):
     """``A @ B`` for a small ``A`` (m, k) and a long ``B`` (k, n), by column blocks.
 
@@ -34,21 +48,25 @@ def matmul_long(A, B, out=None):
     ----------
     A : ndarray of shape (m, k)
     B : ndarray of shape (k, n)
+        Of ``A``'s dtype, or of a narrower one (converted block by block).
     out : ndarray of shape (m, n), default=None
         C-ordered output to write into.
 
     Returns
     -------
-    ndarray of shape (m, n)
+    ndarray of shape (m, n), of ``A``'s dtype (or the common one).
     """
     m, k = A.shape
     n = B.shape[1]
+    dtype = np.result_type(A, B) if B.dtype.kind == "f" else A.dtype
     if out is None:
-        out = np.empty((m, n), dtype=np.result_type(A, B))
+        out = np.empty((m, n), dtype=dtype)
     block = _block(m, k)
+    buffer = None if B.dtype == dtype else np.empty((k, min(block, n)), dtype=dtype)
     for start in range(0, n, block):
         stop = min(start + block, n)
-        np.matmul(A, B[:, start:stop], out=out[:, start:stop])
+        Bb = _cast_block(B, start, stop, dtype, buffer)
+        np.matmul(A, Bb, out=out[:, start:stop])
     return out
 
 
@@ -56,10 +74,15 @@ def matmul_long_nt(A, B):
     """``A @ B.T`` for ``A`` (m, n) and ``B`` (p, n) with a long ``n``, by blocks.
 
     The partial products over blocks of ``n`` are summed in block order.
+    ``B`` may be of a narrower dtype than ``A`` (converted block by block).
     """
     m, n = A.shape
-    block = _block(m, B.shape[0])
-    out = A[:, :block] @ B[:, :block].T
+    p = B.shape[0]
+    dtype = np.result_type(A, B) if B.dtype.kind == "f" else A.dtype
+    block = _block(m, p)
+    buffer = None if B.dtype == dtype else np.empty((p, min(block, n)), dtype=dtype)
+    out = A[:, :block] @ _cast_block(B, 0, min(block, n), dtype, buffer).T
     for start in range(block, n, block):
-        out += A[:, start : start + block] @ B[:, start : start + block].T
+        stop = min(start + block, n)
+        out += A[:, start:stop] @ _cast_block(B, start, stop, dtype, buffer).T
     return out
