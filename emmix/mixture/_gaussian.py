@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._accel import project_psd
 from .._conditional_gaussian import missing_patterns
 from .._products import matmul_long, matmul_long_nt
+from .._responsibilities import row_sums
 from .._validation import (
     check_array_shape,
     check_squares_representable,
@@ -605,7 +606,7 @@ def _stats_full(X, shift, resp, cache):
 
 def _stats_tied(X, shift, resp, cache):
     XcT = _features_full(X, shift, cache)[:-1]
-    weight = resp.sum(axis=1)
+    weight = row_sums(resp)
     return {"s1": matmul_long_nt(resp.T, XcT), "s2": matmul_long_nt(XcT * weight, XcT)}
 
 

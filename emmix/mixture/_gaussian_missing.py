@@ -25,6 +25,7 @@ from .._conditional_gaussian import (
     missing_patterns,
     observed_log_prob_diag,
 )
+from .._responsibilities import column_sums
 from ..base import memoized
 
 __all__ = [
@@ -271,7 +272,7 @@ def missing_stats(resp, fill, shift, covariance_type):
         s1, s2 = expected_stats_shared(resp, fill["shared"])
         if not np.array_equal(shift, fill["shift"]):  # to another centre
             moved = (fill["shift"] - shift).astype(s1.dtype)
-            nk = resp.sum(axis=0)
+            nk = column_sums(resp)
             s2 = (
                 s2
                 + np.outer(s1.sum(axis=0), moved)
