@@ -36,6 +36,7 @@ from __future__ import annotations
 import copy
 import inspect
 import os
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -60,6 +61,7 @@ __all__ = [
     "EMMixin",
     "add_stats",
     "iter_chunks",
+    "keep_for_fit",
     "memoized",
 ]
 
@@ -150,6 +152,73 @@ def memoized(cache, key: str, compute):
     if key not in memo:
         memo[key] = compute()
     return memo[key]
+
+
+class MemoBudget:
+    """Bytes that one fit may keep in its chunks' memos beyond the data.
+
+    ``keep_for_fit`` stores a value only while the total stays within the
+    budget: scikit-learn's ``working_memory`` (MiB, default 1024), the same
+    bound as a chunk's temporaries, so a fit on data too large for it
+    recomputes per pass what it cannot keep. Shared by the E-step's threads.
+    """
+
+    def __init__(self, nbytes: int):
+        self.left = int(nbytes)
+        self._lock = threading.Lock()
+
+    def take(self, nbytes: int) -> bool:
+        """Reserve ``nbytes`` (negative: give back); False if they do not fit."""
+        with self._lock:
+            if nbytes > self.left:
+                return False
+            self.left -= nbytes
+            return True
+
+
+#: Key of the fit's :class:`MemoBudget` in every chunk's memo.
+_BUDGET = "_budget"
+
+
+def keep_for_fit(cache, key: str, value):
+    """Keep ``value`` for the rest of the fit if its memo budget has room.
+
+    Unlike :func:`memoized` (for what is small), a large value (an array of
+    the chunk's rows, say) goes into the chunk's fit-long memo only while the
+    fit's :class:`MemoBudget` allows, replacing what ``key`` held; otherwise
+    into the pass's ``cache`` alone. Returns ``value``.
+    """
+    if cache is None:
+        return value
+    memo = cache.get("memo")
+    budget = None if memo is None else memo.get(_BUDGET)
+    if budget is not None:
+        old = memo.pop(key, None)
+        freed = _nbytes(old)
+        if budget.take(_nbytes(value) - freed):
+            memo[key] = value
+            return value
+        budget.take(-freed)
+    cache[key] = value
+    return value
+
+
+def kept(cache, key: str):
+    """What :func:`keep_for_fit` kept under ``key`` (the pass's, else the fit's)."""
+    if cache is None:
+        return None
+    if key in cache:
+        return cache[key]
+    memo = cache.get("memo")
+    return None if memo is None else memo.get(key)
+
+
+def _nbytes(value) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, (tuple, list)):
+        return sum(_nbytes(item) for item in value)
+    return int(getattr(value, "nbytes", 0))
 
 
 def chunk_n_rows(row_bytes: int, n_samples: int) -> int:
@@ -412,7 +481,8 @@ class EMMixin:
         """
         # Per-chunk memo for the fit: what a family computes from the rows
         # alone (e.g. log x!) is computed on the first pass, then reused.
-        self._em_memo = {}
+        # (Its budget for what is kept beyond the data, shared by the chunks.)
+        self._em_memo = {_BUDGET: MemoBudget(get_config()["working_memory"] * 2**20)}
         # A Dask array's blocks are spread over Dask's workers instead.
         n_threads = 1
         if not is_dask(X):
@@ -452,11 +522,14 @@ class EMMixin:
         chunks = list(iter_chunks(X.shape[0], self._em_row_bytes(X, params)))
 
         memos = getattr(self, "_em_memo", None)
+        budget = None if memos is None else memos.get(_BUDGET)
 
         def estep(rows):
             if memos is None:
                 return self._em_estep(X[rows], sample_weight[rows], params)
-            memo = memos.setdefault((rows.start, rows.stop), {})
+            memo = memos.get((rows.start, rows.stop))
+            if memo is None:
+                memo = memos.setdefault((rows.start, rows.stop), {_BUDGET: budget})
             return self._em_estep(X[rows], sample_weight[rows], params, memo=memo)
 
         pool = getattr(self, "_em_pool", None)

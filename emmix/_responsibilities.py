@@ -22,8 +22,9 @@ INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
 #: Floor of the log-responsibilities (before normalising). Responsibilities
 #: below ~1e-150 (1e-30 in float32) weigh nothing, but the subnormal numbers
-#: they would turn into (alone, divided by the row total or multiplied by the
-#: data in the statistics) slow matrix products down by orders of magnitude.
+#: they would turn into (in ``exp`` itself, divided by the row total or
+#: multiplied by the data in the statistics) slow the passes and the matrix
+#: products down by orders of magnitude.
 _LOG_FLOOR = {
     np.float64: np.float64(np.log(1e-150)),
     np.float32: np.float32(np.log(1e-30)),
@@ -83,17 +84,21 @@ def normalize_log_prob(weighted_log_prob):
         ``p(k | x)``, rows summing to 1 (the input array, overwritten).
     """
     top = _row_max(weighted_log_prob)
-    # A row whose every component has probability 0 (-inf) keeps log p = -inf
-    # instead of turning into NaN through inf - inf.
-    top[~np.isfinite(top)] = 0.0
+    # A row whose every component has probability 0 (-inf) must not turn
+    # into NaN through inf - inf: it is normalised around 0 (equal
+    # responsibilities) and keeps log p = -inf (or NaN, or +inf) below.
+    odd = ~np.isfinite(top)
+    odd_top = top[odd]
+    top[odd] = 0.0
     resp = weighted_log_prob
     resp -= top[:, np.newaxis]
     np.maximum(resp, _LOG_FLOOR[resp.dtype.type], out=resp)
     np.exp(resp, out=resp)
     total = row_sums(resp)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        resp /= total[:, np.newaxis]
-        log_norm = np.log(total) + top
+    resp /= total[:, np.newaxis]
+    log_norm = np.log(total)
+    log_norm += top
+    log_norm[odd] = odd_top
     return log_norm, resp
 
 

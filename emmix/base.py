@@ -100,7 +100,7 @@ from ._dask import (
     dask_weights,
     is_dask,
 )
-from ._em import EMMixin, add_stats, iter_chunks, memoized
+from ._em import EMMixin, add_stats, iter_chunks, keep_for_fit, kept, memoized
 from ._responsibilities import (
     INIT_METHODS,
     column_sums,
@@ -127,6 +127,8 @@ __all__ = [
     "INIT_METHODS",
     "BaseMixture",
     "format_values",
+    "keep_for_fit",
+    "kept",
     "memoized",
     "mixture_weights",
     "normalize_log_prob",

@@ -25,6 +25,19 @@ def test_blocked_products_equal_one_shot(n, dtype):
     )
 
 
+@pytest.mark.parametrize("small", [(16, 170), (4, 33), (64, 33)])
+def test_products_on_either_side_of_the_block_rule(small):
+    # Small sides above ~1,000 entries are one call, smaller ones blocks.
+    rng = np.random.default_rng(1)
+    m, k = small
+    A = rng.normal(size=(m, k))
+    B = rng.normal(size=(k, 7001))
+    np.testing.assert_allclose(matmul_long(A, B), A @ B, rtol=1e-12, atol=1e-12)
+    R = rng.random((m, 7001))
+    C = rng.normal(size=(k, 7001))
+    np.testing.assert_allclose(matmul_long_nt(R, C), R @ C.T, rtol=1e-11, atol=1e-9)
+
+
 def test_blocked_products_on_strided_views():
     # The E-step hands over row slices of a larger feature matrix.
     rng = np.random.default_rng(0)

@@ -31,7 +31,14 @@ from .._validation import (
     estimator_feature_names,
     warn_if_reg_covar_dominates,
 )
-from ..base import BaseMixture, chunked_stats, format_values, memoized
+from ..base import (
+    BaseMixture,
+    chunked_stats,
+    format_values,
+    keep_for_fit,
+    kept,
+    memoized,
+)
 from ._covariance_structures import (
     STRUCTURES,
     compact_covariances,
@@ -308,7 +315,10 @@ def _cached_features(cache, key, shift, build):
     """``build()``, kept in the chunk's cache for the same centring point.
 
     The log-densities and the statistics of one chunk share their feature
-    matrix; a caller centring elsewhere gets its own.
+    matrix; a caller centring elsewhere gets its own. (Kept for one pass
+    only: the centring point moves with the parameters, and a fit's worth of
+    features, read back from memory, measured slower than building them
+    anew from the rows while they are in cache.)
     """
     if cache is not None and key in cache:
         cached_shift, features = cache[key]
@@ -320,9 +330,24 @@ def _cached_features(cache, key, shift, build):
     return features
 
 
-def _centred_T(X, shift, out):
-    """``(X - shift)^T`` written into ``out`` (one pass, read in row order)."""
-    return np.subtract(X.T, shift[:, np.newaxis], out=out)
+def _rows_T(X, cache):
+    """``X^T``, C-ordered: kept for the fit where its memo budget allows.
+
+    Reading the rows transposed is what building the features costs (2.9 ms
+    a pass at 100,000 x 16 against 0.4 ms from the transposed copy), and the
+    rows do not change during a fit.
+    """
+    held = kept(cache, "rows_T")
+    if held is None or held.shape[::-1] != X.shape or held.dtype != X.dtype:
+        held = keep_for_fit(cache, "rows_T", np.ascontiguousarray(X.T))
+    return held
+
+
+def _centred_T(X, shift, out, cache=None):
+    """``(X - shift)^T`` written into ``out`` (one pass over contiguous rows)."""
+    if cache is None or "memo" not in cache:  # no fit to keep X^T for
+        return np.subtract(X.T, shift[:, np.newaxis], out=out)
+    return np.subtract(_rows_T(X, cache), shift[:, np.newaxis], out=out)
 
 
 #: Largest ``mu_k^T P_k mu_k`` (centred means, in units of each component's
@@ -368,7 +393,7 @@ def _features_full(X, shift, cache):
     def build():
         n, d = X.shape
         Z = np.empty((d + 1, n), dtype=X.dtype)
-        _centred_T(X, shift, Z[:d])
+        _centred_T(X, shift, Z[:d], cache)
         Z[d] = 1.0
         return Z
 
@@ -382,7 +407,7 @@ def _features_outer(X, shift, cache):
         n, d = X.shape
         n_pairs = d * (d + 1) // 2
         Z = np.empty((n_pairs + d + 1, n), dtype=X.dtype)
-        XcT = _centred_T(X, shift, Z[n_pairs : n_pairs + d])
+        XcT = _centred_T(X, shift, Z[n_pairs : n_pairs + d], cache)
         _packed_outer_T(XcT, out=Z[:n_pairs])
         Z[-1] = 1.0
         return Z
@@ -458,7 +483,7 @@ def _features_diag(X, shift, cache):
     def build():
         n, d = X.shape
         Z = np.empty((2 * d + 1, n), dtype=X.dtype)
-        Xc = _centred_T(X, shift, Z[d : 2 * d])
+        Xc = _centred_T(X, shift, Z[d : 2 * d], cache)
         np.multiply(Xc, Xc, out=Z[:d])
         Z[2 * d] = 1.0
         return Z
@@ -487,7 +512,7 @@ def _features_spherical(X, shift, cache):
     def build():
         n, d = X.shape
         Z = np.empty((d + 2, n), dtype=X.dtype)
-        Xc = _centred_T(X, shift, Z[1 : d + 1])
+        Xc = _centred_T(X, shift, Z[1 : d + 1], cache)
         np.einsum("dn,dn->n", Xc, Xc, out=Z[0])
         Z[d + 1] = 1.0
         return Z

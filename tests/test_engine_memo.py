@@ -1,0 +1,85 @@
+"""The engine's fit-long memo budget, and the normalisation of responsibilities."""
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp, softmax
+from sklearn import config_context
+
+from emmix import GaussianMixtureEM
+from emmix._em import MemoBudget, keep_for_fit, kept
+from emmix._responsibilities import normalize_log_prob
+
+
+def test_keep_for_fit_respects_the_budget():
+    budget = MemoBudget(1000)
+    memo = {"_budget": budget}
+    cache = {"memo": memo}
+    small, large = np.zeros(100), np.zeros(200)  # 800 and 1600 bytes
+    assert keep_for_fit(cache, "a", small) is small
+    assert memo["a"] is small and budget.left == 200
+    # Too large for what is left: kept for the pass only.
+    assert keep_for_fit(cache, "b", large) is large
+    assert "b" not in memo and cache["b"] is large and budget.left == 200
+    # Replacing a kept value gives its bytes back first.
+    assert keep_for_fit(cache, "a", np.zeros(120)) is not small
+    assert memo["a"].size == 120 and budget.left == 40
+    assert kept(cache, "a") is memo["a"] and kept(cache, "c") is None
+    # Without a memo (no fit running) nothing is kept beyond the pass.
+    plain = {}
+    keep_for_fit(plain, "a", small)
+    assert plain == {"a": small} and kept(None, "a") is None
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_fit_same_numbers_whether_rows_are_kept_or_not(covariance_type):
+    # The transposed rows are kept for the fit when working_memory allows;
+    # recomputed per pass they give the same numbers to the last bit.
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(m, 1.0, size=(3000, 5)) for m in (0.0, 4.0, 9.0)])
+    make = lambda: GaussianMixtureEM(  # noqa: E731
+        3, covariance_type=covariance_type, max_iter=5, tol=0.0, random_state=0
+    )
+    kept_fit = make().fit(X)
+    with config_context(working_memory=1):  # 1 MiB: rows (~0.4 MB) kept
+        small_chunks = make().fit(X)
+    gm = make()
+    # A budget of 0: every pass rebuilds from the rows.
+    original = MemoBudget.__init__
+    try:
+        MemoBudget.__init__ = lambda self, nbytes: original(self, 0)
+        rebuilt = gm.fit(X)
+    finally:
+        MemoBudget.__init__ = original
+    for key in ("weights_", "means_", "covariances_"):
+        np.testing.assert_array_equal(getattr(rebuilt, key), getattr(kept_fit, key))
+        np.testing.assert_allclose(
+            getattr(small_chunks, key), getattr(kept_fit, key), rtol=1e-12, atol=1e-11
+        )
+
+
+def test_normalize_against_scipy():
+    rng = np.random.default_rng(1)
+    log_prob = rng.normal(scale=300.0, size=(500, 7))
+    log_prob[3] = -np.inf  # every component impossible
+    log_prob[4, :3] = -np.inf
+    expected_norm = logsumexp(log_prob, axis=1)
+    with np.errstate(invalid="ignore"):
+        expected_resp = softmax(log_prob, axis=1)
+    for layout in ("C", "F"):
+        log_norm, resp = normalize_log_prob(np.array(log_prob, order=layout))
+        assert log_norm[3] == -np.inf
+        np.testing.assert_allclose(resp[3], np.full(7, 1 / 7), rtol=1e-12)
+        rows = np.arange(500) != 3
+        np.testing.assert_allclose(log_norm[rows], expected_norm[rows], rtol=1e-13)
+        # Responsibilities above 1e-150 of their row's largest are scipy's;
+        # smaller ones are floored there (they weigh nothing either way).
+        relative = expected_resp[rows] / expected_resp[rows].max(1, keepdims=True)
+        large = relative > 1e-150
+        np.testing.assert_allclose(
+            resp[rows][large], expected_resp[rows][large], rtol=1e-12
+        )
+        np.testing.assert_allclose(
+            resp[rows][~large] / resp[rows].max(1, keepdims=True).repeat(7, 1)[~large],
+            1e-150,
+            rtol=1e-12,
+        )
