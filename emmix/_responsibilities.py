@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._compiled import compiled_normalize
+
 __all__ = [
     "INIT_METHODS",
     "column_sums",
@@ -83,6 +85,18 @@ def normalize_log_prob(weighted_log_prob):
     resp : ndarray of shape (n_samples, n_components)
         ``p(k | x)``, rows summing to 1 (the input array, overwritten).
     """
+    log_norm, done = compiled_normalize(
+        weighted_log_prob, _LOG_FLOOR[weighted_log_prob.dtype.type]
+    )
+    if log_norm is None:
+        return _normalize(weighted_log_prob)
+    if done < len(log_norm):  # rows the kernel leaves to numpy
+        log_norm[done:], _ = _normalize(weighted_log_prob[done:])
+    return log_norm, weighted_log_prob
+
+
+def _normalize(weighted_log_prob):
+    """:func:`normalize_log_prob` in numpy (the compiled kernel's twin)."""
     top = _row_max(weighted_log_prob)
     # A row whose every component has probability 0 (-inf) must not turn
     # into NaN through inf - inf: it is normalised around 0 (equal
