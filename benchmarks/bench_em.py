@@ -733,9 +733,12 @@ def main(argv=None):
 
     gflops64 = matmul_gflops(np.float64)
     gflops32 = matmul_gflops(np.float32)
+    from emmix._compiled import has_numba
+
+    compiled = "numba kernels" if has_numba() else "numpy only (no numba)"
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, "
-        f"{platform.machine()}"
+        f"{platform.machine()}, {compiled}, load average {os.getloadavg()[0]:.2f}"
     )
     print(
         f"matrix-product throughput: {gflops64:.1f} GFLOP/s (float64), "
@@ -743,7 +746,10 @@ def main(argv=None):
     )
 
     n = 20_000 if args.quick else 100_000
-    results = {"matmul_gflops": {"float64": gflops64, "float32": gflops32}}
+    results = {
+        "matmul_gflops": {"float64": gflops64, "float32": gflops32},
+        "compiled": has_numba(),
+    }
 
     sections = set(args.only or ["targets", "missing", "scaling", "counts"])
     columns = None
