@@ -246,7 +246,9 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
         ``cache`` is a dict shared with ``_component_stats`` within one E-step
         chunk, where a family may keep what both need; ``cache["memo"]``
-        (through :func:`emmix.base.memoized`) lives for a whole fit.
+        (through :func:`emmix.base.memoized`, or :func:`emmix.base.keep_for_fit`
+        for arrays of the chunk's size, within ``working_memory``) lives for a
+        whole fit.
         """
 
     @abstractmethod
