@@ -4,9 +4,9 @@ The E-step multiplies small parameter matrices (K by a few dozen) with a
 chunk's thousands of rows. numpy's wheels link OpenBLAS, whose small-matrix
 kernels handle products of up to about a million multiply-adds far better
 than its general path handles long, thin ones: measured on 2 AMD EPYC cores,
-(16 x 33) @ (33 x 10,000) ran 1.4x faster in blocks of 1,024 columns, and
+(16 x 33) @ (33 x 10,000) ran 1.4x faster in blocks of ~1,800 columns, and
 (16 x 10,000) @ (10,000 x 32) 1.6x faster summed over such blocks. Where
-the small side has more than about 1,000 entries the blocks would fall below
+the small side has more than about 1,900 entries the blocks would fall below
 512 columns and measured no faster than one call (1.2x slower at 16 x 170):
 there the product is one call. Other BLAS
 libraries lose nothing measurable by the blocking. The results equal the
@@ -21,13 +21,15 @@ import numpy as np
 __all__ = ["matmul_long", "matmul_long_nt"]
 
 #: Multiply-adds per block product: under OpenBLAS's small-matrix threshold.
-BLOCK_MULTIPLY_ADDS = 2**19
+#: (OpenBLAS switches at 10**6: blocks of 0.95-1.0 million ran as fast as
+#: half that size, in half the calls; 1.1 million 1.5-2x slower.)
+BLOCK_MULTIPLY_ADDS = 960_000
 #: Never fewer columns per block than this (per-call overhead).
 MIN_BLOCK = 256
 
 
 #: Blocks that the threshold would make shorter than this do not pay: for a
-#: small side above ~1,000 entries, one call measured as fast or faster (1.2x
+#: small side above ~1,900 entries, one call measured as fast or faster (1.2x
 #: at 16 x 170, the full-covariance features at d = 16).
 SHORTEST_USEFUL_BLOCK = 512
 
