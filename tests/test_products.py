@@ -36,6 +36,10 @@ def test_products_on_either_side_of_the_block_rule(small):
     R = rng.random((m, 7001))
     C = rng.normal(size=(k, 7001))
     np.testing.assert_allclose(matmul_long_nt(R, C), R @ C.T, rtol=1e-11, atol=1e-9)
+    R32, C32 = R.astype(np.float32), C.astype(np.float32)
+    result = matmul_long_nt(R32, C32)
+    assert result.dtype == np.float32 and result.flags.c_contiguous
+    np.testing.assert_allclose(result, R @ C.T, rtol=2e-4, atol=2e-3)
 
 
 def test_blocked_products_on_strided_views():
