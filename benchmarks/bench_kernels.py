@@ -1,0 +1,143 @@
+"""The E-step's building blocks, side by side: normalisation and long products.
+
+One chunk of the benchmark's size (12,500 rows, K = 16), single-threaded,
+best of many runs (``time.thread_time``), alternating the variants:
+
+* the normalisation of the responsibilities: numpy's passes against the
+  compiled kernel (numba, extra ``fast``), float64;
+* the long, thin products of ``emmix._products`` against numpy's one call,
+  for the shapes the Gaussian covariance types use (d = 16), float64 and
+  float32.
+
+Usage: ``python benchmarks/bench_kernels.py [--repeat R]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from emmix._compiled import has_numba
+from emmix._products import matmul_long, matmul_long_nt
+from emmix._responsibilities import _normalize, normalize_log_prob
+
+N_ROWS = 12_500
+K = 16
+
+
+def best_time(funcs, make_input, repeat):
+    """Best seconds of each function, run in turns on fresh inputs."""
+    best = [np.inf] * len(funcs)
+    for _ in range(repeat):
+        for i, func in enumerate(funcs):
+            data = make_input()
+            start = time.thread_time()
+            func(data)
+            best[i] = min(best[i], time.thread_time() - start)
+    return best
+
+
+def table(rows, columns):
+    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in columns]
+    print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in rows:
+        print(
+            "  ".join(
+                str(row[c]).rjust(w) for c, w in zip(columns, widths, strict=True)
+            )
+        )
+    print()
+
+
+def normalisation_rows(repeat):
+    rng = np.random.default_rng(0)
+    rows = []
+    for scale in (3.0, 300.0):
+        log_prob = np.asfortranarray(rng.normal(scale=scale, size=(N_ROWS, K)))
+        numpy_s, compiled_s = best_time(
+            [_normalize, normalize_log_prob],
+            lambda log_prob=log_prob: log_prob.copy(order="F"),
+            repeat,
+        )
+        expected = _normalize(log_prob.copy(order="F"))[1]
+        got = normalize_log_prob(log_prob.copy(order="F"))[1]
+        rows.append(
+            {
+                "log-density spread": scale,
+                "numpy us": f"{numpy_s * 1e6:.0f}",
+                "compiled us": f"{compiled_s * 1e6:.0f}" if has_numba() else "-",
+                "speed-up": f"{numpy_s / compiled_s:.2f}x" if has_numba() else "-",
+                "max rel diff": f"{np.max(np.abs(got - expected) / expected):.1e}",
+            }
+        )
+    return rows
+
+
+def product_rows(repeat):
+    rng = np.random.default_rng(1)
+    shapes = {
+        "diag logp (16 x 33)": (16, 33),
+        "spherical logp (16 x 18)": (16, 18),
+        "full logp (16 x 153)": (16, 153),
+    }
+    rows = []
+    for dtype in (np.float64, np.float32):
+        for name, (m, k) in shapes.items():
+            A = rng.normal(size=(m, k)).astype(dtype)
+            B = rng.normal(size=(k, N_ROWS)).astype(dtype)
+            ours, numpy_ = best_time(
+                [lambda ab: matmul_long(*ab), lambda ab: ab[0] @ ab[1]],
+                lambda A=A, B=B: (A, B),
+                repeat,
+            )
+            rows.append(_product_row(name, dtype, numpy_, ours))
+            # The statistics: responsibilities (F-ordered, viewed (K, n))
+            # times the features.
+            R = np.asfortranarray(rng.random((N_ROWS, m))).astype(dtype, order="F")
+            ours, numpy_ = best_time(
+                [lambda rb: matmul_long_nt(*rb), lambda rb: rb[0] @ rb[1].T],
+                lambda R=R, B=B: (R.T, B),
+                repeat,
+            )
+            stats = name.replace("logp", "stats")
+            rows.append(_product_row(stats, dtype, numpy_, ours))
+    return rows
+
+
+def _product_row(name, dtype, numpy_s, ours_s):
+    return {
+        "product": name,
+        "dtype": np.dtype(dtype).name,
+        "numpy one call ms": f"{numpy_s * 1e3:.3f}",
+        "emmix._products ms": f"{ours_s * 1e3:.3f}",
+        "speed-up": f"{numpy_s / ours_s:.2f}x",
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args(argv)
+    print(
+        f"numpy {np.__version__}, numba {'yes' if has_numba() else 'no'}, "
+        f"load average {os.getloadavg()[0]:.2f}; one chunk of {N_ROWS} rows, "
+        f"K = {K}, one thread\n"
+    )
+    with threadpool_limits(1):
+        print("== Normalisation of the responsibilities (float64) ==")
+        table(*_with_columns(normalisation_rows(args.repeat)))
+        print("== Long, thin products (d = 16) ==")
+        table(*_with_columns(product_rows(max(args.repeat // 4, 10))))
+    return 0
+
+
+def _with_columns(rows):
+    return rows, list(rows[0])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
