@@ -11,6 +11,8 @@ family's start features, and one M-step of the family's statistics gives the
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.cluster import KMeans
@@ -61,12 +63,11 @@ def split_start(model, X, sample_weight=None, random_state=None):
     new *= sample_weight[:, np.newaxis]
     if np.any(new.sum(axis=0) <= 0):
         return None
-    target = clone(model).set_params(n_components=model.n_components + 1)
-    # What the fit saw of the columns (a family whose groups of columns are
-    # named, MixedTypeMixture, resolves them from it).
-    target.n_features_in_ = model.n_features_in_
-    if hasattr(model, "feature_names_in_"):
-        target.feature_names_in_ = model.feature_names_in_
+    # A copy of the fit, not a clone: what its validation learned of the
+    # columns (their names, MixedTypeMixture's groups, the categories of
+    # categorical answers) is what the statistics of K + 1 components need.
+    target = copy.deepcopy(model)
+    target.set_params(n_components=model.n_components + 1)
     return target._params_from_resp(filled, new, sample_weight)
 
 

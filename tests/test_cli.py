@@ -2,6 +2,7 @@
 
 import builtins
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -1127,3 +1128,82 @@ def test_fit_and_predict_categorical_codes(tmp_path, capsys):
         rows = list(csv.reader(handle))
     labels = np.array([int(r[1]) for r in rows[1:]])
     np.testing.assert_array_equal(labels, reference.predict(X))
+
+
+def _mixed_table(tmp_path):
+    rng = np.random.default_rng(0)
+    z = rng.integers(0, 3, 400)
+    centres = np.array([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0]])
+    gauss = centres[z] + rng.normal(size=(400, 2))
+    visits = rng.poisson(np.array([1.0, 6.0, 14.0])[z])
+    answer = (z + (rng.random(400) < 0.15)) % 3
+    X = np.column_stack([gauss, visits, answer])
+    path = tmp_path / "mixed.csv"
+    np.savetxt(path, X, delimiter=",", header="x,y,visits,answer", comments="")
+    return path, X
+
+
+def test_fit_mixed_types(tmp_path, capsys):
+    from emmix import MixedTypeMixture
+
+    path, X = _mixed_table(tmp_path)
+    groups = "gaussian:x,y;poisson:3;categorical:answer"
+    argv = ["fit", str(path), "--model", "mixed", "--groups", groups]
+    argv += ["--covariance-type", "diag", "--out", str(tmp_path / "out")]
+    assert main([*argv, "--n-components", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "MixedTypeMixture" in out and "poisson: rates" in out
+    params = json.loads((tmp_path / "out" / "params.json").read_text())
+    columns = [
+        ("gaussian", [0, 1], {"covariance_type": "diag"}),
+        ("poisson", [2], {}),
+        ("categorical", [3], {}),
+    ]
+    reference = MixedTypeMixture(
+        3, columns=columns, n_init=3, random_state=0, max_iter=500
+    ).fit(X)
+    assert params["log_likelihood"] == pytest.approx(
+        reference.score(X) * len(X), rel=1e-6
+    )
+    if importlib.util.find_spec("skops") is not None:  # saved, predicted
+        model, predictions = tmp_path / "mixed.skops", tmp_path / "p.csv"
+        argv_save = [*argv[:-1], str(tmp_path / "out2"), "--n-components", "3"]
+        assert main([*argv_save, "--save", str(model)]) == 0
+        argv_predict = ["predict", "--model", str(model), str(path)]
+        assert main([*argv_predict, "-o", str(predictions)]) == 0
+        with open(predictions, newline="") as handle:
+            labels = [int(row[1]) for row in list(csv.reader(handle))[1:]]
+        np.testing.assert_array_equal(labels, reference.predict(X))
+    # K chosen by BIC: every K fits (none "failed"), and 3 wins.
+    assert main([*argv[:-2], "--out", str(tmp_path / "sel")]) == 0
+    selection = json.loads((tmp_path / "sel" / "params.json").read_text())
+    assert selection["n_components"] == 3
+    assert not any("failed" in w for w in selection["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("groups", "message"),
+    [
+        (None, "--model mixed needs --groups"),
+        ("gaussian:x,y;poisson:visits", "leaves 1 column of the 4 columns used"),
+        ("gauss:x", "write FAMILY:COLUMNS with FAMILY one of"),
+        ("gaussian:x,y;poisson:y;categorical:answer", "column 'y' is in the gaussian"),
+        ("gaussian:x,z", "'z' is not one of the 4 columns used"),
+        ("gaussian:1,2;coin:3;categorical:4", "a coin group needs --n-trials"),
+    ],
+)
+def test_fit_mixed_types_bad_groups(tmp_path, capsys, groups, message):
+    path, _ = _mixed_table(tmp_path)
+    argv = ["fit", str(path), "--model", "mixed", "--n-components", "2"]
+    if groups is not None:
+        argv += ["--groups", groups]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_groups_only_with_mixed(tmp_path, capsys):
+    path, _ = _mixed_table(tmp_path)
+    argv = ["fit", str(path), "--groups", "gaussian:1", "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    assert "--groups applies only to --model mixed" in capsys.readouterr().err

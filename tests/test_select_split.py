@@ -64,3 +64,25 @@ def test_dips_flag_only_real_dips():
         False,
         True,
     ]
+
+
+def test_mixed_types_with_categories_grow_by_splits():
+    # The K + 1 start needs what the fit learned of the columns (the groups,
+    # the categories of the answers): every K fits and none dips.
+    from emmix import MixedTypeMixture
+
+    rng = np.random.default_rng(3)
+    z = rng.integers(0, 3, 600)
+    X = np.column_stack(
+        [
+            np.array([0.0, 4.0, 8.0])[z] + rng.normal(size=600),
+            (z + (rng.random(600) < 0.2)) % 3,
+        ]
+    )
+    est = MixedTypeMixture(
+        columns=[("gaussian", [0]), ("categorical", [1])], random_state=0
+    )
+    selection = select_n_components(est, X, range(1, 6), error_score="raise")
+    assert selection.best_n_components_ == 3
+    log_likelihoods = [est.score(X) for est in selection.estimators_]
+    assert not any(_dips(selection.n_components_, log_likelihoods))

@@ -29,8 +29,124 @@ from ._report import (
 OUTPUT_FILES = ("params.json", "labels.csv", "fit.png")
 
 
-def make_estimator(args, progress: Progress):
-    """The unfitted mixture the options ask for, reporting to ``progress``."""
+#: Families ``--groups`` takes for ``--model mixed``.
+GROUP_FAMILIES = ("gaussian", "poisson", "coin", "categorical")
+
+
+def parse_groups(
+    spec: str | None, header: list[str] | None, n_columns: int
+) -> list[tuple[str, list[int]]]:
+    """``--groups``: ``[(family, columns from 0), ...]`` in the order given.
+
+    Columns are names or positions (from 1) among the columns used; each
+    column belongs to one group at most.
+    """
+    if spec is None or not spec.strip():
+        raise CLIError(
+            "--model mixed needs --groups, e.g. --groups "
+            "'gaussian:1,2;categorical:3,4;poisson:5' (names or positions from 1)"
+        )
+    groups = []
+    seen: dict[int, str] = {}
+    for part in (p.strip() for p in spec.split(";")):
+        if not part:
+            continue
+        family, sep, columns = part.partition(":")
+        family = family.strip().lower()
+        if not sep or family not in GROUP_FAMILIES:
+            raise CLIError(
+                f"--groups {part!r}: write FAMILY:COLUMNS with FAMILY one of "
+                f"{', '.join(GROUP_FAMILIES)}"
+            )
+        items = column_specs(columns) or []
+        if not items:
+            raise CLIError(f"--groups {part!r}: no columns after {family}:")
+        chosen = []
+        for item in items:
+            if header is not None and item in header:
+                index = header.index(item)
+            elif item.isdigit() and 1 <= int(item) <= n_columns:
+                index = int(item) - 1
+            else:
+                names = f"; the columns are {', '.join(header)}" if header else ""
+                raise CLIError(
+                    f"--groups {family}: {item!r} is not one of the "
+                    f"{plural(n_columns, 'column')} used (a name, or a position "
+                    f"from 1 to {n_columns}){names}"
+                )
+            if index in seen:
+                raise CLIError(
+                    f"--groups: column {item!r} is in the {seen[index]} group "
+                    f"and the {family} group; give it to one"
+                )
+            seen[index] = family
+            chosen.append(index)
+        groups.append((family, chosen))
+    if not groups:
+        raise CLIError("--groups names no group")
+    return groups
+
+
+def _mixed_estimator(args, common, table, progress):
+    """``--model mixed``: a MixedTypeMixture over ``--groups``."""
+    from emmix import MixedTypeMixture
+
+    width = table.X.shape[1]
+    groups = parse_groups(args.groups, table.header, width)
+    families = {family for family, _ in groups}
+    kind = args.covariance_type
+    if isinstance(kind, list):
+        raise CLIError("--model mixed takes one --covariance-type")
+    if kind is not None and "gaussian" not in families:
+        raise CLIError(
+            "--covariance-type applies to gaussian groups: --groups has none"
+        )
+    if args.n_trials is not None and "coin" not in families:
+        raise CLIError("--n-trials applies to coin groups: --groups has none")
+    columns = []
+    for family, cols in groups:
+        options = {}
+        if family == "gaussian" and kind is not None:
+            options["covariance_type"] = kind
+        if family == "coin":
+            options["n_trials"] = _n_trials(args.n_trials, "a coin group")
+        columns.append((family, cols, options))
+    unused = width - sum(len(cols) for _, cols in groups)
+    if unused:
+        raise CLIError(
+            f"--groups leaves {plural(unused, 'column')} of the "
+            f"{plural(width, 'column')} used in no group; give every column a "
+            "group, or leave columns out with --columns / --drop"
+        )
+    return watched(MixedTypeMixture, progress)(columns=columns, **common)
+
+
+def _n_trials(text, what: str):
+    """``--n-trials`` as a positive integer (or ``from_X``), for ``what``."""
+    if text is None:
+        raise CLIError(
+            f"{what} needs --n-trials N (tosses per round), or "
+            "--n-trials from_X when the file has a tosses column per heads column"
+        )
+    if text == "from_X":
+        return text
+    try:
+        n_trials = int(text)
+    except ValueError:
+        raise CLIError(
+            f"--n-trials must be a positive integer or 'from_X', got {text!r}"
+        ) from None
+    if n_trials < 1:
+        raise CLIError(f"--n-trials must be at least 1, got {n_trials}")
+    return n_trials
+
+
+def make_estimator(args, progress: Progress, table: Table | None = None):
+    """The unfitted mixture the options ask for, reporting to ``progress``.
+
+    ``table`` (the data read) is needed by ``--model mixed``, whose groups
+    name its columns.
+    """
     from emmix import (
         CategoricalMixture,
         CoinMixture,
@@ -46,6 +162,12 @@ def make_estimator(args, progress: Progress):
     }
     if args.tol is not None:
         common["tol"] = args.tol
+    if getattr(args, "groups", None) is not None and args.model != "mixed":
+        raise CLIError("--groups applies only to --model mixed")
+    if args.model == "mixed":
+        if table is None:  # pragma: no cover - the fit command passes it
+            raise CLIError("--model mixed needs the data's columns")
+        return _mixed_estimator(args, common, table, progress)
     if args.model == "gaussian":
         cls = watched(GaussianMixtureEM, progress)
         kind = args.covariance_type or "full"
@@ -72,21 +194,7 @@ def make_estimator(args, progress: Progress):
         if args.n_trials is not None:
             raise CLIError("--n-trials applies only to --model coin")
         return watched(PoissonMixture, progress)(**common)
-    if args.n_trials is None:
-        raise CLIError(
-            "--model coin needs --n-trials N (tosses per round), or "
-            "--n-trials from_X when the file has a tosses column per heads column"
-        )
-    n_trials = args.n_trials
-    if n_trials != "from_X":
-        try:
-            n_trials = int(n_trials)
-        except ValueError:
-            raise CLIError(
-                f"--n-trials must be a positive integer or 'from_X', got {n_trials!r}"
-            ) from None
-        if n_trials < 1:
-            raise CLIError(f"--n-trials must be at least 1, got {n_trials}")
+    n_trials = _n_trials(args.n_trials, "--model coin")
     return watched(CoinMixture, progress)(n_trials=n_trials, **common)
 
 
@@ -352,7 +460,7 @@ def fit_command(args) -> int:
     n_samples, n_features = X.shape
     n_missing = int(np.isnan(X).sum())
     progress = Progress(out, enabled=not args.quiet)
-    estimator = make_estimator(args, progress)
+    estimator = make_estimator(args, progress, table)
     name = type(estimator).__name__
     non_integer = check_whole_numbers(table, args)
     say(

@@ -24,9 +24,13 @@ MODEL_CLASSES = (
     "CategoricalMixture",
     "CoinMixture",
     "GaussianMixtureEM",
+    "MixedTypeMixture",
     "PoissonMixture",
     "StudentTMixture",
 )
+#: Containers a model may hold besides emmix classes (MixedTypeMixture's
+#: ``named_estimators_`` is a scikit-learn Bunch, a dict with attributes).
+TRUSTED_CONTAINERS = ("sklearn.utils._bunch.Bunch",)
 
 
 def _skops_io():
@@ -97,14 +101,18 @@ def load_model(path: str | os.PathLike):
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:  # a zip that is no skops file, a truncated file
         raise CLIError(f"{path}: not a skops model file ({one_line(exc)})") from None
-    unexpected = [name for name in untrusted if name not in trusted]
+    unexpected = [
+        name
+        for name in untrusted
+        if name not in trusted and name not in TRUSTED_CONTAINERS
+    ]
     if unexpected:
         raise CLIError(
             f"{path}: holds {', '.join(unexpected)}, not an emmix estimator; "
             "refused (only models written by emmix fit --save are loaded)"
         )
     try:
-        model = sio.load(path, trusted=trusted)
+        model = sio.load(path, trusted=[*trusted, *TRUSTED_CONTAINERS])
     except Exception as exc:
         raise CLIError(f"{path}: cannot load the model ({one_line(exc)})") from None
     if f"{type(model).__module__}.{type(model).__qualname__}" not in trusted:

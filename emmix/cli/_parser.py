@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-MODELS = ("gaussian", "poisson", "coin", "student-t", "categorical")
+MODELS = ("gaussian", "poisson", "coin", "student-t", "categorical", "mixed")
 
 
 def _command(module: str, function: str):
@@ -153,8 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
         choices=MODELS,
         default="gaussian",
         help="mixture family: gaussian, poisson (counts), coin (heads of N "
-        "tosses), student-t (robust clustering) or categorical (latent class "
-        "analysis of answers coded as numbers); default: gaussian",
+        "tosses), student-t (robust clustering), categorical (latent class "
+        "analysis of answers coded as numbers) or mixed (one latent class over "
+        "groups of columns of different families, see --groups); default: "
+        "gaussian",
+    )
+    fit.add_argument(
+        "--groups",
+        metavar="SPEC",
+        help="for --model mixed: the family of each group of columns, as "
+        "'gaussian:COLS;categorical:COLS;poisson:COLS' (families gaussian, "
+        "poisson, coin, categorical; COLS comma-separated names or positions "
+        "from 1 among the columns used); --covariance-type applies to the "
+        "gaussian groups, --n-trials to the coin groups",
     )
     how = fit.add_mutually_exclusive_group()
     how.add_argument(
