@@ -57,18 +57,26 @@ import numpy as np
 
 __all__ = [
     "Conditional",
+    "ExpandedConditional",
     "MissingPatterns",
     "PatternGroup",
+    "PatternIndex",
     "SharedConditional",
+    "bordered_inverses",
     "condition_on_observed",
     "condition_on_observed_diag",
+    "condition_on_observed_expanded",
     "condition_on_observed_shared",
     "expected_stats",
     "expected_stats_diag",
+    "expected_stats_expanded",
     "expected_stats_shared",
+    "filled_expanded",
     "filled_shared",
     "missing_patterns",
     "observed_log_prob_diag",
+    "packed_features",
+    "pattern_index",
     "row_bytes",
 ]
 
@@ -764,6 +772,475 @@ def expected_stats(centred, resp, conditional: Conditional):
     s2 += _covariance_sum(conditional.blocks, resp, centred.shape[2]).astype(
         s2.dtype, copy=False
     )
+    return s1, s2
+
+
+# ------------------------------------------------ expanded (full covariances)
+#: Largest ``a_k^T Q_k a_k`` (``a_k = mu_k - c``, the component's mean in units
+#: of its own spread from the reference point) for which
+#: :func:`condition_on_observed_expanded` expands the distances around ``c``:
+#: the expansion cancels terms of that size, so distances near a mean keep all
+#: but about four of their digits (the complete-data log-densities' rule).
+EXPANDED_MAX_NORM = 1e4
+
+#: Rows whose conditional distance ``r̂^T Q r̂ = u^T Q u - b^T C b`` cancels
+#: terms more than this many times its own size (missing entries that the
+#: observed ones predict almost exactly) have it recomputed from the whitened
+#: filled row, which has no cancellation.
+CANCELLATION_MAX = 1e4
+
+#: Above this many features the packed outer products (``d (d + 1) / 2`` per
+#: row) cost more than the per-component ``(K, n, d)`` arrays they replace.
+EXPANDED_MAX_FEATURES = 32
+
+
+class PatternIndex(NamedTuple):
+    """Index arrays of the rows' patterns for the expanded E-step (rows only).
+
+    Everything here depends on the missingness mask (and the number of
+    components) alone, so a fit builds it once per chunk of rows.
+
+    The missing sets form a prefix tree: level ``j`` holds the distinct
+    length-``j`` prefixes (columns in increasing order) of the patterns with
+    at least ``j`` missing entries, the whole patterns of that length first,
+    in their group's order. The inverse of ``Q`` on a prefix is its parent's
+    bordered by one row and column (:func:`bordered_inverses`).
+
+    Attributes
+    ----------
+    levels : tuple of (ndarray, ndarray or None, ndarray, ndarray)
+        Per level ``j = 1, 2, ...``: its prefixes (n_nodes, j), the index of
+        each one's parent in level ``j - 1`` (None at level 1), and the flat
+        indices into a ``(n_features, n_features)`` matrix of each prefix's
+        new diagonal entry (n_nodes,) and of its border (j - 1, n_nodes).
+    counts : dict
+        The number of patterns with ``j`` missing entries, per ``j``.
+    cells_t : tuple of ndarray
+        Per pattern group, ``cells.T`` (m, n_rows), contiguous.
+    weight_index : tuple of ndarray
+        Per pattern group, ``k * n_patterns + pattern`` (K, n_rows): the sums
+        of row weights per pattern and component are one ``bincount``.
+    block_index : ndarray
+        Per pattern group, concatenated: the flat index into ``(K,
+        n_features, n_features)`` of each entry of its (K, m, m, n_patterns)
+        blocks.
+    n_components : int
+    """
+
+    levels: tuple
+    counts: dict
+    cells_t: tuple
+    weight_index: tuple
+    block_index: np.ndarray
+    n_components: int
+
+
+def _row_keys(a, b):
+    """Comparable keys of the rows of two integer arrays of the same width."""
+    both = np.ascontiguousarray(np.concatenate([a, b]).astype(np.int64))
+    keys = both.view(np.dtype((np.void, both.shape[1] * 8))).ravel()
+    return keys[: len(a)], keys[len(a) :]
+
+
+def _row_index(table, rows):
+    """Index in ``table`` of each of ``rows`` (all present)."""
+    key_t, key_r = _row_keys(table, rows)
+    order = np.argsort(key_t)
+    return order[np.searchsorted(key_t[order], key_r)]
+
+
+def pattern_index(
+    patterns: MissingPatterns, n_features: int, n_components: int
+) -> PatternIndex:
+    """The :class:`PatternIndex` of ``patterns``."""
+    by_size = {g.missing.shape[1]: g.missing for g in patterns.groups}
+    levels = []
+    previous = None
+    for j in range(1, max(by_size, default=0) + 1):
+        whole = by_size.get(j, np.empty((0, j), dtype=np.intp))
+        longer = [by_size[m][:, :j] for m in by_size if m > j]
+        inner = np.unique(np.concatenate(longer), axis=0) if longer else whole[:0]
+        if len(whole) and len(inner):
+            # Prefixes that are whole patterns too are kept once, with them.
+            key_inner, key_whole = _row_keys(inner, whole)
+            inner = inner[~np.isin(key_inner, key_whole)]
+        nodes = np.concatenate([whole, inner]).astype(np.intp)
+        last = nodes[:, -1]
+        parent = None if previous is None else _row_index(previous, nodes[:, :-1])
+        border = np.ascontiguousarray(nodes[:, :-1].T * n_features + last)
+        levels.append((nodes, parent, last * (n_features + 1), border))
+        previous = nodes
+    components = np.arange(n_components)
+    cells_t, weight_index, block_index = [], [], []
+    for group in patterns.groups:
+        mis = group.missing
+        n_patterns = len(mis)
+        cells_t.append(np.ascontiguousarray(group.cells.T))
+        weight_index.append(components[:, None] * n_patterns + group.pattern)
+        entries = mis.T[:, None, :] * n_features + mis.T[None, :, :]  # (m, m, P)
+        block_index.append(
+            (components[:, None, None, None] * n_features**2 + entries).ravel()
+        )
+    return PatternIndex(
+        levels=tuple(levels),
+        counts={m: len(mis) for m, mis in by_size.items()},
+        cells_t=tuple(cells_t),
+        weight_index=tuple(weight_index),
+        block_index=np.concatenate(block_index) if block_index else np.empty(0, int),
+        n_components=n_components,
+    )
+
+
+def bordered_inverses(precision, index: PatternIndex):
+    """``Q_mm^-1`` and ``log det Q_mm`` of every pattern, by bordering.
+
+    For a prefix ``A = [[B, u], [u^T, c]]`` whose parent ``B`` has inverse
+    ``B^-1``: with ``v = B^-1 u`` and the Schur complement ``s = c - u^T v``,
+    ``A^-1 = [[B^-1 + v v^T / s, -v / s], [-v^T / s, 1 / s]]`` and ``log det A
+    = log det B + log s`` (``s`` is a squared Cholesky pivot, positive exactly
+    when ``A`` is positive definite given ``B`` is). That is a few array
+    operations per level for all patterns and components at once, where one
+    sweep per pattern group costs a few per missing entry; the prefixes are
+    the last axis, so every operation runs along contiguous memory.
+
+    Parameters
+    ----------
+    precision : ndarray of shape (n_components, n_features, n_features)
+    index : PatternIndex
+
+    Returns
+    -------
+    inverses : dict or None
+        For each ``m`` with patterns, ``(cond_cov, log_det_mm)`` of shapes
+        (K, m, m, n_patterns) and (K, n_patterns), in the order of the
+        pattern group; None if some block is not positive definite.
+    """
+    n_components = precision.shape[0]
+    flat = precision.reshape(n_components, -1)
+    out = {}
+    inverse = log_det = None
+    for j, (_, parent, diagonal, border_at) in enumerate(index.levels, start=1):
+        pivot = np.take(flat, diagonal, axis=1)  # c, (K, N)
+        if parent is None:
+            schur = pivot
+            new = (1.0 / schur)[:, np.newaxis, np.newaxis, :]
+            log_new = None
+        else:
+            above = np.take(inverse, parent, axis=3)  # B^-1, (K, j-1, j-1, N)
+            border = np.take(flat, border_at, axis=1)  # u, (K, j-1, N)
+            v = np.einsum("kijn,kjn->kin", above, border)
+            schur = pivot - np.einsum("kin,kin->kn", border, v)
+            reciprocal = 1.0 / schur
+            scaled = v * reciprocal[:, np.newaxis, :]  # v / s
+            new = np.empty((n_components, j, j, schur.shape[1]), dtype=flat.dtype)
+            np.multiply(
+                scaled[:, :, np.newaxis, :], v[:, np.newaxis], out=new[:, :-1, :-1]
+            )
+            new[:, :-1, :-1] += above
+            np.negative(scaled, out=new[:, :-1, -1])
+            new[:, -1, :-1] = new[:, :-1, -1]
+            new[:, -1, -1] = reciprocal
+            log_new = np.take(log_det, parent, axis=1)
+        if not np.all(schur > 0):
+            return None
+        log_new = np.log(schur) if log_new is None else log_new + np.log(schur)
+        inverse, log_det = new, log_new
+        count = index.counts.get(j, 0)
+        if count:
+            out[j] = (inverse[..., :count], log_det[:, :count])
+    return out
+
+
+def _pattern_inverses(precision, patterns, index):
+    """:func:`bordered_inverses` per pattern group; the error names a block."""
+    bordered = bordered_inverses(precision, index)
+    if bordered is not None:
+        return [bordered[g.missing.shape[1]] for g in patterns.groups]
+    # Some block is not positive definite: one group at a time, to name it.
+    out = []
+    for group in patterns.groups:
+        mis = group.missing
+        q_mm = precision[:, mis[:, :, np.newaxis], mis[:, np.newaxis, :]]
+        cond_cov, log_det_mm, positive = _spd_inverse(q_mm)
+        if not positive.all():
+            _cholesky(q_mm, mis)  # names the block (or fails itself)
+            raise ValueError(_not_positive(q_mm, positive, mis))
+        out.append((np.moveaxis(cond_cov, 1, 3), log_det_mm))
+    return out
+
+
+def packed_features(centred: np.ndarray) -> np.ndarray:
+    """``[packed y y^T; y^T; 1]`` of the rows ``y`` (one column per row).
+
+    The upper triangles of the rows' outer products in ``np.triu_indices``
+    order, the rows themselves and a row of ones, shape ``(d (d + 1) / 2 + d +
+    1, n_samples)``: a quadratic form of every row under every component is
+    one matrix product with them, and so are the rows' second moments.
+    """
+    n_samples, n_features = centred.shape
+    n_pairs = n_features * (n_features + 1) // 2
+    features = np.empty((n_pairs + n_features + 1, n_samples), dtype=centred.dtype)
+    rows_t = features[n_pairs : n_pairs + n_features]
+    np.copyto(rows_t, centred.T)
+    start = 0
+    for j in range(n_features):  # block j: y_j * y_{j:}, contiguous writes
+        stop = start + n_features - j
+        np.multiply(rows_t[j], rows_t[j:], out=features[start:stop])
+        start = stop
+    features[-1] = 1.0
+    return features
+
+
+def _quadratic_weights(precision, means):
+    """Weights of ``-1/2 (y - a)^T Q (y - a)`` on :func:`packed_features`."""
+    n_components, n_features = means.shape
+    rows, cols = np.triu_indices(n_features)
+    n_pairs = rows.size
+    q_means = np.einsum("kde,ke->kd", precision, means)
+    weights = np.empty((n_components, n_pairs + n_features + 1), dtype=means.dtype)
+    off_diagonal = np.where(rows == cols, -0.5, -1.0)
+    weights[:, :n_pairs] = precision[:, rows, cols] * off_diagonal
+    weights[:, n_pairs : n_pairs + n_features] = q_means
+    weights[:, -1] = -0.5 * np.einsum("kd,kd->k", q_means, means)
+    return weights, q_means
+
+
+def _n_features(features):
+    # features.shape[0] = (d + 1)(d + 2) / 2
+    return (math.isqrt(8 * features.shape[0] + 1) - 3) // 2
+
+
+class ExpandedConditional(NamedTuple):
+    """Rows conditioned on their observed entries, expanded around ``c``.
+
+    With ``y = x - c`` (0 at the missing entries), the filled rows are
+    ``x̂_k - c = y + delta_k``, ``delta_k`` being ``x̂_km - c_m`` at each row's
+    missing entries and 0 elsewhere.
+
+    Attributes
+    ----------
+    log_prob : ndarray of shape (n_samples, n_components)
+        ``log p(x_o)`` (0 for a row with nothing observed).
+    features : ndarray of shape (d (d + 1) / 2 + d + 1, n_samples)
+        :func:`packed_features` of ``y``.
+    deltas : tuple of ndarray
+        Per pattern group, ``delta`` at its rows' missing entries, shape
+        (n_components, m, n_rows).
+    blocks : tuple of (PatternGroup, ndarray)
+        Each pattern group with the conditional covariances ``C`` of its
+        patterns, shape (n_components, m, m, n_patterns).
+    index : PatternIndex
+    """
+
+    log_prob: np.ndarray
+    features: np.ndarray
+    deltas: tuple
+    blocks: tuple
+    index: PatternIndex
+
+
+def condition_on_observed_expanded(
+    centred, means, precision, whiten, log_det, patterns, index=None
+) -> ExpandedConditional | None:
+    """:func:`condition_on_observed` by matrix products of the rows.
+
+    With ``u = y - a_k`` (``y = x - c`` zero-filled, ``a_k = mu_k - c``: ``u``
+    is ``x - mu_k`` with ``c - mu_k`` at the missing entries) and ``b = (Q_k
+    u)_m``, the conditional mean is ``x̂_m - c_m = -C b`` and
+    ``r̂^T Q r̂ = u^T Q u - b^T C b``. ``u^T Q u`` of all rows and components is
+    one product of :func:`packed_features` (as the complete-data log-densities
+    are), and ``Q_k u`` of all rows another: the only per-component work on
+    the rows is at their missing entries.
+
+    Parameters
+    ----------
+    centred : ndarray of shape (n_samples, n_features)
+        ``y = x - c`` (a reference point ``c`` near the data), 0 at the
+        missing entries.
+    means : ndarray of shape (n_components, n_features)
+        ``a_k = mu_k - c``.
+    precision, whiten : ndarray of shape (n_components, n_features, n_features)
+        ``Q_k`` and a factor ``W_k`` with ``W_k W_k^T = Q_k``.
+    log_det : ndarray of shape (n_components,)
+        ``log det Sigma_k``.
+    patterns : MissingPatterns
+        ``missing_patterns`` of the rows' mask.
+    index : PatternIndex, default=None
+        ``pattern_index(patterns, n_features, n_components)``, if already
+        computed (it depends on the rows only).
+
+    Returns
+    -------
+    conditional : ExpandedConditional or None
+        None where the expansion would lose precision (a mean far from ``c``
+        in units of its component's spread, see ``EXPANDED_MAX_NORM``) or
+        the rows are too wide (``EXPANDED_MAX_FEATURES``): use
+        :func:`condition_on_observed` then.
+    """
+    n_samples, n_features = centred.shape
+    n_components = means.shape[0]
+    dtype = centred.dtype
+    if n_features > EXPANDED_MAX_FEATURES:
+        return None
+    weights, q_means = _quadratic_weights(precision, means)
+    mean_norms = -2.0 * weights[:, -1]  # a_k^T Q_k a_k
+    if not np.all(mean_norms <= EXPANDED_MAX_NORM):
+        return None
+    if index is None or index.n_components != n_components:
+        index = pattern_index(patterns, n_features, n_components)
+    inverses = _pattern_inverses(precision, patterns, index)
+    features = packed_features(centred)
+    n_pairs = features.shape[0] - n_features - 1
+    # u^T Q u per component and row (K, n): one product.
+    quad = weights.astype(dtype, copy=False) @ features
+    quad *= -2.0
+    # Q_k u = [Q_k; -(Q_k a_k)^T]^T [y; 1] of all rows, (K, n, d): one product
+    # per component, read at the missing entries below.
+    augmented = np.empty((n_components, n_features + 1, n_features), dtype=dtype)
+    augmented[:, :n_features] = precision
+    augmented[:, n_features] = -q_means
+    q_u = np.matmul(features[n_pairs:].T, augmented).reshape(n_components, -1)
+    explained = np.zeros((n_components, n_samples), dtype=dtype)  # -b^T C b
+    log_dets = np.zeros((n_components, n_samples), dtype=dtype)
+    deltas = []
+    blocks = []
+    for group, cells_t, (cond_cov, log_det_mm) in zip(
+        patterns.groups, index.cells_t, inverses, strict=True
+    ):
+        rows, row_pat = group.rows, group.pattern
+        b = np.take(q_u, cells_t, axis=1)  # (K, m, r)
+        delta = np.einsum("kijr,kjr->kir", np.take(cond_cov, row_pat, axis=3), b)
+        np.negative(delta, out=delta)  # x̂_m - c_m = -C b
+        explained[:, rows] = np.einsum("kir,kir->kr", b, delta)
+        log_dets[:, rows] = np.take(log_det_mm, row_pat, axis=1)
+        deltas.append(delta)
+        blocks.append((group, cond_cov))
+    # Rows that cancel far more than they keep are recomputed.
+    size = quad + mean_norms[:, np.newaxis].astype(dtype)
+    quad += explained
+    bound = np.maximum(quad, 1.0)
+    bound *= CANCELLATION_MAX
+    lossy = np.flatnonzero((size > bound).any(axis=0))
+    conditional = ExpandedConditional(
+        log_prob=None,
+        features=features,
+        deltas=tuple(deltas),
+        blocks=tuple(blocks),
+        index=index,
+    )
+    if lossy.size:
+        filled = filled_expanded(conditional, n_components)[:, lossy]
+        filled -= means[:, np.newaxis, :]  # r̂ = x̂ - mu
+        whitened = filled @ whiten
+        quad[:, lossy] = np.einsum("krd,krd->kr", whitened, whitened)
+    n_observed = patterns.n_observed
+    log_prob = quad
+    log_prob += log_dets
+    log_prob += (n_observed * _LOG_2PI).astype(dtype)
+    log_prob += np.asarray(log_det, dtype=dtype)[:, np.newaxis]
+    log_prob *= -0.5
+    log_prob[:, n_observed == 0] = 0.0
+    return conditional._replace(log_prob=log_prob.T)
+
+
+def filled_expanded(conditional: ExpandedConditional, n_components: int) -> np.ndarray:
+    """``x̂ - c`` of every row under every component, (K, n_samples, n_features)."""
+    features = conditional.features
+    n_features = _n_features(features)
+    n_pairs = features.shape[0] - n_features - 1
+    filled = np.empty((n_components, features.shape[1], n_features), features.dtype)
+    filled[:] = features[n_pairs : n_pairs + n_features].T
+    flat = filled.reshape(n_components, -1)
+    for cells_t, delta in zip(
+        conditional.index.cells_t, conditional.deltas, strict=True
+    ):
+        flat[:, cells_t] = delta
+    return filled
+
+
+def expected_stats_expanded(resp, conditional: ExpandedConditional, buffers=None):
+    """:func:`expected_stats` of an :class:`ExpandedConditional`.
+
+    With ``x̂_k - c = y + delta_k``::
+
+        S1_k = sum_i w_ik y_i + sum_i w_ik delta_ik
+        S2_k = sum_i w_ik y_i y_i^T + D_k + D_k^T
+               + sum_i w_ik delta_ik delta_ik^T + sum_i w_ik C_ik
+
+    with ``D_k = sum_i y_i (w_ik delta_ik)^T``. The first terms are one
+    product of the weights with :func:`packed_features` (as for complete
+    rows), the others products of the rows with ``delta``, which is 0 but at
+    the missing entries, and one sum over the patterns.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+        Weights of the rows per component.
+    conditional : ExpandedConditional
+    buffers : tuple of two ndarrays of shape (n_components, n_samples, n_features)
+        Scratch arrays that are 0 at every observed entry (only the missing
+        entries are written); new ones when None.
+
+    Returns
+    -------
+    s1 : ndarray of shape (n_components, n_features)
+        ``sum w (x̂ - c)``.
+    s2 : ndarray of shape (n_components, n_features, n_features)
+        ``sum w ((x̂ - c)(x̂ - c)^T + C)``.
+    """
+    features = conditional.features
+    index = conditional.index
+    n_samples = features.shape[1]
+    n_features = _n_features(features)
+    n_pairs = features.shape[0] - n_features - 1
+    n_components = resp.shape[1]
+    dtype = features.dtype
+    resp_t = np.ascontiguousarray(resp.T, dtype=dtype)
+    # Packed second moments and first moments of y: one product.
+    both = resp_t @ features[:-1].T
+    if buffers is None:
+        shape = (n_components, n_samples, n_features)
+        buffers = np.zeros(shape, dtype=dtype), np.zeros(shape, dtype=dtype)
+    delta_all, weighted_all = buffers
+    flat_delta = delta_all.reshape(n_components, -1)
+    flat_weighted = weighted_all.reshape(n_components, -1)
+    scaled = []
+    for (group, cond_cov), cells_t, delta, weight_index in zip(
+        conditional.blocks,
+        index.cells_t,
+        conditional.deltas,
+        index.weight_index,
+        strict=True,
+    ):
+        weights = np.take(resp_t, group.rows, axis=1)  # (K, r)
+        flat_delta[:, cells_t] = delta
+        flat_weighted[:, cells_t] = delta * weights[:, np.newaxis, :]
+        n_patterns = cond_cov.shape[3]
+        pattern_weights = np.bincount(
+            weight_index.ravel(),
+            weights=weights.ravel(),
+            minlength=n_components * n_patterns,
+        ).reshape(n_components, 1, 1, n_patterns)
+        scaled.append((cond_cov * pattern_weights).ravel())
+    # sum_i w_ik C_ik, every pattern's blocks in one sum.
+    extra = np.bincount(
+        index.block_index,
+        weights=np.concatenate(scaled) if scaled else None,
+        minlength=n_components * n_features**2,
+    ).reshape(n_components, n_features, n_features)
+    extra = extra.astype(dtype, copy=False)
+    # [y; 1]^T (w delta): the cross moments D_k and sum w delta.
+    cross = np.matmul(features[n_pairs:], weighted_all)  # (K, d + 1, d)
+    extra += np.matmul(np.swapaxes(delta_all, 1, 2), weighted_all)
+    d_k = cross[:, :n_features]
+    extra += d_k
+    extra += np.swapaxes(d_k, 1, 2)
+    rows, cols = np.triu_indices(n_features)
+    s2 = np.empty((n_components, n_features, n_features), dtype=dtype)
+    s2[:, rows, cols] = both[:, :n_pairs]
+    s2[:, cols, rows] = both[:, :n_pairs]
+    s2 += extra
+    s1 = both[:, n_pairs:] + cross[:, n_features]
     return s1, s2
 
 

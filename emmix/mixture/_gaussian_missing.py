@@ -17,13 +17,17 @@ import numpy as np
 from .._conditional_gaussian import (
     condition_on_observed,
     condition_on_observed_diag,
+    condition_on_observed_expanded,
     condition_on_observed_shared,
     expected_stats,
     expected_stats_diag,
+    expected_stats_expanded,
     expected_stats_shared,
+    filled_expanded,
     filled_shared,
     missing_patterns,
     observed_log_prob_diag,
+    pattern_index,
 )
 from .._responsibilities import column_sums
 from ..base import memoized
@@ -100,6 +104,60 @@ def _zero_filled(X, mask, cache):
         return zero_filled, observed, 1.0 - observed
 
     return memoized(cache, "zero_filled", compute)
+
+
+def _failed(error):
+    return ValueError(
+        f"Fitting the mixture model failed: {error} Increase reg_covar, "
+        "decrease the number of components, or scale the input data."
+    )
+
+
+def _expanded_fill(X, mask, means, whiten, patterns, shift, cache):
+    """Full covariances conditioned by products of the rows around ``shift``.
+
+    Returns ``(log_prob, fill)`` as :func:`missing_log_prob`, or None where
+    the expansion would lose precision (the caller conditions the rows one
+    component at a time instead).
+    """
+    zero_filled, observed, _ = _zero_filled(X, mask, cache)
+    shift = shift.astype(X.dtype, copy=False)
+    centred = zero_filled - shift
+    centred *= observed
+    precision = whiten @ np.swapaxes(whiten, 1, 2)
+    log_det = -2.0 * np.sum(np.log(np.diagonal(whiten, axis1=1, axis2=2)), 1)
+    if patterns is None:
+        patterns = missing_patterns(mask)
+    try:
+        conditional = condition_on_observed_expanded(
+            centred,
+            means - shift,
+            precision,
+            whiten,
+            log_det,
+            patterns,
+            memoized(
+                cache,
+                "pattern_index",
+                lambda: pattern_index(patterns, X.shape[1], len(means)),
+            ),
+        )
+    except ValueError as error:
+        raise _failed(error) from None
+    if conditional is None:
+        return None
+
+    def buffers():
+        # 0 at the observed entries, which are never written: kept for the fit.
+        shape = (len(means), *X.shape)
+        return np.zeros(shape, dtype=X.dtype), np.zeros(shape, dtype=X.dtype)
+
+    return conditional.log_prob.astype(X.dtype, copy=False), {
+        "expanded": conditional,
+        "buffers": memoized(cache, "expanded_buffers", buffers),
+        "shift": shift,
+        "means": means,
+    }
 
 
 def missing_log_prob(
@@ -190,6 +248,12 @@ def missing_log_prob(
             "shift": shift,
             "means": means,
         }
+    if shift is not None and covariance_type == "full":
+        fill = _expanded_fill(
+            X, mask, means, precisions_cholesky, patterns, shift, cache
+        )
+        if fill is not None:
+            return fill
     if covariance_type in ("diag", "spherical"):
         variances = _variances(covariances, covariance_type, n_features)
         conditional = condition_on_observed_diag(X, mask, means, variances)
@@ -281,6 +345,17 @@ def missing_stats(resp, fill, shift, covariance_type):
             )
             s1 = s1 + nk[:, np.newaxis] * moved
         return {"s1": s1, "s2": s2}
+    if "expanded" in fill:  # full, conditioned around fill["shift"]
+        s1, s2 = expected_stats_expanded(resp, fill["expanded"], fill["buffers"])
+        if not np.array_equal(shift, fill["shift"]):  # to another centre
+            moved = (fill["shift"] - shift).astype(s1.dtype)
+            nk = column_sums(resp).astype(s1.dtype)
+            outer = s1[:, :, np.newaxis] * moved
+            s2 = s2 + outer + np.swapaxes(outer, 1, 2)
+            s2 += nk[:, np.newaxis, np.newaxis] * np.outer(moved, moved)
+            s1 = s1 + nk[:, np.newaxis] * moved
+        rows, cols = np.triu_indices(s2.shape[1])
+        return {"s1": s1, "s2": s2[:, rows, cols]}
     if "filled" in fill:
         # (x̂ - mu_k) + (mu_k - c): one pass (a new array: the fill stays
         # valid for conditional_means).
@@ -323,6 +398,8 @@ def conditional_means(fill, X, mask):
         missing = np.broadcast_to(means[:, np.newaxis, :], (len(means), *X.shape))
     elif "shared" in fill:
         missing = filled_shared(fill["shared"]) + fill["shift"]
+    elif "expanded" in fill:
+        missing = filled_expanded(fill["expanded"], len(means)) + fill["shift"]
     else:
         missing = fill["filled"] + means[:, np.newaxis, :]
     xhat = np.where(mask, missing, X).astype(X.dtype, copy=False)
