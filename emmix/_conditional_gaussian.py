@@ -75,7 +75,6 @@ __all__ = [
     "filled_shared",
     "missing_patterns",
     "observed_log_prob_diag",
-    "packed_features",
     "pattern_index",
     "row_bytes",
 ]
@@ -789,10 +788,6 @@ EXPANDED_MAX_NORM = 1e4
 #: filled row, which has no cancellation.
 CANCELLATION_MAX = 1e4
 
-#: Above this many features the packed outer products (``d (d + 1) / 2`` per
-#: row) cost more than the per-component ``(K, n, d)`` arrays they replace.
-EXPANDED_MAX_FEATURES = 32
-
 
 class PatternIndex(NamedTuple):
     """Index arrays of the rows' patterns for the expanded E-step (rows only).
@@ -815,8 +810,13 @@ class PatternIndex(NamedTuple):
         new diagonal entry (n_nodes,) and of its border (j - 1, n_nodes).
     counts : dict
         The number of patterns with ``j`` missing entries, per ``j``.
-    cells_t : tuple of ndarray
-        Per pattern group, ``cells.T`` (m, n_rows), contiguous.
+    rows : tuple of slice or ndarray
+        Per pattern group, its rows: a slice where they are consecutive (rows
+        ordered by their number of missing entries).
+    cells : tuple of ndarray
+        Per pattern group, the flat indices of its rows' missing entries in a
+        raveled feature-major ``(K, n_features, n_samples)`` array, shape (K,
+        m, n_rows): one gather or scatter per group for all components.
     weight_index : tuple of ndarray
         Per pattern group, ``k * n_patterns + pattern`` (K, n_rows): the sums
         of row weights per pattern and component are one ``bincount``.
@@ -829,7 +829,8 @@ class PatternIndex(NamedTuple):
 
     levels: tuple
     counts: dict
-    cells_t: tuple
+    rows: tuple
+    cells: tuple
     weight_index: tuple
     block_index: np.ndarray
     n_components: int
@@ -871,11 +872,17 @@ def pattern_index(
         levels.append((nodes, parent, last * (n_features + 1), border))
         previous = nodes
     components = np.arange(n_components)
-    cells_t, weight_index, block_index = [], [], []
+    n_samples = patterns.n_observed.size
+    size = n_samples * n_features
+    rows, cells, weight_index, block_index = [], [], [], []
     for group in patterns.groups:
         mis = group.missing
         n_patterns = len(mis)
-        cells_t.append(np.ascontiguousarray(group.cells.T))
+        first, last = int(group.rows[0]), int(group.rows[-1])
+        consecutive = last - first + 1 == len(group.rows)  # rows are increasing
+        rows.append(slice(first, last + 1) if consecutive else group.rows)
+        at = mis[group.pattern].T * n_samples + group.rows  # (m, r)
+        cells.append(components[:, None, None] * size + at)
         weight_index.append(components[:, None] * n_patterns + group.pattern)
         entries = mis.T[:, None, :] * n_features + mis.T[None, :, :]  # (m, m, P)
         block_index.append(
@@ -884,7 +891,8 @@ def pattern_index(
     return PatternIndex(
         levels=tuple(levels),
         counts={m: len(mis) for m, mis in by_size.items()},
-        cells_t=tuple(cells_t),
+        rows=tuple(rows),
+        cells=tuple(cells),
         weight_index=tuple(weight_index),
         block_index=np.concatenate(block_index) if block_index else np.empty(0, int),
         n_components=n_components,
@@ -969,60 +977,20 @@ def _pattern_inverses(precision, patterns, index):
     return out
 
 
-def packed_features(centred: np.ndarray) -> np.ndarray:
-    """``[packed y y^T; y^T; 1]`` of the rows ``y`` (one column per row).
-
-    The upper triangles of the rows' outer products in ``np.triu_indices``
-    order, the rows themselves and a row of ones, shape ``(d (d + 1) / 2 + d +
-    1, n_samples)``: a quadratic form of every row under every component is
-    one matrix product with them, and so are the rows' second moments.
-    """
-    n_samples, n_features = centred.shape
-    n_pairs = n_features * (n_features + 1) // 2
-    features = np.empty((n_pairs + n_features + 1, n_samples), dtype=centred.dtype)
-    rows_t = features[n_pairs : n_pairs + n_features]
-    np.copyto(rows_t, centred.T)
-    start = 0
-    for j in range(n_features):  # block j: y_j * y_{j:}, contiguous writes
-        stop = start + n_features - j
-        np.multiply(rows_t[j], rows_t[j:], out=features[start:stop])
-        start = stop
-    features[-1] = 1.0
-    return features
-
-
-def _quadratic_weights(precision, means):
-    """Weights of ``-1/2 (y - a)^T Q (y - a)`` on :func:`packed_features`."""
-    n_components, n_features = means.shape
-    rows, cols = np.triu_indices(n_features)
-    n_pairs = rows.size
-    q_means = np.einsum("kde,ke->kd", precision, means)
-    weights = np.empty((n_components, n_pairs + n_features + 1), dtype=means.dtype)
-    off_diagonal = np.where(rows == cols, -0.5, -1.0)
-    weights[:, :n_pairs] = precision[:, rows, cols] * off_diagonal
-    weights[:, n_pairs : n_pairs + n_features] = q_means
-    weights[:, -1] = -0.5 * np.einsum("kd,kd->k", q_means, means)
-    return weights, q_means
-
-
-def _n_features(features):
-    # features.shape[0] = (d + 1)(d + 2) / 2
-    return (math.isqrt(8 * features.shape[0] + 1) - 3) // 2
-
-
 class ExpandedConditional(NamedTuple):
     """Rows conditioned on their observed entries, expanded around ``c``.
 
     With ``y = x - c`` (0 at the missing entries), the filled rows are
     ``x̂_k - c = y + delta_k``, ``delta_k`` being ``x̂_km - c_m`` at each row's
-    missing entries and 0 elsewhere.
+    missing entries and 0 elsewhere. Feature-major: one row per feature, so
+    that every per-component pass runs along the rows.
 
     Attributes
     ----------
     log_prob : ndarray of shape (n_samples, n_components)
         ``log p(x_o)`` (0 for a row with nothing observed).
-    features : ndarray of shape (d (d + 1) / 2 + d + 1, n_samples)
-        :func:`packed_features` of ``y``.
+    centred_t : ndarray of shape (n_features, n_samples)
+        ``y`` transposed.
     deltas : tuple of ndarray
         Per pattern group, ``delta`` at its rows' missing entries, shape
         (n_components, m, n_rows).
@@ -1033,7 +1001,7 @@ class ExpandedConditional(NamedTuple):
     """
 
     log_prob: np.ndarray
-    features: np.ndarray
+    centred_t: np.ndarray
     deltas: tuple
     blocks: tuple
     index: PatternIndex
@@ -1042,15 +1010,14 @@ class ExpandedConditional(NamedTuple):
 def condition_on_observed_expanded(
     centred, means, precision, whiten, log_det, patterns, index=None
 ) -> ExpandedConditional | None:
-    """:func:`condition_on_observed` by matrix products of the rows.
+    """:func:`condition_on_observed` expanded around a reference point.
 
     With ``u = y - a_k`` (``y = x - c`` zero-filled, ``a_k = mu_k - c``: ``u``
     is ``x - mu_k`` with ``c - mu_k`` at the missing entries) and ``b = (Q_k
     u)_m``, the conditional mean is ``x̂_m - c_m = -C b`` and
-    ``r̂^T Q r̂ = u^T Q u - b^T C b``. ``u^T Q u`` of all rows and components is
-    one product of :func:`packed_features` (as the complete-data log-densities
-    are), and ``Q_k u`` of all rows another: the only per-component work on
-    the rows is at their missing entries.
+    ``r̂^T Q r̂ = u^T Q u - b^T C b``. ``Q_k u`` of all rows is one matrix
+    product per component, and gives ``u^T Q u = (y - a_k)^T (Q_k u)`` and
+    ``b``: no per-row work but at the missing entries, and no filled rows.
 
     Parameters
     ----------
@@ -1073,42 +1040,38 @@ def condition_on_observed_expanded(
     -------
     conditional : ExpandedConditional or None
         None where the expansion would lose precision (a mean far from ``c``
-        in units of its component's spread, see ``EXPANDED_MAX_NORM``) or
-        the rows are too wide (``EXPANDED_MAX_FEATURES``): use
+        in units of its component's spread, see ``EXPANDED_MAX_NORM``): use
         :func:`condition_on_observed` then.
     """
     n_samples, n_features = centred.shape
     n_components = means.shape[0]
     dtype = centred.dtype
-    if n_features > EXPANDED_MAX_FEATURES:
-        return None
-    weights, q_means = _quadratic_weights(precision, means)
-    mean_norms = -2.0 * weights[:, -1]  # a_k^T Q_k a_k
+    means = means.astype(dtype, copy=False)
+    precision = precision.astype(dtype, copy=False)
+    q_means = (precision @ means[:, :, np.newaxis])[:, :, 0]
+    mean_norms = np.einsum("kd,kd->k", q_means, means)  # a_k^T Q_k a_k
     if not np.all(mean_norms <= EXPANDED_MAX_NORM):
         return None
     if index is None or index.n_components != n_components:
         index = pattern_index(patterns, n_features, n_components)
     inverses = _pattern_inverses(precision, patterns, index)
-    features = packed_features(centred)
-    n_pairs = features.shape[0] - n_features - 1
-    # u^T Q u per component and row (K, n): one product.
-    quad = weights.astype(dtype, copy=False) @ features
-    quad *= -2.0
-    # Q_k u = [Q_k; -(Q_k a_k)^T]^T [y; 1] of all rows, (K, n, d): one product
-    # per component, read at the missing entries below.
-    augmented = np.empty((n_components, n_features + 1, n_features), dtype=dtype)
-    augmented[:, :n_features] = precision
-    augmented[:, n_features] = -q_means
-    q_u = np.matmul(features[n_pairs:].T, augmented).reshape(n_components, -1)
+    centred_t = np.ascontiguousarray(centred.T)
+    # Q_k u = Q_k y - Q_k a_k, feature-major (K, d, n): one product each.
+    q_u = np.matmul(precision, centred_t)
+    q_u -= q_means[:, :, np.newaxis]
+    # u^T Q u = y . (Q u) - a_k . (Q u)
+    quad = np.einsum("kdn,dn->kn", q_u, centred_t)
+    quad -= (means[:, np.newaxis, :] @ q_u)[:, 0]
+    q_u = q_u.ravel()
     explained = np.zeros((n_components, n_samples), dtype=dtype)  # -b^T C b
     log_dets = np.zeros((n_components, n_samples), dtype=dtype)
     deltas = []
     blocks = []
-    for group, cells_t, (cond_cov, log_det_mm) in zip(
-        patterns.groups, index.cells_t, inverses, strict=True
+    for group, rows, cells, (cond_cov, log_det_mm) in zip(
+        patterns.groups, index.rows, index.cells, inverses, strict=True
     ):
-        rows, row_pat = group.rows, group.pattern
-        b = np.take(q_u, cells_t, axis=1)  # (K, m, r)
+        row_pat = group.pattern
+        b = np.take(q_u, cells)  # (K, m, r)
         delta = np.einsum("kijr,kjr->kir", np.take(cond_cov, row_pat, axis=3), b)
         np.negative(delta, out=delta)  # x̂_m - c_m = -C b
         explained[:, rows] = np.einsum("kir,kir->kr", b, delta)
@@ -1116,23 +1079,23 @@ def condition_on_observed_expanded(
         deltas.append(delta)
         blocks.append((group, cond_cov))
     # Rows that cancel far more than they keep are recomputed.
-    size = quad + mean_norms[:, np.newaxis].astype(dtype)
+    size = quad + mean_norms[:, np.newaxis]
     quad += explained
     bound = np.maximum(quad, 1.0)
     bound *= CANCELLATION_MAX
     lossy = np.flatnonzero((size > bound).any(axis=0))
     conditional = ExpandedConditional(
         log_prob=None,
-        features=features,
+        centred_t=centred_t,
         deltas=tuple(deltas),
         blocks=tuple(blocks),
         index=index,
     )
     if lossy.size:
-        filled = filled_expanded(conditional, n_components)[:, lossy]
-        filled -= means[:, np.newaxis, :]  # r̂ = x̂ - mu
-        whitened = filled @ whiten
-        quad[:, lossy] = np.einsum("krd,krd->kr", whitened, whitened)
+        filled = _filled_t(conditional, n_components)[:, :, lossy]
+        filled -= means[:, :, np.newaxis]  # r̂ = x̂ - mu
+        whitened = np.swapaxes(whiten, 1, 2).astype(dtype, copy=False) @ filled
+        quad[:, lossy] = np.einsum("kdr,kdr->kr", whitened, whitened)
     n_observed = patterns.n_observed
     log_prob = quad
     log_prob += log_dets
@@ -1143,43 +1106,36 @@ def condition_on_observed_expanded(
     return conditional._replace(log_prob=log_prob.T)
 
 
-def filled_expanded(conditional: ExpandedConditional, n_components: int) -> np.ndarray:
-    """``x̂ - c`` of every row under every component, (K, n_samples, n_features)."""
-    features = conditional.features
-    n_features = _n_features(features)
-    n_pairs = features.shape[0] - n_features - 1
-    filled = np.empty((n_components, features.shape[1], n_features), features.dtype)
-    filled[:] = features[n_pairs : n_pairs + n_features].T
-    flat = filled.reshape(n_components, -1)
-    for cells_t, delta in zip(
-        conditional.index.cells_t, conditional.deltas, strict=True
-    ):
-        flat[:, cells_t] = delta
+def _filled_t(conditional: ExpandedConditional, n_components: int) -> np.ndarray:
+    """``x̂ - c`` of every row under every component, (K, n_features, n_samples)."""
+    centred_t = conditional.centred_t
+    filled = np.empty((n_components, *centred_t.shape), dtype=centred_t.dtype)
+    filled[:] = centred_t
+    flat = filled.reshape(-1)
+    for cells, delta in zip(conditional.index.cells, conditional.deltas, strict=True):
+        flat[cells] = delta
     return filled
 
 
-def expected_stats_expanded(resp, conditional: ExpandedConditional, buffers=None):
+def filled_expanded(conditional: ExpandedConditional, n_components: int) -> np.ndarray:
+    """``x̂ - c`` of every row under every component, (K, n_samples, n_features)."""
+    return np.swapaxes(_filled_t(conditional, n_components), 1, 2)
+
+
+def expected_stats_expanded(resp, conditional: ExpandedConditional):
     """:func:`expected_stats` of an :class:`ExpandedConditional`.
 
-    With ``x̂_k - c = y + delta_k``::
-
-        S1_k = sum_i w_ik y_i + sum_i w_ik delta_ik
-        S2_k = sum_i w_ik y_i y_i^T + D_k + D_k^T
-               + sum_i w_ik delta_ik delta_ik^T + sum_i w_ik C_ik
-
-    with ``D_k = sum_i y_i (w_ik delta_ik)^T``. The first terms are one
-    product of the weights with :func:`packed_features` (as for complete
-    rows), the others products of the rows with ``delta``, which is 0 but at
-    the missing entries, and one sum over the patterns.
+    The filled rows ``x̂_k - c = y + delta_k`` are written feature-major,
+    ``(K, n_features, n_samples)``, so that weighting them by the rows'
+    weights and their sums run along contiguous rows and the second moments
+    of all components are one stacked matrix product; the conditional
+    covariances are summed per pattern and placed in one ``bincount``.
 
     Parameters
     ----------
     resp : ndarray of shape (n_samples, n_components)
         Weights of the rows per component.
     conditional : ExpandedConditional
-    buffers : tuple of two ndarrays of shape (n_components, n_samples, n_features)
-        Scratch arrays that are 0 at every observed entry (only the missing
-        entries are written); new ones when None.
 
     Returns
     -------
@@ -1188,59 +1144,36 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional, buffers=None
     s2 : ndarray of shape (n_components, n_features, n_features)
         ``sum w ((x̂ - c)(x̂ - c)^T + C)``.
     """
-    features = conditional.features
     index = conditional.index
-    n_samples = features.shape[1]
-    n_features = _n_features(features)
-    n_pairs = features.shape[0] - n_features - 1
+    n_features = conditional.centred_t.shape[0]
     n_components = resp.shape[1]
-    dtype = features.dtype
+    dtype = conditional.centred_t.dtype
     resp_t = np.ascontiguousarray(resp.T, dtype=dtype)
-    # Packed second moments and first moments of y: one product.
-    both = resp_t @ features[:-1].T
-    if buffers is None:
-        shape = (n_components, n_samples, n_features)
-        buffers = np.zeros(shape, dtype=dtype), np.zeros(shape, dtype=dtype)
-    delta_all, weighted_all = buffers
-    flat_delta = delta_all.reshape(n_components, -1)
-    flat_weighted = weighted_all.reshape(n_components, -1)
+    filled = _filled_t(conditional, n_components)
+    weighted = filled * resp_t[:, np.newaxis, :]
+    s1 = weighted.sum(axis=2)
+    s2 = filled @ np.swapaxes(weighted, 1, 2)
     scaled = []
-    for (group, cond_cov), cells_t, delta, weight_index in zip(
-        conditional.blocks,
-        index.cells_t,
-        conditional.deltas,
-        index.weight_index,
-        strict=True,
+    for (_, cond_cov), rows, weight_index in zip(
+        conditional.blocks, index.rows, index.weight_index, strict=True
     ):
-        weights = np.take(resp_t, group.rows, axis=1)  # (K, r)
-        flat_delta[:, cells_t] = delta
-        flat_weighted[:, cells_t] = delta * weights[:, np.newaxis, :]
         n_patterns = cond_cov.shape[3]
         pattern_weights = np.bincount(
             weight_index.ravel(),
-            weights=weights.ravel(),
+            weights=resp_t[:, rows].ravel(),
             minlength=n_components * n_patterns,
         ).reshape(n_components, 1, 1, n_patterns)
         scaled.append((cond_cov * pattern_weights).ravel())
-    # sum_i w_ik C_ik, every pattern's blocks in one sum.
-    extra = np.bincount(
-        index.block_index,
-        weights=np.concatenate(scaled) if scaled else None,
-        minlength=n_components * n_features**2,
-    ).reshape(n_components, n_features, n_features)
-    extra = extra.astype(dtype, copy=False)
-    # [y; 1]^T (w delta): the cross moments D_k and sum w delta.
-    cross = np.matmul(features[n_pairs:], weighted_all)  # (K, d + 1, d)
-    extra += np.matmul(np.swapaxes(delta_all, 1, 2), weighted_all)
-    d_k = cross[:, :n_features]
-    extra += d_k
-    extra += np.swapaxes(d_k, 1, 2)
-    rows, cols = np.triu_indices(n_features)
-    s2 = np.empty((n_components, n_features, n_features), dtype=dtype)
-    s2[:, rows, cols] = both[:, :n_pairs]
-    s2[:, cols, rows] = both[:, :n_pairs]
-    s2 += extra
-    s1 = both[:, n_pairs:] + cross[:, n_features]
+    if scaled:  # sum_i w_ik C_ik, every pattern's blocks in one sum
+        s2 += (
+            np.bincount(
+                index.block_index,
+                weights=np.concatenate(scaled),
+                minlength=n_components * n_features**2,
+            )
+            .reshape(n_components, n_features, n_features)
+            .astype(dtype, copy=False)
+        )
     return s1, s2
 
 

@@ -47,7 +47,8 @@ class MissingRows(NamedTuple):
     Attributes
     ----------
     complete, missing : ndarray of int
-        Indices of the rows without and with a missing entry.
+        Indices of the rows without and with a missing entry (those in
+        increasing number of missing entries, in order within each number).
     X_complete, X_missing : ndarray
         Those rows.
     mask : ndarray of bool, shape of ``X_missing``
@@ -72,9 +73,12 @@ def missing_rows(X, cache=None) -> MissingRows | None:
         mask = np.isnan(X)
         if not mask.any():
             return None
-        incomplete = mask.any(axis=1)
-        complete = np.flatnonzero(~incomplete)
-        missing = np.flatnonzero(incomplete)
+        n_missing = mask.sum(axis=1)
+        complete = np.flatnonzero(n_missing == 0)
+        missing = np.flatnonzero(n_missing)
+        # By number of missing entries: each pattern group of the rows with
+        # gaps is then a run of consecutive rows (sliced, not gathered).
+        missing = missing[np.argsort(n_missing[missing], kind="stable")]
         return MissingRows(
             complete=complete,
             missing=missing,
@@ -146,15 +150,8 @@ def _expanded_fill(X, mask, means, whiten, patterns, shift, cache):
         raise _failed(error) from None
     if conditional is None:
         return None
-
-    def buffers():
-        # 0 at the observed entries, which are never written: kept for the fit.
-        shape = (len(means), *X.shape)
-        return np.zeros(shape, dtype=X.dtype), np.zeros(shape, dtype=X.dtype)
-
     return conditional.log_prob.astype(X.dtype, copy=False), {
         "expanded": conditional,
-        "buffers": memoized(cache, "expanded_buffers", buffers),
         "shift": shift,
         "means": means,
     }
@@ -346,7 +343,7 @@ def missing_stats(resp, fill, shift, covariance_type):
             s1 = s1 + nk[:, np.newaxis] * moved
         return {"s1": s1, "s2": s2}
     if "expanded" in fill:  # full, conditioned around fill["shift"]
-        s1, s2 = expected_stats_expanded(resp, fill["expanded"], fill["buffers"])
+        s1, s2 = expected_stats_expanded(resp, fill["expanded"])
         if not np.array_equal(shift, fill["shift"]):  # to another centre
             moved = (fill["shift"] - shift).astype(s1.dtype)
             nk = column_sums(resp).astype(s1.dtype)
