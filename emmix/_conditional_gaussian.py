@@ -932,7 +932,7 @@ def bordered_inverses(precision, index: PatternIndex):
         if parent is None:
             schur = pivot
             new = (1.0 / schur)[:, np.newaxis, np.newaxis, :]
-            log_new = None
+            log_det = np.log(schur)
         else:
             above = np.take(inverse, parent, axis=3)  # B^-1, (K, j-1, j-1, N)
             border = np.take(flat, border_at, axis=1)  # u, (K, j-1, N)
@@ -948,20 +948,24 @@ def bordered_inverses(precision, index: PatternIndex):
             np.negative(scaled, out=new[:, :-1, -1])
             new[:, -1, :-1] = new[:, :-1, -1]
             new[:, -1, -1] = reciprocal
-            log_new = np.take(log_det, parent, axis=1)
-        if not np.all(schur > 0):
-            return None
-        log_new = np.log(schur) if log_new is None else log_new + np.log(schur)
-        inverse, log_det = new, log_new
+            log_det = np.take(log_det, parent, axis=1)
+            log_det += np.log(schur)
+        inverse = new
         count = index.counts.get(j, 0)
         if count:
             out[j] = (inverse[..., :count], log_det[:, :count])
+    # Every prefix leads to a whole pattern, whose log-determinant sums the
+    # logarithms of its prefixes' Schur complements: one not positive (or not
+    # a number) leaves a log-determinant that is not finite.
+    if not np.isfinite(np.concatenate([v[1].ravel() for v in out.values()])).all():
+        return None
     return out
 
 
 def _pattern_inverses(precision, patterns, index):
     """:func:`bordered_inverses` per pattern group; the error names a block."""
-    bordered = bordered_inverses(precision, index)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bordered = bordered_inverses(precision, index)
     if bordered is not None:
         return [bordered[g.missing.shape[1]] for g in patterns.groups]
     # Some block is not positive definite: one group at a time, to name it.
@@ -1150,8 +1154,8 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
     dtype = conditional.centred_t.dtype
     resp_t = np.ascontiguousarray(resp.T, dtype=dtype)
     filled = _filled_t(conditional, n_components)
+    s1 = (filled @ resp_t[:, :, np.newaxis])[:, :, 0]
     weighted = filled * resp_t[:, np.newaxis, :]
-    s1 = weighted.sum(axis=2)
     s2 = filled @ np.swapaxes(weighted, 1, 2)
     scaled = []
     for (_, cond_cov), rows, weight_index in zip(
