@@ -549,7 +549,7 @@ class SharedConditional(NamedTuple):
 
 
 def condition_on_observed_shared(
-    centred, means, precision, whiten, log_det, patterns
+    centred, means, precision, whiten, log_det, patterns, index=None
 ) -> SharedConditional:
     """:func:`condition_on_observed` with one covariance for all components.
 
@@ -557,7 +557,10 @@ def condition_on_observed_shared(
     distance ``r^T Q r = |W^T z|^2 - 2 (Q z)^T nu_kp + nu_kp^T Q nu_kp`` is
     expanded around ``c`` as the complete-data log-densities are: products of
     the ``(n_samples, n_features)`` rows with matrices, and per component
-    only ``(n_samples, m)`` work per pattern group.
+    only ``(n_samples, m)`` work per pattern group. As ``z_m`` is the
+    conditional mean, ``(Q z)_m = 0``: ``(Q z)^T nu_kp = z^T Q a_k``; and with
+    ``alpha_kp = (Q a_k)_m``, ``h_kp = C alpha_kp`` and ``nu_kp^T Q nu_kp =
+    a_k^T Q a_k - alpha_kp^T h_kp``.
 
     Parameters
     ----------
@@ -571,6 +574,9 @@ def condition_on_observed_shared(
         ``log det Sigma``.
     patterns : MissingPatterns
         ``missing_patterns`` of the rows' mask.
+    index : PatternIndex, default=None
+        ``pattern_index(patterns, n_features, 1)``, if already computed (it
+        depends on the rows only).
 
     Returns
     -------
@@ -578,51 +584,43 @@ def condition_on_observed_shared(
     """
     n_samples, n_features = centred.shape
     dtype = centred.dtype
+    if index is None or index.n_components != 1:
+        index = pattern_index(patterns, n_features, 1)
+    inverses = _pattern_inverses(precision[np.newaxis], patterns, index)
     base = centred.copy()
     flat_base = base.reshape(-1)
     q_centred = np.ravel(centred @ precision)
-    mean_quad = np.einsum("kd,kd->k", means @ precision, means)
+    q_means = means @ precision  # (Q a_k)^T, Q symmetric
+    mean_quad = np.einsum("kd,kd->k", q_means, means)
     # nu^T Q nu + log|Q_mm| of each row's pattern, per component (n, K).
     row_const = np.repeat(mean_quad[np.newaxis], n_samples, axis=0)
     blocks = []
-    for group in patterns.groups:
-        mis = group.missing
-        q_mm = precision[mis[:, :, np.newaxis], mis[:, np.newaxis, :]]
-        cond_cov, log_det_mm, positive = _spd_inverse(q_mm)
-        if not positive.all():
-            raise ValueError(_not_positive(q_mm[np.newaxis], positive[None], mis))
-        # h_kp = a_km + C (Q (a_k * o))_m, a_k = mu_k - c (observed part only).
-        observed_means = np.repeat(means[:, np.newaxis, :], len(mis), axis=1)
-        np.put_along_axis(observed_means, mis[np.newaxis], 0.0, axis=2)
-        pulled = np.take_along_axis(observed_means @ precision, mis[None], axis=2)
-        means_mis = means[:, mis]  # (K, P, m)
-        h = means_mis + (cond_cov @ pulled[..., np.newaxis])[..., 0]
-        # nu_kp = a_k with -(h - a_km) at the missing entries; nu^T Q nu.
-        nu = observed_means
-        np.put_along_axis(nu, mis[np.newaxis], means_mis - h, axis=2)
-        nu_quad = np.einsum("kpd,kpd->kp", nu @ precision, nu)
-
-        rows, row_pat, cells = group.rows, group.pattern, group.cells
-        b = np.take(q_centred, cells)  # (Q (x - c))_m, (r, m)
-        u = _per_row(cond_cov[np.newaxis], row_pat, b)
-        flat_base[cells] = -u
-        pattern_const = nu_quad.T + log_det_mm[:, np.newaxis]  # (P, K)
-        row_const[rows] = np.take(pattern_const, row_pat, axis=0)
-        blocks.append((group, cond_cov, np.ascontiguousarray(np.swapaxes(h, 0, 1))))
+    for group, rows, (cond_cov, log_det_mm) in zip(
+        patterns.groups, index.rows, inverses, strict=True
+    ):
+        cond_cov = cond_cov[0]  # (m, m, P)
+        alpha = np.take(q_means, group.missing.T, axis=1)  # (K, m, P)
+        h = np.einsum("ijp,kjp->pki", cond_cov, alpha)  # C alpha, (P, K, m)
+        pattern_const = log_det_mm[0][:, np.newaxis] - np.einsum(
+            "kip,pki->pk", alpha, h
+        )
+        cells_t = group.cells.T
+        b = np.take(q_centred, cells_t)  # (Q (x - c))_m, (m, r)
+        u = np.einsum("ijr,jr->ri", np.take(cond_cov, group.pattern, axis=2), b)
+        np.negative(u, out=u)
+        flat_base[group.cells] = u
+        row_const[rows] += np.take(pattern_const, group.pattern, axis=0)
+        blocks.append((group, np.moveaxis(cond_cov, 2, 0), h))
 
     whitened = base @ whiten
-    q_base = np.ravel(whitened @ whiten.T)
-    # (Q z)^T nu_kp = (Q z)^T a_k - (Q z)_m^T h_kp
-    cross = q_base.reshape(n_samples, n_features) @ means.T
-    for group, _, h in blocks:
-        qz_m = np.take(q_base, group.cells)
-        h_rows = np.take(h, group.pattern, axis=0)
-        cross[group.rows] -= np.einsum("rkm,rm->rk", h_rows, qz_m)
     quad = np.einsum("nd,nd->n", whitened, whitened)[:, np.newaxis]
-    quad = quad - 2.0 * cross + row_const
+    cross = base @ q_means.T
+    cross *= -2.0
+    cross += quad
+    cross += row_const
     n_observed = patterns.n_observed
     log_prob = n_observed * _LOG_2PI + log_det
-    log_prob = -0.5 * (log_prob[:, np.newaxis] + quad)
+    log_prob = -0.5 * (log_prob[:, np.newaxis] + cross)
     log_prob[n_observed == 0] = 0.0
     return SharedConditional(
         log_prob=log_prob.astype(dtype, copy=False), base=base, blocks=tuple(blocks)

@@ -233,7 +233,17 @@ def missing_log_prob(
             patterns = missing_patterns(mask)
         try:
             conditional = condition_on_observed_shared(
-                centred, means - shift, whiten @ whiten.T, whiten, log_det, patterns
+                centred,
+                means - shift,
+                whiten @ whiten.T,
+                whiten,
+                log_det,
+                patterns,
+                memoized(
+                    cache,
+                    "pattern_index_shared",
+                    lambda: pattern_index(patterns, X.shape[1], 1),
+                ),
             )
         except ValueError as error:
             raise ValueError(
