@@ -556,11 +556,11 @@ def condition_on_observed_shared(
     With ``r = x̂_k - mu_k = z - nu_kp`` (``nu_kp = (mu_k - c) - e_kp``), the
     distance ``r^T Q r = |W^T z|^2 - 2 (Q z)^T nu_kp + nu_kp^T Q nu_kp`` is
     expanded around ``c`` as the complete-data log-densities are: products of
-    the ``(n_samples, n_features)`` rows with matrices, and per component
-    only ``(n_samples, m)`` work per pattern group. As ``z_m`` is the
-    conditional mean, ``(Q z)_m = 0``: ``(Q z)^T nu_kp = z^T Q a_k``; and with
-    ``alpha_kp = (Q a_k)_m``, ``h_kp = C alpha_kp`` and ``nu_kp^T Q nu_kp =
-    a_k^T Q a_k - alpha_kp^T h_kp``.
+    the rows (feature-major, ``(n_features, n_samples)``) with matrices, and
+    per component only ``(n_samples, m)`` work per pattern group. As ``z_m``
+    is the conditional mean, ``(Q z)_m = 0``: ``(Q z)^T nu_kp = z^T Q a_k``;
+    and with ``alpha_kp = (Q a_k)_m``, ``h_kp = C alpha_kp`` and
+    ``nu_kp^T Q nu_kp = a_k^T Q a_k - alpha_kp^T h_kp``.
 
     Parameters
     ----------
@@ -587,49 +587,46 @@ def condition_on_observed_shared(
     if index is None or index.n_components != 1:
         index = pattern_index(patterns, n_features, 1)
     inverses = _pattern_inverses(precision[np.newaxis], patterns, index)
-    base = centred.copy()
-    flat_base = base.reshape(-1)
-    q_centred = np.ravel(centred @ precision)
+    precision = precision.astype(dtype, copy=False)
+    means = means.astype(dtype, copy=False)
+    base_t = np.array(centred.T, order="C")  # z, feature-major
+    q_centred = np.ravel(precision @ base_t)  # Q (x - c), feature-major
+    flat_base = base_t.reshape(-1)
     q_means = means @ precision  # (Q a_k)^T, Q symmetric
     mean_quad = np.einsum("kd,kd->k", q_means, means)
-    # nu^T Q nu + log|Q_mm| of each row's pattern, per component (n, K).
-    row_const = np.repeat(mean_quad[np.newaxis], n_samples, axis=0)
+    # nu^T Q nu + log|Q_mm| of each row's pattern, per component (K, n).
+    row_const = np.repeat(mean_quad[:, np.newaxis], n_samples, axis=1)
     blocks = []
-    for group, rows, (cond_cov, log_det_mm) in zip(
-        patterns.groups, index.rows, inverses, strict=True
+    for group, rows, cells, (cond_cov, log_det_mm) in zip(
+        patterns.groups, index.rows, index.cells, inverses, strict=True
     ):
         cond_cov = cond_cov[0]  # (m, m, P)
         alpha = np.take(q_means, group.missing.T, axis=1)  # (K, m, P)
         h = np.einsum("ijp,kjp->pki", cond_cov, alpha)  # C alpha, (P, K, m)
-        pattern_const = log_det_mm[0][:, np.newaxis] - np.einsum(
-            "kip,pki->pk", alpha, h
-        )
-        cells_t = group.cells.T
-        b = np.take(q_centred, cells_t)  # (Q (x - c))_m, (m, r)
-        u = np.einsum("ijr,jr->ri", np.take(cond_cov, group.pattern, axis=2), b)
+        pattern_const = log_det_mm - np.einsum("kip,pki->kp", alpha, h)
+        b = np.take(q_centred, cells[0])  # (Q (x - c))_m, (m, r)
+        u = np.einsum("ijr,jr->ir", np.take(cond_cov, group.pattern, axis=2), b)
         np.negative(u, out=u)
-        flat_base[group.cells] = u
-        row_const[rows] += np.take(pattern_const, group.pattern, axis=0)
+        flat_base[cells[0]] = u
+        row_const[:, rows] += np.take(pattern_const, group.pattern, axis=1)
         blocks.append((group, np.moveaxis(cond_cov, 2, 0), h))
 
-    whitened = base @ whiten
-    quad = np.einsum("nd,nd->n", whitened, whitened)[:, np.newaxis]
-    cross = base @ q_means.T
-    cross *= -2.0
-    cross += quad
-    cross += row_const
+    whitened = whiten.T.astype(dtype, copy=False) @ base_t
+    quad = np.einsum("dn,dn->n", whitened, whitened)
+    log_prob = q_means @ base_t  # z^T Q a_k, (K, n)
+    log_prob *= -2.0
+    log_prob += quad
+    log_prob += row_const
     n_observed = patterns.n_observed
-    log_prob = n_observed * _LOG_2PI + log_det
-    log_prob = -0.5 * (log_prob[:, np.newaxis] + cross)
-    log_prob[n_observed == 0] = 0.0
-    return SharedConditional(
-        log_prob=log_prob.astype(dtype, copy=False), base=base, blocks=tuple(blocks)
-    )
+    log_prob += (n_observed * _LOG_2PI + log_det).astype(dtype)
+    log_prob *= -0.5
+    log_prob[:, n_observed == 0] = 0.0
+    return SharedConditional(log_prob=log_prob.T, base=base_t.T, blocks=tuple(blocks))
 
 
 def filled_shared(conditional: SharedConditional) -> np.ndarray:
     """``x̂ - c`` of every row under every component, (K, n_samples, n_features)."""
-    base = conditional.base
+    base = np.ascontiguousarray(conditional.base)
     n_components = conditional.blocks[0][2].shape[1] if conditional.blocks else 1
     filled = np.repeat(base[np.newaxis], n_components, axis=0)
     flat = filled.reshape(n_components, -1)
@@ -662,42 +659,56 @@ def expected_stats_shared(resp, conditional: SharedConditional):
     s2 : ndarray of shape (n_features, n_features)
         Summed over the components.
     """
-    base = conditional.base
-    n_features = base.shape[1]
+    base_t = conditional.base.T  # feature-major where it was made so
+    n_features, n_samples = base_t.shape
     n_components = resp.shape[1]
-    s1 = resp.T @ base
-    weight = resp.sum(axis=1)
-    s2 = (base * weight[:, np.newaxis]).T @ base
-    spread = np.zeros_like(base)  # g_i
+    dtype = base_t.dtype
+    resp = resp.astype(dtype, copy=False)
+    s1 = (base_t @ resp).T
+    weight = resp @ np.ones(n_components, dtype=dtype)
+    s2 = (base_t * weight) @ base_t.T
+    spread = np.zeros((n_samples, n_features), dtype=dtype)  # g_i
     flat_spread = spread.reshape(-1)
-    mean_part = np.zeros(n_components * n_features)
-    block_part = np.zeros(n_features * n_features)
+    components = np.arange(n_components)
+    mean_index, mean_values, block_index, block_values = [], [], [], []
     for group, cond_cov, h in conditional.blocks:
         mis = group.missing
-        rows, row_pat = group.rows, group.pattern
+        row_resp = resp[group.rows]  # (r, K)
         flat_spread[group.cells] = np.einsum(
-            "rk,rkm->rm",
-            np.take(resp, rows, axis=0),
-            np.take(h, row_pat, axis=0),
+            "rk,rkm->rm", row_resp, np.take(h, group.pattern, axis=0)
         )
         w_pk = _pattern_weights(group, resp)  # (P, K)
-        index = np.arange(n_components)[:, None, None] * n_features + mis[None]
-        weighted_h = w_pk.T[:, :, np.newaxis] * np.swapaxes(h, 0, 1)
-        mean_part += np.bincount(
-            index.ravel(), weights=weighted_h.ravel(), minlength=mean_part.size
-        )
-        outer = np.einsum("kpi,pkj->pij", weighted_h, h)
+        weighted_h = w_pk[:, :, np.newaxis] * h  # (P, K, m)
+        mean_index.append(components[np.newaxis, :, None] * n_features + mis[:, None])
+        mean_values.append(weighted_h)
+        outer = np.einsum("pki,pkj->pij", weighted_h, h)
         outer += w_pk.sum(axis=1)[:, np.newaxis, np.newaxis] * cond_cov
-        cells = mis[:, :, np.newaxis] * n_features + mis[:, np.newaxis, :]
-        block_part += np.bincount(
-            cells.ravel(), weights=outer.ravel(), minlength=block_part.size
-        )
-    cross = base.T @ spread
+        block_index.append(mis[:, :, np.newaxis] * n_features + mis[:, np.newaxis, :])
+        block_values.append(outer)
+    cross = base_t @ spread
     s2 += cross
     s2 += cross.T
-    s2 += block_part.reshape(n_features, n_features).astype(s2.dtype, copy=False)
-    s1 += mean_part.reshape(n_components, n_features).astype(s1.dtype, copy=False)
+    if conditional.blocks:
+        s2 += (
+            _scatter_sum(block_index, block_values, n_features * n_features)
+            .reshape(n_features, n_features)
+            .astype(dtype, copy=False)
+        )
+        s1 += (
+            _scatter_sum(mean_index, mean_values, n_components * n_features)
+            .reshape(n_components, n_features)
+            .astype(dtype, copy=False)
+        )
     return s1, s2
+
+
+def _scatter_sum(indices, values, size):
+    """``bincount`` of several (index, value) arrays of matching shapes at once."""
+    return np.bincount(
+        np.concatenate([np.ravel(i) for i in indices]),
+        weights=np.concatenate([np.ravel(v) for v in values]),
+        minlength=size,
+    )
 
 
 # ------------------------------------------------------------------- statistics
