@@ -1011,6 +1011,10 @@ class ExpandedConditional(NamedTuple):
         Each pattern group with the conditional covariances ``C`` of its
         patterns, shape (n_components, m, m, n_patterns).
     index : PatternIndex
+    scratch : ndarray of shape (n_components, n_features, n_samples) or None
+        Memory that :func:`expected_stats_expanded` may use (and overwrite):
+        a fresh array of that size costs a page fault per 4 KiB on every
+        pass, more than the arithmetic done in it.
     """
 
     log_prob: np.ndarray
@@ -1018,6 +1022,7 @@ class ExpandedConditional(NamedTuple):
     deltas: tuple
     blocks: tuple
     index: PatternIndex
+    scratch: np.ndarray | None = None
 
 
 def condition_on_observed_expanded(
@@ -1103,6 +1108,7 @@ def condition_on_observed_expanded(
         deltas=tuple(deltas),
         blocks=tuple(blocks),
         index=index,
+        scratch=q_u.reshape(n_components, n_features, n_samples),
     )
     if lossy.size:
         filled = _filled_t(conditional, n_components)[:, :, lossy]
@@ -1119,10 +1125,12 @@ def condition_on_observed_expanded(
     return conditional._replace(log_prob=log_prob.T)
 
 
-def _filled_t(conditional: ExpandedConditional, n_components: int) -> np.ndarray:
+def _filled_t(conditional: ExpandedConditional, n_components: int, out=None):
     """``x̂ - c`` of every row under every component, (K, n_features, n_samples)."""
     centred_t = conditional.centred_t
-    filled = np.empty((n_components, *centred_t.shape), dtype=centred_t.dtype)
+    filled = out
+    if filled is None:
+        filled = np.empty((n_components, *centred_t.shape), dtype=centred_t.dtype)
     filled[:] = centred_t
     flat = filled.reshape(-1)
     for cells, delta in zip(conditional.index.cells, conditional.deltas, strict=True):
@@ -1162,10 +1170,20 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
     n_components = resp.shape[1]
     dtype = conditional.centred_t.dtype
     resp_t = np.ascontiguousarray(resp.T, dtype=dtype)
-    filled = _filled_t(conditional, n_components)
-    s1 = (filled @ resp_t[:, :, np.newaxis])[:, :, 0]
-    weighted = filled * resp_t[:, np.newaxis, :]
-    s2 = filled @ np.swapaxes(weighted, 1, 2)
+    scratch = conditional.scratch
+    if scratch is not None and scratch.shape[0] != n_components:
+        scratch = None
+    filled = _filled_t(conditional, n_components, out=scratch)
+    if np.all(resp_t >= 0):
+        # sqrt(w) (x̂ - c) in place: S2 = its outer products, S1 its product
+        # with sqrt(w); one array, not the filled rows and their weighted copy.
+        root = np.sqrt(resp_t)
+        filled *= root[:, np.newaxis, :]
+        s1 = (filled @ root[:, :, np.newaxis])[:, :, 0]
+        s2 = filled @ np.swapaxes(filled, 1, 2)
+    else:
+        s1 = (filled @ resp_t[:, :, np.newaxis])[:, :, 0]
+        s2 = filled @ np.swapaxes(filled * resp_t[:, np.newaxis, :], 1, 2)
     scaled = []
     for (_, cond_cov), rows, weight_index in zip(
         conditional.blocks, index.rows, index.weight_index, strict=True

@@ -126,15 +126,16 @@ def _expanded_fill(X, mask, means, whiten, patterns, shift, cache):
     """
     zero_filled, observed, _ = _zero_filled(X, mask, cache)
     shift = shift.astype(X.dtype, copy=False)
-    centred = zero_filled - shift
-    centred *= observed
+    # Feature-major, as the kernel works: (x - c)^T with 0 where missing.
+    centred_t = np.subtract(zero_filled.T, shift[:, np.newaxis])
+    centred_t *= observed.T
     precision = whiten @ np.swapaxes(whiten, 1, 2)
     log_det = -2.0 * np.sum(np.log(np.diagonal(whiten, axis1=1, axis2=2)), 1)
     if patterns is None:
         patterns = missing_patterns(mask)
     try:
         conditional = condition_on_observed_expanded(
-            centred,
+            centred_t.T,
             means - shift,
             precision,
             whiten,
