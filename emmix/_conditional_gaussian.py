@@ -604,10 +604,10 @@ def condition_on_observed_shared(
         alpha = np.take(q_means, group.missing.T, axis=1)  # (K, m, P)
         h = np.einsum("ijp,kjp->pki", cond_cov, alpha)  # C alpha, (P, K, m)
         pattern_const = log_det_mm - np.einsum("kip,pki->kp", alpha, h)
-        b = np.take(q_centred, cells[0])  # (Q (x - c))_m, (m, r)
+        b = np.take(q_centred, cells)  # (Q (x - c))_m, (m, r)
         u = np.einsum("ijr,jr->ir", np.take(cond_cov, group.pattern, axis=2), b)
         np.negative(u, out=u)
-        flat_base[cells[0]] = u
+        flat_base[cells] = u
         row_const[:, rows] += np.take(pattern_const, group.pattern, axis=1)
         blocks.append((group, np.moveaxis(cond_cov, 2, 0), h))
 
@@ -822,10 +822,17 @@ class PatternIndex(NamedTuple):
     rows : tuple of slice or ndarray
         Per pattern group, its rows: a slice where they are consecutive (rows
         ordered by their number of missing entries).
+    complete : slice or ndarray
+        The rows with nothing missing (a slice where consecutive).
     cells : tuple of ndarray
         Per pattern group, the flat indices of its rows' missing entries in a
-        raveled feature-major ``(K, n_features, n_samples)`` array, shape (K,
-        m, n_rows): one gather or scatter per group for all components.
+        raveled feature-major ``(n_features, n_samples)`` array, shape (m,
+        n_rows).
+    local_cells : tuple of ndarray
+        Per pattern group, the flat indices of its rows' missing entries in a
+        raveled feature-major ``(K, n_features, n_rows)`` array of the
+        group's rows alone, shape (K, m, n_rows): one gather or scatter per
+        group for all components.
     weight_index : tuple of ndarray
         Per pattern group, ``k * n_patterns + pattern`` (K, n_rows): the sums
         of row weights per pattern and component are one ``bincount``.
@@ -839,10 +846,20 @@ class PatternIndex(NamedTuple):
     levels: tuple
     counts: dict
     rows: tuple
+    complete: slice | np.ndarray
     cells: tuple
+    local_cells: tuple
     weight_index: tuple
     block_index: np.ndarray
     n_components: int
+
+
+def _as_slice(rows):
+    """``rows`` (increasing) as a slice where they are consecutive."""
+    if len(rows) == 0:
+        return slice(0, 0)
+    first, last = int(rows[0]), int(rows[-1])
+    return slice(first, last + 1) if last - first + 1 == len(rows) else rows
 
 
 def _row_keys(a, b):
@@ -882,16 +899,16 @@ def pattern_index(
         previous = nodes
     components = np.arange(n_components)
     n_samples = patterns.n_observed.size
-    size = n_samples * n_features
-    rows, cells, weight_index, block_index = [], [], [], []
+    rows, cells, local_cells, weight_index, block_index = [], [], [], [], []
     for group in patterns.groups:
         mis = group.missing
         n_patterns = len(mis)
-        first, last = int(group.rows[0]), int(group.rows[-1])
-        consecutive = last - first + 1 == len(group.rows)  # rows are increasing
-        rows.append(slice(first, last + 1) if consecutive else group.rows)
-        at = mis[group.pattern].T * n_samples + group.rows  # (m, r)
-        cells.append(components[:, None, None] * size + at)
+        n_rows = len(group.rows)
+        rows.append(_as_slice(group.rows))
+        columns = mis[group.pattern].T  # (m, r)
+        cells.append(columns * n_samples + group.rows)
+        local = columns * n_rows + np.arange(n_rows)
+        local_cells.append(components[:, None, None] * (n_features * n_rows) + local)
         weight_index.append(components[:, None] * n_patterns + group.pattern)
         entries = mis.T[:, None, :] * n_features + mis.T[None, :, :]  # (m, m, P)
         block_index.append(
@@ -901,7 +918,9 @@ def pattern_index(
         levels=tuple(levels),
         counts={m: len(mis) for m, mis in by_size.items()},
         rows=tuple(rows),
+        complete=_as_slice(np.flatnonzero(patterns.n_observed == n_features)),
         cells=tuple(cells),
+        local_cells=tuple(local_cells),
         weight_index=tuple(weight_index),
         block_index=np.concatenate(block_index) if block_index else np.empty(0, int),
         n_components=n_components,
@@ -1011,10 +1030,6 @@ class ExpandedConditional(NamedTuple):
         Each pattern group with the conditional covariances ``C`` of its
         patterns, shape (n_components, m, m, n_patterns).
     index : PatternIndex
-    scratch : ndarray of shape (n_components, n_features, n_samples) or None
-        Memory that :func:`expected_stats_expanded` may use (and overwrite):
-        a fresh array of that size costs a page fault per 4 KiB on every
-        pass, more than the arithmetic done in it.
     """
 
     log_prob: np.ndarray
@@ -1022,7 +1037,6 @@ class ExpandedConditional(NamedTuple):
     deltas: tuple
     blocks: tuple
     index: PatternIndex
-    scratch: np.ndarray | None = None
 
 
 def condition_on_observed_expanded(
@@ -1074,22 +1088,32 @@ def condition_on_observed_expanded(
         index = pattern_index(patterns, n_features, n_components)
     inverses = _pattern_inverses(precision, patterns, index)
     centred_t = np.ascontiguousarray(centred.T)
-    # Q_k u = Q_k y - Q_k a_k, feature-major (K, d, n): one product each.
-    q_u = np.matmul(precision, centred_t)
-    q_u -= q_means[:, :, np.newaxis]
-    # u^T Q u = y . (Q u) - a_k . (Q u)
-    quad = np.einsum("kdn,dn->kn", q_u, centred_t)
-    quad -= (means[:, np.newaxis, :] @ q_u)[:, 0]
-    q_u = q_u.ravel()
+    quad = np.empty((n_components, n_samples), dtype=dtype)  # u^T Q u
+
+    def q_u(rows):
+        # Q_k u = Q_k y - Q_k a_k of some rows, feature-major (K, d, r): one
+        # product per component, one pattern group at a time (arrays that
+        # small are reused by the allocator, where a whole chunk's would be
+        # mapped afresh, page by page, on every pass).
+        centred_rows = centred_t[:, rows]
+        product = np.matmul(precision, centred_rows)
+        product -= q_means[:, :, np.newaxis]
+        # u^T Q u = y . (Q u) - a_k . (Q u)
+        quad[:, rows] = np.einsum("kdr,dr->kr", product, centred_rows)
+        quad[:, rows] -= (means[:, np.newaxis, :] @ product)[:, 0]
+        return product
+
+    if _count(index.complete, n_samples):
+        q_u(index.complete)
     explained = np.zeros((n_components, n_samples), dtype=dtype)  # -b^T C b
     log_dets = np.zeros((n_components, n_samples), dtype=dtype)
     deltas = []
     blocks = []
     for group, rows, cells, (cond_cov, log_det_mm) in zip(
-        patterns.groups, index.rows, index.cells, inverses, strict=True
+        patterns.groups, index.rows, index.local_cells, inverses, strict=True
     ):
         row_pat = group.pattern
-        b = np.take(q_u, cells)  # (K, m, r)
+        b = np.take(q_u(rows), cells)  # (K, m, r)
         delta = np.einsum("kijr,kjr->kir", np.take(cond_cov, row_pat, axis=3), b)
         np.negative(delta, out=delta)  # x̂_m - c_m = -C b
         explained[:, rows] = np.einsum("kir,kir->kr", b, delta)
@@ -1108,7 +1132,6 @@ def condition_on_observed_expanded(
         deltas=tuple(deltas),
         blocks=tuple(blocks),
         index=index,
-        scratch=q_u.reshape(n_components, n_features, n_samples),
     )
     if lossy.size:
         filled = _filled_t(conditional, n_components)[:, :, lossy]
@@ -1125,16 +1148,18 @@ def condition_on_observed_expanded(
     return conditional._replace(log_prob=log_prob.T)
 
 
-def _filled_t(conditional: ExpandedConditional, n_components: int, out=None):
+def _count(rows, n_samples):
+    return len(range(n_samples)[rows]) if isinstance(rows, slice) else len(rows)
+
+
+def _filled_t(conditional: ExpandedConditional, n_components: int) -> np.ndarray:
     """``x̂ - c`` of every row under every component, (K, n_features, n_samples)."""
     centred_t = conditional.centred_t
-    filled = out
-    if filled is None:
-        filled = np.empty((n_components, *centred_t.shape), dtype=centred_t.dtype)
+    filled = np.empty((n_components, *centred_t.shape), dtype=centred_t.dtype)
     filled[:] = centred_t
-    flat = filled.reshape(-1)
+    flat = filled.reshape(n_components, -1)
     for cells, delta in zip(conditional.index.cells, conditional.deltas, strict=True):
-        flat[cells] = delta
+        flat[:, cells] = delta
     return filled
 
 
@@ -1166,24 +1191,42 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
         ``sum w ((x̂ - c)(x̂ - c)^T + C)``.
     """
     index = conditional.index
-    n_features = conditional.centred_t.shape[0]
+    centred_t = conditional.centred_t
+    n_features, n_samples = centred_t.shape
     n_components = resp.shape[1]
-    dtype = conditional.centred_t.dtype
+    dtype = centred_t.dtype
     resp_t = np.ascontiguousarray(resp.T, dtype=dtype)
-    scratch = conditional.scratch
-    if scratch is not None and scratch.shape[0] != n_components:
-        scratch = None
-    filled = _filled_t(conditional, n_components, out=scratch)
-    if np.all(resp_t >= 0):
-        # sqrt(w) (x̂ - c) in place: S2 = its outer products, S1 its product
-        # with sqrt(w); one array, not the filled rows and their weighted copy.
-        root = np.sqrt(resp_t)
-        filled *= root[:, np.newaxis, :]
-        s1 = (filled @ root[:, :, np.newaxis])[:, :, 0]
-        s2 = filled @ np.swapaxes(filled, 1, 2)
-    else:
-        s1 = (filled @ resp_t[:, :, np.newaxis])[:, :, 0]
-        s2 = filled @ np.swapaxes(filled * resp_t[:, np.newaxis, :], 1, 2)
+    s1 = np.zeros((n_components, n_features), dtype=dtype)
+    s2 = np.zeros((n_components, n_features, n_features), dtype=dtype)
+    non_negative = np.all(resp_t >= 0)
+    root = np.sqrt(resp_t) if non_negative else None
+
+    def add(rows, cells=None, delta=None):
+        # The filled rows of one pattern group, (K, d, r): small enough to be
+        # reused by the allocator (see condition_on_observed_expanded).
+        centred_rows = centred_t[:, rows]
+        filled = np.empty((n_components, *centred_rows.shape), dtype=dtype)
+        filled[:] = centred_rows
+        if delta is not None:
+            filled.reshape(-1)[cells] = delta
+        if non_negative:
+            # sqrt(w) (x̂ - c) in place: S2 its outer products, S1 its
+            # product with sqrt(w); no weighted copy.
+            weights = root[:, rows]
+            filled *= weights[:, np.newaxis, :]
+            s1[:] += (filled @ weights[:, :, np.newaxis])[:, :, 0]
+            s2[:] += filled @ np.swapaxes(filled, 1, 2)
+        else:
+            weights = resp_t[:, rows]
+            s1[:] += (filled @ weights[:, :, np.newaxis])[:, :, 0]
+            s2[:] += filled @ np.swapaxes(filled * weights[:, np.newaxis, :], 1, 2)
+
+    if _count(index.complete, n_samples):
+        add(index.complete)
+    for rows, cells, delta in zip(
+        index.rows, index.local_cells, conditional.deltas, strict=True
+    ):
+        add(rows, cells, delta)
     scaled = []
     for (_, cond_cov), rows, weight_index in zip(
         conditional.blocks, index.rows, index.weight_index, strict=True
