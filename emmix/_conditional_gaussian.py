@@ -951,6 +951,11 @@ def bordered_inverses(precision, index: PatternIndex):
         (K, m, m, n_patterns) and (K, n_patterns), in the order of the
         pattern group; None if some block is not positive definite.
     """
+    with np.errstate(divide="ignore", invalid="ignore"):  # checked at the end
+        return _bordered_inverses(precision, index)
+
+
+def _bordered_inverses(precision, index):
     n_components = precision.shape[0]
     flat = precision.reshape(n_components, -1)
     out = {}
@@ -992,8 +997,7 @@ def bordered_inverses(precision, index: PatternIndex):
 
 def _pattern_inverses(precision, patterns, index):
     """:func:`bordered_inverses` per pattern group; the error names a block."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bordered = bordered_inverses(precision, index)
+    bordered = bordered_inverses(precision, index)
     if bordered is not None:
         return [bordered[g.missing.shape[1]] for g in patterns.groups]
     # Some block is not positive definite: one group at a time, to name it.
