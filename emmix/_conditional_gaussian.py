@@ -828,11 +828,13 @@ class PatternIndex(NamedTuple):
         Per pattern group, the flat indices of its rows' missing entries in a
         raveled feature-major ``(n_features, n_samples)`` array, shape (m,
         n_rows).
-    local_cells : tuple of ndarray
-        Per pattern group, the flat indices of its rows' missing entries in a
-        raveled feature-major ``(K, n_features, n_rows)`` array of the
-        group's rows alone, shape (K, m, n_rows): one gather or scatter per
-        group for all components.
+    row_blocks : tuple of (slice or ndarray, tuple of (int, ndarray))
+        The rows in blocks of whole pattern groups (consecutive groups merged
+        up to ``BLOCK_BYTES`` of per-component arrays), each with its groups:
+        their position in ``patterns.groups`` and the flat indices of their
+        rows' missing entries in a raveled feature-major ``(K, n_features,
+        n_block_rows)`` array of the block's rows, shape (K, m, n_rows): one
+        gather or scatter per group for all components.
     weight_index : tuple of ndarray
         Per pattern group, ``k * n_patterns + pattern`` (K, n_rows): the sums
         of row weights per pattern and component are one ``bincount``.
@@ -848,10 +850,53 @@ class PatternIndex(NamedTuple):
     rows: tuple
     complete: slice | np.ndarray
     cells: tuple
-    local_cells: tuple
+    row_blocks: tuple
     weight_index: tuple
     block_index: np.ndarray
     n_components: int
+
+
+#: Bytes of a per-component array of rows, ``(K, n_features, n_rows)``, up to
+#: which consecutive pattern groups are handled together (fewer, larger array
+#: operations; much larger arrays are mapped afresh, page by page, on every
+#: pass: a 4 KiB page fault costs more than the arithmetic done in it).
+BLOCK_BYTES = 2**20
+
+
+def _row_blocks(patterns, rows, complete, n_features, n_components):
+    """:attr:`PatternIndex.row_blocks`: consecutive groups merged into blocks."""
+    n_samples = patterns.n_observed.size
+    max_rows = max(1, BLOCK_BYTES // (8 * n_components * n_features))
+    units = [(complete, None)] if _count(complete, n_samples) else []
+    units += [(selected, g) for g, selected in enumerate(rows)]
+    merged = []  # [selector, n_rows, [(group, offset), ...]]
+    for selected, g in units:
+        n_rows = _count(selected, n_samples)
+        members = [] if g is None else [(g, 0)]
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and isinstance(last[0], slice)
+            and isinstance(selected, slice)
+            and last[0].stop == selected.start
+            and last[1] + n_rows <= max_rows
+        ):
+            last[0] = slice(last[0].start, selected.stop)
+            last[2] += [(g, last[1])] if g is not None else []
+            last[1] += n_rows
+        else:
+            merged.append([selected, n_rows, members])
+    components = np.arange(n_components)[:, None, None]
+    blocks = []
+    for selected, n_block, members in merged:
+        located = []
+        for g, offset in members:
+            group = patterns.groups[g]
+            at = np.arange(offset, offset + len(group.rows))
+            local = group.missing[group.pattern].T * n_block + at  # (m, r)
+            located.append((g, components * (n_features * n_block) + local))
+        blocks.append((selected, tuple(located)))
+    return tuple(blocks)
 
 
 def _as_slice(rows):
@@ -899,28 +944,25 @@ def pattern_index(
         previous = nodes
     components = np.arange(n_components)
     n_samples = patterns.n_observed.size
-    rows, cells, local_cells, weight_index, block_index = [], [], [], [], []
+    rows, cells, weight_index, block_index = [], [], [], []
     for group in patterns.groups:
         mis = group.missing
         n_patterns = len(mis)
-        n_rows = len(group.rows)
         rows.append(_as_slice(group.rows))
-        columns = mis[group.pattern].T  # (m, r)
-        cells.append(columns * n_samples + group.rows)
-        local = columns * n_rows + np.arange(n_rows)
-        local_cells.append(components[:, None, None] * (n_features * n_rows) + local)
+        cells.append(mis[group.pattern].T * n_samples + group.rows)  # (m, r)
         weight_index.append(components[:, None] * n_patterns + group.pattern)
         entries = mis.T[:, None, :] * n_features + mis.T[None, :, :]  # (m, m, P)
         block_index.append(
             (components[:, None, None, None] * n_features**2 + entries).ravel()
         )
+    complete = _as_slice(np.flatnonzero(patterns.n_observed == n_features))
     return PatternIndex(
         levels=tuple(levels),
         counts={m: len(mis) for m, mis in by_size.items()},
         rows=tuple(rows),
-        complete=_as_slice(np.flatnonzero(patterns.n_observed == n_features)),
+        complete=complete,
         cells=tuple(cells),
-        local_cells=tuple(local_cells),
+        row_blocks=_row_blocks(patterns, rows, complete, n_features, n_components),
         weight_index=tuple(weight_index),
         block_index=np.concatenate(block_index) if block_index else np.empty(0, int),
         n_components=n_components,
@@ -1095,10 +1137,8 @@ def condition_on_observed_expanded(
     quad = np.empty((n_components, n_samples), dtype=dtype)  # u^T Q u
 
     def q_u(rows):
-        # Q_k u = Q_k y - Q_k a_k of some rows, feature-major (K, d, r): one
-        # product per component, one pattern group at a time (arrays that
-        # small are reused by the allocator, where a whole chunk's would be
-        # mapped afresh, page by page, on every pass).
+        # Q_k u = Q_k y - Q_k a_k of a block of rows, feature-major (K, d, r):
+        # one product per component (see BLOCK_BYTES).
         centred_rows = centred_t[:, rows]
         product = np.matmul(precision, centred_rows)
         product -= q_means[:, :, np.newaxis]
@@ -1107,23 +1147,23 @@ def condition_on_observed_expanded(
         quad[:, rows] -= (means[:, np.newaxis, :] @ product)[:, 0]
         return product
 
-    if _count(index.complete, n_samples):
-        q_u(index.complete)
     explained = np.zeros((n_components, n_samples), dtype=dtype)  # -b^T C b
     log_dets = np.zeros((n_components, n_samples), dtype=dtype)
     deltas = []
     blocks = []
-    for group, rows, cells, (cond_cov, log_det_mm) in zip(
-        patterns.groups, index.rows, index.local_cells, inverses, strict=True
-    ):
-        row_pat = group.pattern
-        b = np.take(q_u(rows), cells)  # (K, m, r)
-        delta = np.einsum("kijr,kjr->kir", np.take(cond_cov, row_pat, axis=3), b)
-        np.negative(delta, out=delta)  # x̂_m - c_m = -C b
-        explained[:, rows] = np.einsum("kir,kir->kr", b, delta)
-        log_dets[:, rows] = np.take(log_det_mm, row_pat, axis=1)
-        deltas.append(delta)
-        blocks.append((group, cond_cov))
+    for rows, members in index.row_blocks:
+        product = q_u(rows)
+        for g, cells in members:
+            group = patterns.groups[g]
+            cond_cov, log_det_mm = inverses[g]
+            row_pat, group_rows = group.pattern, index.rows[g]
+            b = np.take(product, cells)  # (K, m, r)
+            delta = np.einsum("kijr,kjr->kir", np.take(cond_cov, row_pat, axis=3), b)
+            np.negative(delta, out=delta)  # x̂_m - c_m = -C b
+            explained[:, group_rows] = np.einsum("kir,kir->kr", b, delta)
+            log_dets[:, group_rows] = np.take(log_det_mm, row_pat, axis=1)
+            deltas.append(delta)
+            blocks.append((group, cond_cov))
     # Rows that cancel far more than they keep are recomputed.
     size = quad + mean_norms[:, np.newaxis]
     quad += explained
@@ -1196,7 +1236,7 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
     """
     index = conditional.index
     centred_t = conditional.centred_t
-    n_features, n_samples = centred_t.shape
+    n_features = centred_t.shape[0]
     n_components = resp.shape[1]
     dtype = centred_t.dtype
     resp_t = np.ascontiguousarray(resp.T, dtype=dtype)
@@ -1205,14 +1245,14 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
     non_negative = np.all(resp_t >= 0)
     root = np.sqrt(resp_t) if non_negative else None
 
-    def add(rows, cells=None, delta=None):
-        # The filled rows of one pattern group, (K, d, r): small enough to be
-        # reused by the allocator (see condition_on_observed_expanded).
+    def add(rows, members):
+        # The filled rows of a block of rows, (K, d, r) (see BLOCK_BYTES).
         centred_rows = centred_t[:, rows]
         filled = np.empty((n_components, *centred_rows.shape), dtype=dtype)
         filled[:] = centred_rows
-        if delta is not None:
-            filled.reshape(-1)[cells] = delta
+        flat = filled.reshape(-1)
+        for g, cells in members:
+            flat[cells] = conditional.deltas[g]
         if non_negative:
             # sqrt(w) (x̂ - c) in place: S2 its outer products, S1 its
             # product with sqrt(w); no weighted copy.
@@ -1225,12 +1265,8 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
             s1[:] += (filled @ weights[:, :, np.newaxis])[:, :, 0]
             s2[:] += filled @ np.swapaxes(filled * weights[:, np.newaxis, :], 1, 2)
 
-    if _count(index.complete, n_samples):
-        add(index.complete)
-    for rows, cells, delta in zip(
-        index.rows, index.local_cells, conditional.deltas, strict=True
-    ):
-        add(rows, cells, delta)
+    for rows, members in index.row_blocks:
+        add(rows, members)
     scaled = []
     for (_, cond_cov), rows, weight_index in zip(
         conditional.blocks, index.rows, index.weight_index, strict=True
