@@ -541,15 +541,26 @@ class SharedConditional(NamedTuple):
         Each pattern group with the conditional covariances ``C`` of its
         patterns, shape (n_patterns, m, m), and ``h``, shape (n_patterns,
         n_components, m) (pattern first: gathered per row).
+    index : PatternIndex or None
+        The rows' blocks (see ``BLOCK_BYTES``), for the statistics.
     """
 
     log_prob: np.ndarray
     base: np.ndarray
     blocks: tuple
+    index: PatternIndex | None = None
 
 
 def condition_on_observed_shared(
-    centred, means, precision, whiten, log_det, patterns, index=None
+    centred,
+    means,
+    precision,
+    whiten,
+    log_det,
+    patterns,
+    index=None,
+    *,
+    overwrite_centred=False,
 ) -> SharedConditional:
     """:func:`condition_on_observed` with one covariance for all components.
 
@@ -577,6 +588,10 @@ def condition_on_observed_shared(
     index : PatternIndex, default=None
         ``pattern_index(patterns, n_features, 1)``, if already computed (it
         depends on the rows only).
+    overwrite_centred : bool, default=False
+        Whether ``centred`` may become the result's ``base`` (it is then
+        overwritten at the missing entries; used where it is the transpose of
+        a C-ordered array), saving a copy.
 
     Returns
     -------
@@ -589,39 +604,51 @@ def condition_on_observed_shared(
     inverses = _pattern_inverses(precision[np.newaxis], patterns, index)
     precision = precision.astype(dtype, copy=False)
     means = means.astype(dtype, copy=False)
-    base_t = np.array(centred.T, order="C")  # z, feature-major
-    q_centred = np.ravel(precision @ base_t)  # Q (x - c), feature-major
-    flat_base = base_t.reshape(-1)
+    base_t = centred.T  # z, feature-major
+    if not (overwrite_centred and base_t.flags.c_contiguous):
+        base_t = np.array(base_t, order="C")
     q_means = means @ precision  # (Q a_k)^T, Q symmetric
-    mean_quad = np.einsum("kd,kd->k", q_means, means)
-    # nu^T Q nu + log|Q_mm| of each row's pattern, per component (K, n).
-    row_const = np.repeat(mean_quad[:, np.newaxis], n_samples, axis=1)
+    whiten_t = whiten.T.astype(dtype, copy=False)
+    n_components = len(means)
     blocks = []
-    for group, rows, cells, (cond_cov, log_det_mm) in zip(
-        patterns.groups, index.rows, index.cells, inverses, strict=True
-    ):
+    pattern_consts = []
+    for group, (cond_cov, log_det_mm) in zip(patterns.groups, inverses, strict=True):
         cond_cov = cond_cov[0]  # (m, m, P)
         alpha = np.take(q_means, group.missing.T, axis=1)  # (K, m, P)
         h = np.einsum("ijp,kjp->pki", cond_cov, alpha)  # C alpha, (P, K, m)
-        pattern_const = log_det_mm - np.einsum("kip,pki->kp", alpha, h)
-        b = np.take(q_centred, cells)  # (Q (x - c))_m, (m, r)
-        u = np.einsum("ijr,jr->ir", np.take(cond_cov, group.pattern, axis=2), b)
-        np.negative(u, out=u)
-        flat_base[cells] = u
-        row_const[:, rows] += np.take(pattern_const, group.pattern, axis=1)
+        # nu^T Q nu + log|Q_mm| of each pattern, less a^T Q a, (K, P).
+        pattern_consts.append(log_det_mm - np.einsum("kip,pki->kp", alpha, h))
         blocks.append((group, np.moveaxis(cond_cov, 2, 0), h))
-
-    whitened = whiten.T.astype(dtype, copy=False) @ base_t
-    quad = np.einsum("dn,dn->n", whitened, whitened)
-    log_prob = q_means @ base_t  # z^T Q a_k, (K, n)
-    log_prob *= -2.0
-    log_prob += quad
-    log_prob += row_const
+    log_prob = np.empty((n_components, n_samples), dtype=dtype)
+    flat_base = base_t.reshape(-1)
+    for rows, members in index.row_blocks:  # (see BLOCK_BYTES)
+        q_block = (precision @ base_t[:, rows]).ravel()  # Q (x - c) of the block
+        for g, _, cells in members:
+            cond_cov = blocks[g][1]
+            pattern = patterns.groups[g].pattern
+            b = np.take(q_block, cells[0])  # (Q (x - c))_m, (m, r)
+            u = np.einsum("rij,jr->ir", np.take(cond_cov, pattern, axis=0), b)
+            np.negative(u, out=u)
+            flat_base[index.cells[g]] = u
+        block = base_t[:, rows]  # z, filled
+        whitened = whiten_t @ block
+        part = q_means @ block  # z^T Q a_k, (K, r)
+        part *= -2.0
+        part += np.einsum("dr,dr->r", whitened, whitened)
+        for g, offset, _ in members:
+            pattern = patterns.groups[g].pattern
+            part[:, offset : offset + len(pattern)] += np.take(
+                pattern_consts[g], pattern, axis=1
+            )
+        log_prob[:, rows] = part
     n_observed = patterns.n_observed
+    log_prob += np.einsum("kd,kd->k", q_means, means)[:, np.newaxis]
     log_prob += (n_observed * _LOG_2PI + log_det).astype(dtype)
     log_prob *= -0.5
     log_prob[:, n_observed == 0] = 0.0
-    return SharedConditional(log_prob=log_prob.T, base=base_t.T, blocks=tuple(blocks))
+    return SharedConditional(
+        log_prob=log_prob.T, base=base_t.T, blocks=tuple(blocks), index=index
+    )
 
 
 def filled_shared(conditional: SharedConditional) -> np.ndarray:
@@ -666,17 +693,32 @@ def expected_stats_shared(resp, conditional: SharedConditional):
     resp = resp.astype(dtype, copy=False)
     s1 = (base_t @ resp).T
     weight = resp @ np.ones(n_components, dtype=dtype)
-    s2 = (base_t * weight) @ base_t.T
-    spread = np.zeros((n_samples, n_features), dtype=dtype)  # g_i
-    flat_spread = spread.reshape(-1)
+    index = conditional.index
+    if index is None:
+        n_observed = np.full(n_samples, n_features)
+        for group, _, _ in conditional.blocks:
+            n_observed[group.rows] -= group.missing.shape[1]
+        groups = tuple(group for group, _, _ in conditional.blocks)
+        index = pattern_index(MissingPatterns(groups, n_observed), n_features, 1)
+    s2 = np.zeros((n_features, n_features), dtype=dtype)
+    cross = np.zeros((n_features, n_features), dtype=dtype)
+    for rows, members in index.row_blocks:  # (see BLOCK_BYTES)
+        block = base_t[:, rows]
+        s2 += (block * weight[rows]) @ block.T
+        if not members:
+            continue
+        spread = np.zeros(block.shape, dtype=dtype)  # g_i, feature-major
+        flat_spread = spread.reshape(-1)
+        for g, _, cells in members:
+            group, _, h = conditional.blocks[g]
+            flat_spread[cells[0]] = np.einsum(
+                "rk,rkm->mr", resp[index.rows[g]], np.take(h, group.pattern, axis=0)
+            )
+        cross += block @ spread.T
     components = np.arange(n_components)
     mean_index, mean_values, block_index, block_values = [], [], [], []
     for group, cond_cov, h in conditional.blocks:
         mis = group.missing
-        row_resp = resp[group.rows]  # (r, K)
-        flat_spread[group.cells] = np.einsum(
-            "rk,rkm->rm", row_resp, np.take(h, group.pattern, axis=0)
-        )
         w_pk = _pattern_weights(group, resp)  # (P, K)
         weighted_h = w_pk[:, :, np.newaxis] * h  # (P, K, m)
         mean_index.append(components[np.newaxis, :, None] * n_features + mis[:, None])
@@ -685,7 +727,6 @@ def expected_stats_shared(resp, conditional: SharedConditional):
         outer += w_pk.sum(axis=1)[:, np.newaxis, np.newaxis] * cond_cov
         block_index.append(mis[:, :, np.newaxis] * n_features + mis[:, np.newaxis, :])
         block_values.append(outer)
-    cross = base_t @ spread
     s2 += cross
     s2 += cross.T
     if conditional.blocks:
@@ -828,13 +869,14 @@ class PatternIndex(NamedTuple):
         Per pattern group, the flat indices of its rows' missing entries in a
         raveled feature-major ``(n_features, n_samples)`` array, shape (m,
         n_rows).
-    row_blocks : tuple of (slice or ndarray, tuple of (int, ndarray))
+    row_blocks : tuple of (slice or ndarray, tuple of (int, int, ndarray))
         The rows in blocks of whole pattern groups (consecutive groups merged
         up to ``BLOCK_BYTES`` of per-component arrays), each with its groups:
-        their position in ``patterns.groups`` and the flat indices of their
-        rows' missing entries in a raveled feature-major ``(K, n_features,
-        n_block_rows)`` array of the block's rows, shape (K, m, n_rows): one
-        gather or scatter per group for all components.
+        their position in ``patterns.groups``, the position of their first
+        row in the block and the flat indices of their rows' missing entries
+        in a raveled feature-major ``(K, n_features, n_block_rows)`` array of
+        the block's rows, shape (K, m, n_rows): one gather or scatter per
+        group for all components.
     weight_index : tuple of ndarray
         Per pattern group, ``k * n_patterns + pattern`` (K, n_rows): the sums
         of row weights per pattern and component are one ``bincount``.
@@ -860,7 +902,7 @@ class PatternIndex(NamedTuple):
 #: which consecutive pattern groups are handled together (fewer, larger array
 #: operations; much larger arrays are mapped afresh, page by page, on every
 #: pass: a 4 KiB page fault costs more than the arithmetic done in it).
-BLOCK_BYTES = 2**20
+BLOCK_BYTES = 2**19
 
 
 def _row_blocks(patterns, rows, complete, n_features, n_components):
@@ -894,7 +936,7 @@ def _row_blocks(patterns, rows, complete, n_features, n_components):
             group = patterns.groups[g]
             at = np.arange(offset, offset + len(group.rows))
             local = group.missing[group.pattern].T * n_block + at  # (m, r)
-            located.append((g, components * (n_features * n_block) + local))
+            located.append((g, offset, components * (n_features * n_block) + local))
         blocks.append((selected, tuple(located)))
     return tuple(blocks)
 
@@ -1153,7 +1195,7 @@ def condition_on_observed_expanded(
     blocks = []
     for rows, members in index.row_blocks:
         product = q_u(rows)
-        for g, cells in members:
+        for g, _, cells in members:
             group = patterns.groups[g]
             cond_cov, log_det_mm = inverses[g]
             row_pat, group_rows = group.pattern, index.rows[g]
@@ -1251,7 +1293,7 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
         filled = np.empty((n_components, *centred_rows.shape), dtype=dtype)
         filled[:] = centred_rows
         flat = filled.reshape(-1)
-        for g, cells in members:
+        for g, _, cells in members:
             flat[cells] = conditional.deltas[g]
         if non_negative:
             # sqrt(w) (x̂ - c) in place: S2 its outer products, S1 its

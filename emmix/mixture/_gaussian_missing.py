@@ -226,15 +226,16 @@ def missing_log_prob(
     if shift is not None and covariance_type == "tied":
         zero_filled, observed, _ = _zero_filled(X, mask, cache)
         shift = shift.astype(X.dtype, copy=False)
-        centred = zero_filled - shift
-        centred *= observed
+        # Feature-major, as the kernel works (and keeps it: no copy).
+        centred_t = np.subtract(zero_filled.T, shift[:, np.newaxis])
+        centred_t *= observed.T
         whiten = precisions_cholesky
         log_det = -2.0 * np.sum(np.log(np.diag(whiten)))
         if patterns is None:
             patterns = missing_patterns(mask)
         try:
             conditional = condition_on_observed_shared(
-                centred,
+                centred_t.T,
                 means - shift,
                 whiten @ whiten.T,
                 whiten,
@@ -245,6 +246,7 @@ def missing_log_prob(
                     "pattern_index_shared",
                     lambda: pattern_index(patterns, X.shape[1], 1),
                 ),
+                overwrite_centred=True,
             )
         except ValueError as error:
             raise ValueError(
