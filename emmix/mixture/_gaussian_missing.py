@@ -96,6 +96,16 @@ def _variances(covariances, covariance_type, n_features):
     return np.repeat(covariances[:, np.newaxis], n_features, axis=1)
 
 
+def _centred_t(zero_filled, shift):
+    """``(zero_filled - shift)^T``, C-ordered (n_features, n_samples).
+
+    (A ufunc on the transposed rows would hand back a Fortran-ordered array,
+    which the kernels would copy.)
+    """
+    out = np.empty(zero_filled.shape[::-1], dtype=zero_filled.dtype)
+    return np.subtract(zero_filled.T, shift[:, np.newaxis], out=out)
+
+
 def _zero_filled(X, mask, cache):
     """The rows with 0 at the missing entries, and the masks as numbers.
 
@@ -127,7 +137,7 @@ def _expanded_fill(X, mask, means, whiten, patterns, shift, cache):
     zero_filled, observed, _ = _zero_filled(X, mask, cache)
     shift = shift.astype(X.dtype, copy=False)
     # Feature-major, as the kernel works: (x - c)^T with 0 where missing.
-    centred_t = np.subtract(zero_filled.T, shift[:, np.newaxis])
+    centred_t = _centred_t(zero_filled, shift)
     centred_t *= observed.T
     precision = whiten @ np.swapaxes(whiten, 1, 2)
     log_det = -2.0 * np.sum(np.log(np.diagonal(whiten, axis1=1, axis2=2)), 1)
@@ -227,7 +237,7 @@ def missing_log_prob(
         zero_filled, observed, _ = _zero_filled(X, mask, cache)
         shift = shift.astype(X.dtype, copy=False)
         # Feature-major, as the kernel works (and keeps it: no copy).
-        centred_t = np.subtract(zero_filled.T, shift[:, np.newaxis])
+        centred_t = _centred_t(zero_filled, shift)
         centred_t *= observed.T
         whiten = precisions_cholesky
         log_det = -2.0 * np.sum(np.log(np.diag(whiten)))
