@@ -717,9 +717,15 @@ def expected_stats_shared(resp, conditional: SharedConditional):
         cross += block @ spread.T
     components = np.arange(n_components)
     mean_index, mean_values, block_index, block_values = [], [], [], []
-    for group, cond_cov, h in conditional.blocks:
+    for (group, cond_cov, h), rows in zip(conditional.blocks, index.rows, strict=True):
         mis = group.missing
-        w_pk = _pattern_weights(group, resp)  # (P, K)
+        # Weight of each pattern per component (P, K), summed in row order.
+        at = group.pattern[:, np.newaxis] * n_components + components
+        w_pk = np.bincount(
+            at.ravel(),
+            weights=resp[rows].ravel(),
+            minlength=mis.shape[0] * n_components,
+        ).reshape(-1, n_components)
         weighted_h = w_pk[:, :, np.newaxis] * h  # (P, K, m)
         mean_index.append(components[np.newaxis, :, None] * n_features + mis[:, None])
         mean_values.append(weighted_h)
