@@ -31,12 +31,32 @@ The expected sufficient statistics of the rows, around any reference point
 placed in the rows and columns of each row's missing entries: the complete
 data statistics of the filled rows, plus the conditional covariances.
 
-With one covariance shared by all components (``tied``), ``C`` and the
-regression of the missing block on the observed one do not depend on the
-component, and ``x̂_m - c = -C (Q (x - c))_m + h_k`` (``x - c`` zero-filled)
-with ``h_k = mu_km - c_m + C (Q (mu_k - c)_o)_m`` depending on the pattern and
-the component only: the rows' work is done once, not once per component
-(:func:`condition_on_observed_shared`, :func:`expected_stats_shared`).
+A mixture's E-step uses faster forms of the same maths, around a reference
+point ``c`` near the data (as the complete-data log-densities are):
+
+- Full covariances (:func:`condition_on_observed_expanded`,
+  :func:`expected_stats_expanded`): with ``y = x - c`` zero-filled and ``u =
+  y - (mu_k - c)``, ``b = (Q u)_m``, ``x̂_m - c_m = -C b`` and ``r̂^T Q r̂ = u^T
+  Q u - b^T C b``; ``Q_k u`` of all rows is one matrix product per component
+  and gives both ``u^T Q u`` and ``b``, so no filled or whitened rows are made
+  for the log-densities. Rows whose distance that difference would cancel
+  (missing entries predicted almost exactly) are recomputed from the
+  whitened filled row (``CANCELLATION_MAX``), and means far from ``c`` leave
+  the rows to :func:`condition_on_observed` (``EXPANDED_MAX_NORM``).
+- One covariance shared by all components (``tied``), ``C`` and the
+  regression of the missing block on the observed one do not depend on the
+  component, and ``x̂_m - c = -C (Q (x - c))_m + h_k`` (``x - c`` zero-filled)
+  with ``h_k = mu_km - c_m + C (Q (mu_k - c)_o)_m = C (Q (mu_k - c))_m``
+  depending on the pattern and the component only: the rows' work is done
+  once, not once per component (:func:`condition_on_observed_shared`,
+  :func:`expected_stats_shared`).
+
+Both invert ``Q_mm`` of every pattern by bordering along the prefix tree of
+the missing sets (:func:`bordered_inverses`: a few array operations per
+level for all patterns, instead of a factorisation per pattern group), work
+feature-major (``(n_features, n_samples)``: every pass runs along contiguous
+rows) and in blocks of rows (``BLOCK_BYTES``: arrays the size of a whole
+chunk per component are mapped afresh, page by page, on every pass).
 
 With a diagonal covariance the features are independent: ``x̂_m = mu_m`` and
 ``C`` is the diagonal of the missing variances, with no pattern at all
