@@ -903,9 +903,15 @@ class PatternIndex(NamedTuple):
         in a raveled feature-major ``(K, n_features, n_block_rows)`` array of
         the block's rows, shape (K, m, n_rows): one gather or scatter per
         group for all components.
-    weight_index : tuple of ndarray
-        Per pattern group, ``k * n_patterns + pattern`` (K, n_rows): the sums
-        of row weights per pattern and component are one ``bincount``.
+    incomplete : slice or ndarray
+        The rows of all pattern groups, in group order (a slice where
+        consecutive).
+    pattern_of_row : ndarray of shape (n_incomplete,)
+        Of each of those rows, its pattern's position among all groups'
+        patterns (in group order).
+    weight_index : ndarray of shape (K, n_incomplete)
+        ``k * n_all_patterns + pattern_of_row``: the sums of the rows' weights
+        per pattern and component are one ``bincount``.
     block_index : ndarray
         Per pattern group, concatenated: the flat index into ``(K,
         n_features, n_features)`` of each entry of its (K, m, m, n_patterns)
@@ -919,7 +925,9 @@ class PatternIndex(NamedTuple):
     complete: slice | np.ndarray
     cells: tuple
     row_blocks: tuple
-    weight_index: tuple
+    incomplete: slice | np.ndarray
+    pattern_of_row: np.ndarray
+    weight_index: np.ndarray
     block_index: np.ndarray
     n_components: int
 
@@ -1012,18 +1020,22 @@ def pattern_index(
         previous = nodes
     components = np.arange(n_components)
     n_samples = patterns.n_observed.size
-    rows, cells, weight_index, block_index = [], [], [], []
+    rows, cells, of_row, block_index = [], [], [], []
+    n_patterns = 0
     for group in patterns.groups:
         mis = group.missing
-        n_patterns = len(mis)
         rows.append(_as_slice(group.rows))
         cells.append(mis[group.pattern].T * n_samples + group.rows)  # (m, r)
-        weight_index.append(components[:, None] * n_patterns + group.pattern)
+        of_row.append(group.pattern + n_patterns)
+        n_patterns += len(mis)
         entries = mis.T[:, None, :] * n_features + mis.T[None, :, :]  # (m, m, P)
         block_index.append(
             (components[:, None, None, None] * n_features**2 + entries).ravel()
         )
     complete = _as_slice(np.flatnonzero(patterns.n_observed == n_features))
+    empty = np.empty(0, dtype=np.intp)
+    incomplete = np.concatenate([g.rows for g in patterns.groups] + [empty])
+    pattern_of_row = np.concatenate([*of_row, empty])
     return PatternIndex(
         levels=tuple(levels),
         counts={m: len(mis) for m, mis in by_size.items()},
@@ -1031,7 +1043,9 @@ def pattern_index(
         complete=complete,
         cells=tuple(cells),
         row_blocks=_row_blocks(patterns, rows, complete, n_features, n_components),
-        weight_index=tuple(weight_index),
+        incomplete=_as_slice(incomplete),
+        pattern_of_row=pattern_of_row,
+        weight_index=components[:, None] * n_patterns + pattern_of_row,
         block_index=np.concatenate(block_index) if block_index else np.empty(0, int),
         n_components=n_components,
     )
@@ -1216,20 +1230,22 @@ def condition_on_observed_expanded(
         return product
 
     explained = np.zeros((n_components, n_samples), dtype=dtype)  # -b^T C b
-    log_dets = np.zeros((n_components, n_samples), dtype=dtype)
+    log_dets = np.zeros((n_components, n_samples), dtype=dtype)  # log|Q_mm|
+    if inverses:
+        every = np.concatenate([log_det_mm for _, log_det_mm in inverses], axis=1)
+        log_dets[:, index.incomplete] = np.take(every, index.pattern_of_row, axis=1)
     deltas = []
     blocks = []
     for rows, members in index.row_blocks:
         product = q_u(rows)
         for g, _, cells in members:
             group = patterns.groups[g]
-            cond_cov, log_det_mm = inverses[g]
+            cond_cov = inverses[g][0]
             row_pat, group_rows = group.pattern, index.rows[g]
             b = np.take(product, cells)  # (K, m, r)
             delta = np.einsum("kijr,kjr->kir", np.take(cond_cov, row_pat, axis=3), b)
             np.negative(delta, out=delta)  # x̂_m - c_m = -C b
             explained[:, group_rows] = np.einsum("kir,kir->kr", b, delta)
-            log_dets[:, group_rows] = np.take(log_det_mm, row_pat, axis=1)
             deltas.append(delta)
             blocks.append((group, cond_cov))
     # Rows that cancel far more than they keep are recomputed.
@@ -1336,16 +1352,19 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
     for rows, members in index.row_blocks:
         add(rows, members)
     scaled = []
-    for (_, cond_cov), rows, weight_index in zip(
-        conditional.blocks, index.rows, index.weight_index, strict=True
-    ):
-        n_patterns = cond_cov.shape[3]
+    if conditional.blocks:
+        # Weight of each pattern per component, (K, n_all_patterns).
+        n_patterns = sum(cond_cov.shape[3] for _, cond_cov in conditional.blocks)
         pattern_weights = np.bincount(
-            weight_index.ravel(),
-            weights=resp_t[:, rows].ravel(),
+            index.weight_index.ravel(),
+            weights=resp_t[:, index.incomplete].ravel(),
             minlength=n_components * n_patterns,
-        ).reshape(n_components, 1, 1, n_patterns)
-        scaled.append((cond_cov * pattern_weights).ravel())
+        ).reshape(n_components, 1, 1, -1)
+        start = 0
+        for _, cond_cov in conditional.blocks:
+            stop = start + cond_cov.shape[3]
+            scaled.append((cond_cov * pattern_weights[..., start:stop]).ravel())
+            start = stop
     if scaled:  # sum_i w_ik C_ik, every pattern's blocks in one sum
         s2 += (
             np.bincount(
