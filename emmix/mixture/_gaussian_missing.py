@@ -96,14 +96,24 @@ def _variances(covariances, covariance_type, n_features):
     return np.repeat(covariances[:, np.newaxis], n_features, axis=1)
 
 
-def _centred_t(zero_filled, shift):
-    """``(zero_filled - shift)^T``, C-ordered (n_features, n_samples).
+def _centred_t(X, mask, shift, cache):
+    """``(x - shift)^T`` with 0 at the missing entries, C-ordered (n_features,
+    n_samples): the feature-major rows the full and tied kernels work on.
 
-    (A ufunc on the transposed rows would hand back a Fortran-ordered array,
-    which the kernels would copy.)
+    The zero-filled rows and the observed mask, transposed, depend on the
+    rows only: kept in the chunk's fit-long memo (in place of
+    :func:`_zero_filled`'s, which these covariance types do not use), so
+    that each pass reads them contiguously.
     """
-    out = np.empty(zero_filled.shape[::-1], dtype=zero_filled.dtype)
-    return np.subtract(zero_filled.T, shift[:, np.newaxis], out=out)
+
+    def compute():
+        zero_filled_t = np.ascontiguousarray(np.where(mask, 0.0, X).T, dtype=X.dtype)
+        return zero_filled_t, np.ascontiguousarray((~mask).T, dtype=X.dtype)
+
+    zero_filled_t, observed_t = memoized(cache, "zero_filled_t", compute)
+    centred_t = np.subtract(zero_filled_t, shift[:, np.newaxis])
+    centred_t *= observed_t
+    return centred_t
 
 
 def _zero_filled(X, mask, cache):
@@ -134,11 +144,8 @@ def _expanded_fill(X, mask, means, whiten, patterns, shift, cache):
     the expansion would lose precision (the caller conditions the rows one
     component at a time instead).
     """
-    zero_filled, observed, _ = _zero_filled(X, mask, cache)
     shift = shift.astype(X.dtype, copy=False)
-    # Feature-major, as the kernel works: (x - c)^T with 0 where missing.
-    centred_t = _centred_t(zero_filled, shift)
-    centred_t *= observed.T
+    centred_t = _centred_t(X, mask, shift, cache)
     precision = whiten @ np.swapaxes(whiten, 1, 2)
     log_det = -2.0 * np.sum(np.log(np.diagonal(whiten, axis1=1, axis2=2)), 1)
     if patterns is None:
@@ -234,11 +241,8 @@ def missing_log_prob(
             "means": means,
         }
     if shift is not None and covariance_type == "tied":
-        zero_filled, observed, _ = _zero_filled(X, mask, cache)
         shift = shift.astype(X.dtype, copy=False)
-        # Feature-major, as the kernel works (and keeps it: no copy).
-        centred_t = _centred_t(zero_filled, shift)
-        centred_t *= observed.T
+        centred_t = _centred_t(X, mask, shift, cache)  # kept by the kernel
         whiten = precisions_cholesky
         log_det = -2.0 * np.sum(np.log(np.diag(whiten)))
         if patterns is None:
