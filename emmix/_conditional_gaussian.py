@@ -1114,7 +1114,8 @@ def _bordered_inverses(precision, index):
     # Every prefix leads to a whole pattern, whose log-determinant sums the
     # logarithms of its prefixes' Schur complements: one not positive (or not
     # a number) leaves a log-determinant that is not finite.
-    if not np.isfinite(np.concatenate([v[1].ravel() for v in out.values()])).all():
+    log_dets = [log_det.ravel() for _, log_det in out.values()]
+    if log_dets and not np.isfinite(np.concatenate(log_dets)).all():
         return None
     return out
 

@@ -289,3 +289,26 @@ def test_shared_kernel_matches_scipy_with_rows_in_any_order():
     t1, t2 = expected_stats_shared(resp, shared)
     assert_allclose(t1, s1, rtol=1e-12, atol=1e-12)
     assert_allclose(t2, s2.sum(axis=0), rtol=1e-12, atol=1e-11)
+
+
+def test_rows_without_gaps_and_a_single_feature():
+    """No pattern at all (every row complete), and d = 1 with a row of nothing."""
+    rng = np.random.RandomState(7)
+    X = rng.normal(size=(10, 3))
+    covs = random_covariances(rng, 2, 3)
+    means = rng.normal(size=(2, 3))
+    conditional, patterns = expanded(X, np.zeros(X.shape, bool), means, covs, 0.0)
+    assert patterns.groups == ()
+    for j in range(2):
+        expected = stats.multivariate_normal(means[j], covs[j]).logpdf(X)
+        assert_allclose(conditional.log_prob[:, j], expected, rtol=1e-12)
+    resp = rng.rand(10, 2)
+    s1, s2 = expected_stats_expanded(resp, conditional)
+    assert_allclose(s2, np.einsum("nk,ni,nj->kij", resp, X, X), rtol=1e-12)
+    assert_allclose(s1, resp.T @ X, rtol=1e-12)
+    X1 = np.array([[1.0], [np.nan], [2.0]])
+    one, _ = expanded(X1, np.isnan(X1), np.array([[0.5]]), np.array([[[2.0]]]), 0.0)
+    expected = stats.norm(0.5, np.sqrt(2.0)).logpdf([1.0, 2.0])
+    assert_allclose(one.log_prob[[0, 2], 0], expected, rtol=1e-12)
+    assert one.log_prob[1, 0] == 0.0
+    assert_allclose(filled_expanded(one, 1)[0, :, 0], [1.0, 0.5, 2.0], rtol=1e-12)
