@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/bench_missing.py             # both tables
     python benchmarks/bench_missing.py speed       # the time table only
     python benchmarks/bench_missing.py accuracy    # the accuracy table only
+    python benchmarks/bench_missing.py speed --only full --only tied
 
 **Speed** (issue 19): seconds per EM iteration of a GaussianMixtureEM fit with
 20% of the entries missing (MCAR) and of the complete-data fit of the same
@@ -222,9 +223,11 @@ def speed_cases():
     yield "mixed 5 diag + 10 binary, 100k (StepMix)", make_mixed, mixed, mixed_m
 
 
-def speed_table(repeat):
+def speed_table(repeat, only=None):
     rows = []
     for label, make, X, Xm in speed_cases():
+        if only and not any(part in label for part in only):
+            continue
         t_missing, t_complete = per_iteration_pair([make, make], [Xm, X], repeat=repeat)
         rows.append(
             {
@@ -292,10 +295,17 @@ def main() -> int:
         "table", nargs="?", choices=("both", "speed", "accuracy"), default="both"
     )
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="time only the cases whose label contains TEXT (repeatable), "
+        "e.g. --only full --only tied",
+    )
     args = parser.parse_args()
     results = {}
     if args.table in ("both", "speed"):
-        results["speed"] = speed_table(args.repeat)
+        results["speed"] = speed_table(args.repeat, args.only)
     if args.table in ("both", "accuracy"):
         results["accuracy"] = accuracy_table()
     out = Path("benchmarks/results/bench_missing.json")

@@ -31,12 +31,32 @@ The expected sufficient statistics of the rows, around any reference point
 placed in the rows and columns of each row's missing entries: the complete
 data statistics of the filled rows, plus the conditional covariances.
 
-With one covariance shared by all components (``tied``), ``C`` and the
-regression of the missing block on the observed one do not depend on the
-component, and ``x̂_m - c = -C (Q (x - c))_m + h_k`` (``x - c`` zero-filled)
-with ``h_k = mu_km - c_m + C (Q (mu_k - c)_o)_m`` depending on the pattern and
-the component only: the rows' work is done once, not once per component
-(:func:`condition_on_observed_shared`, :func:`expected_stats_shared`).
+A mixture's E-step uses faster forms of the same maths, around a reference
+point ``c`` near the data (as the complete-data log-densities are):
+
+- Full covariances (:func:`condition_on_observed_expanded`,
+  :func:`expected_stats_expanded`): with ``y = x - c`` zero-filled and ``u =
+  y - (mu_k - c)``, ``b = (Q u)_m``, ``x̂_m - c_m = -C b`` and ``r̂^T Q r̂ = u^T
+  Q u - b^T C b``; ``Q_k u`` of all rows is one matrix product per component
+  and gives both ``u^T Q u`` and ``b``, so no filled or whitened rows are made
+  for the log-densities. Rows whose distance that difference would cancel
+  (missing entries predicted almost exactly) are recomputed from the
+  whitened filled row (``CANCELLATION_MAX``), and means far from ``c`` leave
+  the rows to :func:`condition_on_observed` (``EXPANDED_MAX_NORM``).
+- One covariance shared by all components (``tied``), ``C`` and the
+  regression of the missing block on the observed one do not depend on the
+  component, and ``x̂_m - c = -C (Q (x - c))_m + h_k`` (``x - c`` zero-filled)
+  with ``h_k = mu_km - c_m + C (Q (mu_k - c)_o)_m = C (Q (mu_k - c))_m``
+  depending on the pattern and the component only: the rows' work is done
+  once, not once per component (:func:`condition_on_observed_shared`,
+  :func:`expected_stats_shared`).
+
+Both invert ``Q_mm`` of every pattern by bordering along the prefix tree of
+the missing sets (:func:`bordered_inverses`: a few array operations per
+level for all patterns, instead of a factorisation per pattern group), work
+feature-major (``(n_features, n_samples)``: every pass runs along contiguous
+rows) and in blocks of rows (``BLOCK_BYTES``: arrays the size of a whole
+chunk per component are mapped afresh, page by page, on every pass).
 
 With a diagonal covariance the features are independent: ``x̂_m = mu_m`` and
 ``C`` is the diagonal of the missing variances, with no pattern at all
@@ -57,18 +77,25 @@ import numpy as np
 
 __all__ = [
     "Conditional",
+    "ExpandedConditional",
     "MissingPatterns",
     "PatternGroup",
+    "PatternIndex",
     "SharedConditional",
+    "bordered_inverses",
     "condition_on_observed",
     "condition_on_observed_diag",
+    "condition_on_observed_expanded",
     "condition_on_observed_shared",
     "expected_stats",
     "expected_stats_diag",
+    "expected_stats_expanded",
     "expected_stats_shared",
+    "filled_expanded",
     "filled_shared",
     "missing_patterns",
     "observed_log_prob_diag",
+    "pattern_index",
     "row_bytes",
 ]
 
@@ -534,23 +561,37 @@ class SharedConditional(NamedTuple):
         Each pattern group with the conditional covariances ``C`` of its
         patterns, shape (n_patterns, m, m), and ``h``, shape (n_patterns,
         n_components, m) (pattern first: gathered per row).
+    index : PatternIndex or None
+        The rows' blocks (see ``BLOCK_BYTES``), for the statistics.
     """
 
     log_prob: np.ndarray
     base: np.ndarray
     blocks: tuple
+    index: PatternIndex | None = None
 
 
 def condition_on_observed_shared(
-    centred, means, precision, whiten, log_det, patterns
+    centred,
+    means,
+    precision,
+    whiten,
+    log_det,
+    patterns,
+    index=None,
+    *,
+    overwrite_centred=False,
 ) -> SharedConditional:
     """:func:`condition_on_observed` with one covariance for all components.
 
     With ``r = x̂_k - mu_k = z - nu_kp`` (``nu_kp = (mu_k - c) - e_kp``), the
     distance ``r^T Q r = |W^T z|^2 - 2 (Q z)^T nu_kp + nu_kp^T Q nu_kp`` is
     expanded around ``c`` as the complete-data log-densities are: products of
-    the ``(n_samples, n_features)`` rows with matrices, and per component
-    only ``(n_samples, m)`` work per pattern group.
+    the rows (feature-major, ``(n_features, n_samples)``) with matrices, and
+    per component only ``(n_samples, m)`` work per pattern group. As ``z_m``
+    is the conditional mean, ``(Q z)_m = 0``: ``(Q z)^T nu_kp = z^T Q a_k``;
+    and with ``alpha_kp = (Q a_k)_m``, ``h_kp = C alpha_kp`` and
+    ``nu_kp^T Q nu_kp = a_k^T Q a_k - alpha_kp^T h_kp``.
 
     Parameters
     ----------
@@ -564,6 +605,13 @@ def condition_on_observed_shared(
         ``log det Sigma``.
     patterns : MissingPatterns
         ``missing_patterns`` of the rows' mask.
+    index : PatternIndex, default=None
+        ``pattern_index(patterns, n_features, 1)``, if already computed (it
+        depends on the rows only).
+    overwrite_centred : bool, default=False
+        Whether ``centred`` may become the result's ``base`` (it is then
+        overwritten at the missing entries; used where it is the transpose of
+        a C-ordered array), saving a copy.
 
     Returns
     -------
@@ -571,60 +619,61 @@ def condition_on_observed_shared(
     """
     n_samples, n_features = centred.shape
     dtype = centred.dtype
-    base = centred.copy()
-    flat_base = base.reshape(-1)
-    q_centred = np.ravel(centred @ precision)
-    mean_quad = np.einsum("kd,kd->k", means @ precision, means)
-    # nu^T Q nu + log|Q_mm| of each row's pattern, per component (n, K).
-    row_const = np.repeat(mean_quad[np.newaxis], n_samples, axis=0)
+    if index is None or index.n_components != 1:
+        index = pattern_index(patterns, n_features, 1)
+    inverses = _pattern_inverses(precision[np.newaxis], patterns, index)
+    precision = precision.astype(dtype, copy=False)
+    means = means.astype(dtype, copy=False)
+    base_t = centred.T  # z, feature-major
+    if not (overwrite_centred and base_t.flags.c_contiguous):
+        base_t = np.array(base_t, order="C")
+    q_means = means @ precision  # (Q a_k)^T, Q symmetric
+    whiten_t = whiten.T.astype(dtype, copy=False)
+    n_components = len(means)
     blocks = []
-    for group in patterns.groups:
-        mis = group.missing
-        q_mm = precision[mis[:, :, np.newaxis], mis[:, np.newaxis, :]]
-        cond_cov, log_det_mm, positive = _spd_inverse(q_mm)
-        if not positive.all():
-            raise ValueError(_not_positive(q_mm[np.newaxis], positive[None], mis))
-        # h_kp = a_km + C (Q (a_k * o))_m, a_k = mu_k - c (observed part only).
-        observed_means = np.repeat(means[:, np.newaxis, :], len(mis), axis=1)
-        np.put_along_axis(observed_means, mis[np.newaxis], 0.0, axis=2)
-        pulled = np.take_along_axis(observed_means @ precision, mis[None], axis=2)
-        means_mis = means[:, mis]  # (K, P, m)
-        h = means_mis + (cond_cov @ pulled[..., np.newaxis])[..., 0]
-        # nu_kp = a_k with -(h - a_km) at the missing entries; nu^T Q nu.
-        nu = observed_means
-        np.put_along_axis(nu, mis[np.newaxis], means_mis - h, axis=2)
-        nu_quad = np.einsum("kpd,kpd->kp", nu @ precision, nu)
-
-        rows, row_pat, cells = group.rows, group.pattern, group.cells
-        b = np.take(q_centred, cells)  # (Q (x - c))_m, (r, m)
-        u = _per_row(cond_cov[np.newaxis], row_pat, b)
-        flat_base[cells] = -u
-        pattern_const = nu_quad.T + log_det_mm[:, np.newaxis]  # (P, K)
-        row_const[rows] = np.take(pattern_const, row_pat, axis=0)
-        blocks.append((group, cond_cov, np.ascontiguousarray(np.swapaxes(h, 0, 1))))
-
-    whitened = base @ whiten
-    q_base = np.ravel(whitened @ whiten.T)
-    # (Q z)^T nu_kp = (Q z)^T a_k - (Q z)_m^T h_kp
-    cross = q_base.reshape(n_samples, n_features) @ means.T
-    for group, _, h in blocks:
-        qz_m = np.take(q_base, group.cells)
-        h_rows = np.take(h, group.pattern, axis=0)
-        cross[group.rows] -= np.einsum("rkm,rm->rk", h_rows, qz_m)
-    quad = np.einsum("nd,nd->n", whitened, whitened)[:, np.newaxis]
-    quad = quad - 2.0 * cross + row_const
+    pattern_consts = []
+    for group, (cond_cov, log_det_mm) in zip(patterns.groups, inverses, strict=True):
+        cond_cov = cond_cov[0]  # (m, m, P)
+        alpha = np.take(q_means, group.missing.T, axis=1)  # (K, m, P)
+        h = np.einsum("ijp,kjp->pki", cond_cov, alpha)  # C alpha, (P, K, m)
+        # nu^T Q nu + log|Q_mm| of each pattern, less a^T Q a, (K, P).
+        pattern_consts.append(log_det_mm - np.einsum("kip,pki->kp", alpha, h))
+        blocks.append((group, np.moveaxis(cond_cov, 2, 0), h))
+    log_prob = np.empty((n_components, n_samples), dtype=dtype)
+    flat_base = base_t.reshape(-1)
+    for rows, members in index.row_blocks:  # (see BLOCK_BYTES)
+        q_block = (precision @ base_t[:, rows]).ravel()  # Q (x - c) of the block
+        for g, _, cells in members:
+            cond_cov = blocks[g][1]
+            pattern = patterns.groups[g].pattern
+            b = np.take(q_block, cells[0])  # (Q (x - c))_m, (m, r)
+            u = np.einsum("rij,jr->ir", np.take(cond_cov, pattern, axis=0), b)
+            np.negative(u, out=u)
+            flat_base[index.cells[g]] = u
+        block = base_t[:, rows]  # z, filled
+        whitened = whiten_t @ block
+        part = q_means @ block  # z^T Q a_k, (K, r)
+        part *= -2.0
+        part += np.einsum("dr,dr->r", whitened, whitened)
+        for g, offset, _ in members:
+            pattern = patterns.groups[g].pattern
+            part[:, offset : offset + len(pattern)] += np.take(
+                pattern_consts[g], pattern, axis=1
+            )
+        log_prob[:, rows] = part
     n_observed = patterns.n_observed
-    log_prob = n_observed * _LOG_2PI + log_det
-    log_prob = -0.5 * (log_prob[:, np.newaxis] + quad)
-    log_prob[n_observed == 0] = 0.0
+    log_prob += np.einsum("kd,kd->k", q_means, means)[:, np.newaxis]
+    log_prob += (n_observed * _LOG_2PI + log_det).astype(dtype)
+    log_prob *= -0.5
+    log_prob[:, n_observed == 0] = 0.0
     return SharedConditional(
-        log_prob=log_prob.astype(dtype, copy=False), base=base, blocks=tuple(blocks)
+        log_prob=log_prob.T, base=base_t.T, blocks=tuple(blocks), index=index
     )
 
 
 def filled_shared(conditional: SharedConditional) -> np.ndarray:
     """``x̂ - c`` of every row under every component, (K, n_samples, n_features)."""
-    base = conditional.base
+    base = np.ascontiguousarray(conditional.base)
     n_components = conditional.blocks[0][2].shape[1] if conditional.blocks else 1
     filled = np.repeat(base[np.newaxis], n_components, axis=0)
     flat = filled.reshape(n_components, -1)
@@ -657,42 +706,76 @@ def expected_stats_shared(resp, conditional: SharedConditional):
     s2 : ndarray of shape (n_features, n_features)
         Summed over the components.
     """
-    base = conditional.base
-    n_features = base.shape[1]
+    base_t = conditional.base.T  # feature-major where it was made so
+    n_features, n_samples = base_t.shape
     n_components = resp.shape[1]
-    s1 = resp.T @ base
-    weight = resp.sum(axis=1)
-    s2 = (base * weight[:, np.newaxis]).T @ base
-    spread = np.zeros_like(base)  # g_i
-    flat_spread = spread.reshape(-1)
-    mean_part = np.zeros(n_components * n_features)
-    block_part = np.zeros(n_features * n_features)
-    for group, cond_cov, h in conditional.blocks:
+    dtype = base_t.dtype
+    resp = resp.astype(dtype, copy=False)
+    s1 = (base_t @ resp).T
+    weight = resp @ np.ones(n_components, dtype=dtype)
+    index = conditional.index
+    if index is None:
+        n_observed = np.full(n_samples, n_features)
+        for group, _, _ in conditional.blocks:
+            n_observed[group.rows] -= group.missing.shape[1]
+        groups = tuple(group for group, _, _ in conditional.blocks)
+        index = pattern_index(MissingPatterns(groups, n_observed), n_features, 1)
+    s2 = np.zeros((n_features, n_features), dtype=dtype)
+    cross = np.zeros((n_features, n_features), dtype=dtype)
+    for rows, members in index.row_blocks:  # (see BLOCK_BYTES)
+        block = base_t[:, rows]
+        s2 += (block * weight[rows]) @ block.T
+        if not members:
+            continue
+        spread = np.zeros(block.shape, dtype=dtype)  # g_i, feature-major
+        flat_spread = spread.reshape(-1)
+        for g, _, cells in members:
+            group, _, h = conditional.blocks[g]
+            flat_spread[cells[0]] = np.einsum(
+                "rk,rkm->mr", resp[index.rows[g]], np.take(h, group.pattern, axis=0)
+            )
+        cross += block @ spread.T
+    components = np.arange(n_components)
+    mean_index, mean_values, block_index, block_values = [], [], [], []
+    for (group, cond_cov, h), rows in zip(conditional.blocks, index.rows, strict=True):
         mis = group.missing
-        rows, row_pat = group.rows, group.pattern
-        flat_spread[group.cells] = np.einsum(
-            "rk,rkm->rm",
-            np.take(resp, rows, axis=0),
-            np.take(h, row_pat, axis=0),
-        )
-        w_pk = _pattern_weights(group, resp)  # (P, K)
-        index = np.arange(n_components)[:, None, None] * n_features + mis[None]
-        weighted_h = w_pk.T[:, :, np.newaxis] * np.swapaxes(h, 0, 1)
-        mean_part += np.bincount(
-            index.ravel(), weights=weighted_h.ravel(), minlength=mean_part.size
-        )
-        outer = np.einsum("kpi,pkj->pij", weighted_h, h)
+        # Weight of each pattern per component (P, K), summed in row order.
+        at = group.pattern[:, np.newaxis] * n_components + components
+        w_pk = np.bincount(
+            at.ravel(),
+            weights=resp[rows].ravel(),
+            minlength=mis.shape[0] * n_components,
+        ).reshape(-1, n_components)
+        weighted_h = w_pk[:, :, np.newaxis] * h  # (P, K, m)
+        mean_index.append(components[np.newaxis, :, None] * n_features + mis[:, None])
+        mean_values.append(weighted_h)
+        outer = np.einsum("pki,pkj->pij", weighted_h, h)
         outer += w_pk.sum(axis=1)[:, np.newaxis, np.newaxis] * cond_cov
-        cells = mis[:, :, np.newaxis] * n_features + mis[:, np.newaxis, :]
-        block_part += np.bincount(
-            cells.ravel(), weights=outer.ravel(), minlength=block_part.size
-        )
-    cross = base.T @ spread
+        block_index.append(mis[:, :, np.newaxis] * n_features + mis[:, np.newaxis, :])
+        block_values.append(outer)
     s2 += cross
     s2 += cross.T
-    s2 += block_part.reshape(n_features, n_features).astype(s2.dtype, copy=False)
-    s1 += mean_part.reshape(n_components, n_features).astype(s1.dtype, copy=False)
+    if conditional.blocks:
+        s2 += (
+            _scatter_sum(block_index, block_values, n_features * n_features)
+            .reshape(n_features, n_features)
+            .astype(dtype, copy=False)
+        )
+        s1 += (
+            _scatter_sum(mean_index, mean_values, n_components * n_features)
+            .reshape(n_components, n_features)
+            .astype(dtype, copy=False)
+        )
     return s1, s2
+
+
+def _scatter_sum(indices, values, size):
+    """``bincount`` of several (index, value) arrays of matching shapes at once."""
+    return np.bincount(
+        np.concatenate([np.ravel(i) for i in indices]),
+        weights=np.concatenate([np.ravel(v) for v in values]),
+        minlength=size,
+    )
 
 
 # ------------------------------------------------------------------- statistics
@@ -764,6 +847,535 @@ def expected_stats(centred, resp, conditional: Conditional):
     s2 += _covariance_sum(conditional.blocks, resp, centred.shape[2]).astype(
         s2.dtype, copy=False
     )
+    return s1, s2
+
+
+# ------------------------------------------------ expanded (full covariances)
+#: Largest ``a_k^T Q_k a_k`` (``a_k = mu_k - c``, the component's mean in units
+#: of its own spread from the reference point) for which
+#: :func:`condition_on_observed_expanded` expands the distances around ``c``:
+#: the expansion cancels terms of that size, so distances near a mean keep all
+#: but about four of their digits (the complete-data log-densities' rule).
+EXPANDED_MAX_NORM = 1e4
+
+#: Rows whose conditional distance ``r̂^T Q r̂ = u^T Q u - b^T C b`` cancels
+#: terms more than this many times its own size (missing entries that the
+#: observed ones predict almost exactly) have it recomputed from the whitened
+#: filled row, which has no cancellation.
+CANCELLATION_MAX = 1e4
+
+
+class PatternIndex(NamedTuple):
+    """Index arrays of the rows' patterns for the expanded E-step (rows only).
+
+    Everything here depends on the missingness mask (and the number of
+    components) alone, so a fit builds it once per chunk of rows.
+
+    The missing sets form a prefix tree: level ``j`` holds the distinct
+    length-``j`` prefixes (columns in increasing order) of the patterns with
+    at least ``j`` missing entries, the whole patterns of that length first,
+    in their group's order. The inverse of ``Q`` on a prefix is its parent's
+    bordered by one row and column (:func:`bordered_inverses`).
+
+    Attributes
+    ----------
+    levels : tuple of (ndarray, ndarray or None, ndarray, ndarray)
+        Per level ``j = 1, 2, ...``: its prefixes (n_nodes, j), the index of
+        each one's parent in level ``j - 1`` (None at level 1), and the flat
+        indices into a ``(n_features, n_features)`` matrix of each prefix's
+        new diagonal entry (n_nodes,) and of its border (j - 1, n_nodes).
+    counts : dict
+        The number of patterns with ``j`` missing entries, per ``j``.
+    rows : tuple of slice or ndarray
+        Per pattern group, its rows: a slice where they are consecutive (rows
+        ordered by their number of missing entries).
+    complete : slice or ndarray
+        The rows with nothing missing (a slice where consecutive).
+    cells : tuple of ndarray
+        Per pattern group, the flat indices of its rows' missing entries in a
+        raveled feature-major ``(n_features, n_samples)`` array, shape (m,
+        n_rows).
+    row_blocks : tuple of (slice or ndarray, tuple of (int, int, ndarray))
+        The rows in blocks of whole pattern groups (consecutive groups merged
+        up to ``BLOCK_BYTES`` of per-component arrays), each with its groups:
+        their position in ``patterns.groups``, the position of their first
+        row in the block and the flat indices of their rows' missing entries
+        in a raveled feature-major ``(K, n_features, n_block_rows)`` array of
+        the block's rows, shape (K, m, n_rows): one gather or scatter per
+        group for all components.
+    incomplete : slice or ndarray
+        The rows of all pattern groups, in group order (a slice where
+        consecutive).
+    pattern_of_row : ndarray of shape (n_incomplete,)
+        Of each of those rows, its pattern's position among all groups'
+        patterns (in group order).
+    weight_index : ndarray of shape (K, n_incomplete)
+        ``k * n_all_patterns + pattern_of_row``: the sums of the rows' weights
+        per pattern and component are one ``bincount``.
+    block_index : ndarray
+        Per pattern group, concatenated: the flat index into ``(K,
+        n_features, n_features)`` of each entry of its (K, m, m, n_patterns)
+        blocks.
+    n_components : int
+    """
+
+    levels: tuple
+    counts: dict
+    rows: tuple
+    complete: slice | np.ndarray
+    cells: tuple
+    row_blocks: tuple
+    incomplete: slice | np.ndarray
+    pattern_of_row: np.ndarray
+    weight_index: np.ndarray
+    block_index: np.ndarray
+    n_components: int
+
+
+#: Bytes of a per-component array of rows, ``(K, n_features, n_rows)``, up to
+#: which consecutive pattern groups are handled together (fewer, larger array
+#: operations; much larger arrays are mapped afresh, page by page, on every
+#: pass: a 4 KiB page fault costs more than the arithmetic done in it).
+BLOCK_BYTES = 2**19
+
+
+def _row_blocks(patterns, rows, complete, n_features, n_components):
+    """:attr:`PatternIndex.row_blocks`: consecutive groups merged into blocks."""
+    n_samples = patterns.n_observed.size
+    max_rows = max(1, BLOCK_BYTES // (8 * n_components * n_features))
+    units = [(complete, None)] if _count(complete, n_samples) else []
+    units += [(selected, g) for g, selected in enumerate(rows)]
+    merged = []  # [selector, n_rows, [(group, offset), ...]]
+    for selected, g in units:
+        n_rows = _count(selected, n_samples)
+        members = [] if g is None else [(g, 0)]
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and isinstance(last[0], slice)
+            and isinstance(selected, slice)
+            and last[0].stop == selected.start
+            and last[1] + n_rows <= max_rows
+        ):
+            last[0] = slice(last[0].start, selected.stop)
+            last[2] += [(g, last[1])] if g is not None else []
+            last[1] += n_rows
+        else:
+            merged.append([selected, n_rows, members])
+    components = np.arange(n_components)[:, None, None]
+    blocks = []
+    for selected, n_block, members in merged:
+        located = []
+        for g, offset in members:
+            group = patterns.groups[g]
+            at = np.arange(offset, offset + len(group.rows))
+            local = group.missing[group.pattern].T * n_block + at  # (m, r)
+            located.append((g, offset, components * (n_features * n_block) + local))
+        blocks.append((selected, tuple(located)))
+    return tuple(blocks)
+
+
+def _as_slice(rows):
+    """``rows`` (increasing) as a slice where they are consecutive."""
+    if len(rows) == 0:
+        return slice(0, 0)
+    first, last = int(rows[0]), int(rows[-1])
+    return slice(first, last + 1) if last - first + 1 == len(rows) else rows
+
+
+def _row_keys(a, b):
+    """Comparable keys of the rows of two integer arrays of the same width."""
+    both = np.ascontiguousarray(np.concatenate([a, b]).astype(np.int64))
+    keys = both.view(np.dtype((np.void, both.shape[1] * 8))).ravel()
+    return keys[: len(a)], keys[len(a) :]
+
+
+def _row_index(table, rows):
+    """Index in ``table`` of each of ``rows`` (all present)."""
+    key_t, key_r = _row_keys(table, rows)
+    order = np.argsort(key_t)
+    return order[np.searchsorted(key_t[order], key_r)]
+
+
+def pattern_index(
+    patterns: MissingPatterns, n_features: int, n_components: int
+) -> PatternIndex:
+    """The :class:`PatternIndex` of ``patterns``."""
+    by_size = {g.missing.shape[1]: g.missing for g in patterns.groups}
+    levels = []
+    previous = None
+    for j in range(1, max(by_size, default=0) + 1):
+        whole = by_size.get(j, np.empty((0, j), dtype=np.intp))
+        longer = [by_size[m][:, :j] for m in by_size if m > j]
+        inner = np.unique(np.concatenate(longer), axis=0) if longer else whole[:0]
+        if len(whole) and len(inner):
+            # Prefixes that are whole patterns too are kept once, with them.
+            key_inner, key_whole = _row_keys(inner, whole)
+            inner = inner[~np.isin(key_inner, key_whole)]
+        nodes = np.concatenate([whole, inner]).astype(np.intp)
+        last = nodes[:, -1]
+        parent = None if previous is None else _row_index(previous, nodes[:, :-1])
+        border = np.ascontiguousarray(nodes[:, :-1].T * n_features + last)
+        levels.append((nodes, parent, last * (n_features + 1), border))
+        previous = nodes
+    components = np.arange(n_components)
+    n_samples = patterns.n_observed.size
+    rows, cells, of_row, block_index = [], [], [], []
+    n_patterns = 0
+    for group in patterns.groups:
+        mis = group.missing
+        rows.append(_as_slice(group.rows))
+        cells.append(mis[group.pattern].T * n_samples + group.rows)  # (m, r)
+        of_row.append(group.pattern + n_patterns)
+        n_patterns += len(mis)
+        entries = mis.T[:, None, :] * n_features + mis.T[None, :, :]  # (m, m, P)
+        block_index.append(
+            (components[:, None, None, None] * n_features**2 + entries).ravel()
+        )
+    complete = _as_slice(np.flatnonzero(patterns.n_observed == n_features))
+    empty = np.empty(0, dtype=np.intp)
+    incomplete = np.concatenate([g.rows for g in patterns.groups] + [empty])
+    pattern_of_row = np.concatenate([*of_row, empty])
+    return PatternIndex(
+        levels=tuple(levels),
+        counts={m: len(mis) for m, mis in by_size.items()},
+        rows=tuple(rows),
+        complete=complete,
+        cells=tuple(cells),
+        row_blocks=_row_blocks(patterns, rows, complete, n_features, n_components),
+        incomplete=_as_slice(incomplete),
+        pattern_of_row=pattern_of_row,
+        weight_index=components[:, None] * n_patterns + pattern_of_row,
+        block_index=np.concatenate(block_index) if block_index else np.empty(0, int),
+        n_components=n_components,
+    )
+
+
+def bordered_inverses(precision, index: PatternIndex):
+    """``Q_mm^-1`` and ``log det Q_mm`` of every pattern, by bordering.
+
+    For a prefix ``A = [[B, u], [u^T, c]]`` whose parent ``B`` has inverse
+    ``B^-1``: with ``v = B^-1 u`` and the Schur complement ``s = c - u^T v``,
+    ``A^-1 = [[B^-1 + v v^T / s, -v / s], [-v^T / s, 1 / s]]`` and ``log det A
+    = log det B + log s`` (``s`` is a squared Cholesky pivot, positive exactly
+    when ``A`` is positive definite given ``B`` is). That is a few array
+    operations per level for all patterns and components at once, where one
+    sweep per pattern group costs a few per missing entry; the prefixes are
+    the last axis, so every operation runs along contiguous memory.
+
+    Parameters
+    ----------
+    precision : ndarray of shape (n_components, n_features, n_features)
+    index : PatternIndex
+
+    Returns
+    -------
+    inverses : dict or None
+        For each ``m`` with patterns, ``(cond_cov, log_det_mm)`` of shapes
+        (K, m, m, n_patterns) and (K, n_patterns), in the order of the
+        pattern group; None if some block is not positive definite.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):  # checked at the end
+        return _bordered_inverses(precision, index)
+
+
+def _bordered_inverses(precision, index):
+    n_components = precision.shape[0]
+    flat = precision.reshape(n_components, -1)
+    out = {}
+    inverse = log_det = None
+    for j, (_, parent, diagonal, border_at) in enumerate(index.levels, start=1):
+        pivot = np.take(flat, diagonal, axis=1)  # c, (K, N)
+        if parent is None:
+            schur = pivot
+            new = (1.0 / schur)[:, np.newaxis, np.newaxis, :]
+            log_det = np.log(schur)
+        else:
+            above = np.take(inverse, parent, axis=3)  # B^-1, (K, j-1, j-1, N)
+            border = np.take(flat, border_at, axis=1)  # u, (K, j-1, N)
+            v = np.einsum("kijn,kjn->kin", above, border)
+            schur = pivot - np.einsum("kin,kin->kn", border, v)
+            reciprocal = 1.0 / schur
+            scaled = v * reciprocal[:, np.newaxis, :]  # v / s
+            new = np.empty((n_components, j, j, schur.shape[1]), dtype=flat.dtype)
+            np.multiply(
+                scaled[:, :, np.newaxis, :], v[:, np.newaxis], out=new[:, :-1, :-1]
+            )
+            new[:, :-1, :-1] += above
+            np.negative(scaled, out=new[:, :-1, -1])
+            new[:, -1, :-1] = new[:, :-1, -1]
+            new[:, -1, -1] = reciprocal
+            log_det = np.take(log_det, parent, axis=1)
+            log_det += np.log(schur)
+        inverse = new
+        count = index.counts.get(j, 0)
+        if count:
+            out[j] = (inverse[..., :count], log_det[:, :count])
+    # Every prefix leads to a whole pattern, whose log-determinant sums the
+    # logarithms of its prefixes' Schur complements: one not positive (or not
+    # a number) leaves a log-determinant that is not finite.
+    log_dets = [log_det.ravel() for _, log_det in out.values()]
+    if log_dets and not np.isfinite(np.concatenate(log_dets)).all():
+        return None
+    return out
+
+
+def _pattern_inverses(precision, patterns, index):
+    """:func:`bordered_inverses` per pattern group; the error names a block."""
+    bordered = bordered_inverses(precision, index)
+    if bordered is not None:
+        return [bordered[g.missing.shape[1]] for g in patterns.groups]
+    # Some block is not positive definite: one group at a time, to name it.
+    out = []
+    for group in patterns.groups:
+        mis = group.missing
+        q_mm = precision[:, mis[:, :, np.newaxis], mis[:, np.newaxis, :]]
+        cond_cov, log_det_mm, positive = _spd_inverse(q_mm)
+        if not positive.all():
+            _cholesky(q_mm, mis)  # names the block (or fails itself)
+            raise ValueError(_not_positive(q_mm, positive, mis))
+        out.append((np.moveaxis(cond_cov, 1, 3), log_det_mm))
+    return out
+
+
+class ExpandedConditional(NamedTuple):
+    """Rows conditioned on their observed entries, expanded around ``c``.
+
+    With ``y = x - c`` (0 at the missing entries), the filled rows are
+    ``x̂_k - c = y + delta_k``, ``delta_k`` being ``x̂_km - c_m`` at each row's
+    missing entries and 0 elsewhere. Feature-major: one row per feature, so
+    that every per-component pass runs along the rows.
+
+    Attributes
+    ----------
+    log_prob : ndarray of shape (n_samples, n_components)
+        ``log p(x_o)`` (0 for a row with nothing observed).
+    centred_t : ndarray of shape (n_features, n_samples)
+        ``y`` transposed.
+    deltas : tuple of ndarray
+        Per pattern group, ``delta`` at its rows' missing entries, shape
+        (n_components, m, n_rows).
+    blocks : tuple of (PatternGroup, ndarray)
+        Each pattern group with the conditional covariances ``C`` of its
+        patterns, shape (n_components, m, m, n_patterns).
+    index : PatternIndex
+    """
+
+    log_prob: np.ndarray
+    centred_t: np.ndarray
+    deltas: tuple
+    blocks: tuple
+    index: PatternIndex
+
+
+def condition_on_observed_expanded(
+    centred, means, precision, whiten, log_det, patterns, index=None
+) -> ExpandedConditional | None:
+    """:func:`condition_on_observed` expanded around a reference point.
+
+    With ``u = y - a_k`` (``y = x - c`` zero-filled, ``a_k = mu_k - c``: ``u``
+    is ``x - mu_k`` with ``c - mu_k`` at the missing entries) and ``b = (Q_k
+    u)_m``, the conditional mean is ``x̂_m - c_m = -C b`` and
+    ``r̂^T Q r̂ = u^T Q u - b^T C b``. ``Q_k u`` of all rows is one matrix
+    product per component, and gives ``u^T Q u = (y - a_k)^T (Q_k u)`` and
+    ``b``: no per-row work but at the missing entries, and no filled rows.
+
+    Parameters
+    ----------
+    centred : ndarray of shape (n_samples, n_features)
+        ``y = x - c`` (a reference point ``c`` near the data), 0 at the
+        missing entries.
+    means : ndarray of shape (n_components, n_features)
+        ``a_k = mu_k - c``.
+    precision, whiten : ndarray of shape (n_components, n_features, n_features)
+        ``Q_k`` and a factor ``W_k`` with ``W_k W_k^T = Q_k``.
+    log_det : ndarray of shape (n_components,)
+        ``log det Sigma_k``.
+    patterns : MissingPatterns
+        ``missing_patterns`` of the rows' mask.
+    index : PatternIndex, default=None
+        ``pattern_index(patterns, n_features, n_components)``, if already
+        computed (it depends on the rows only).
+
+    Returns
+    -------
+    conditional : ExpandedConditional or None
+        None where the expansion would lose precision (a mean far from ``c``
+        in units of its component's spread, see ``EXPANDED_MAX_NORM``): use
+        :func:`condition_on_observed` then.
+    """
+    n_samples, n_features = centred.shape
+    n_components = means.shape[0]
+    dtype = centred.dtype
+    means = means.astype(dtype, copy=False)
+    precision = precision.astype(dtype, copy=False)
+    q_means = (precision @ means[:, :, np.newaxis])[:, :, 0]
+    mean_norms = np.einsum("kd,kd->k", q_means, means)  # a_k^T Q_k a_k
+    if not np.all(mean_norms <= EXPANDED_MAX_NORM):
+        return None
+    if index is None or index.n_components != n_components:
+        index = pattern_index(patterns, n_features, n_components)
+    inverses = _pattern_inverses(precision, patterns, index)
+    centred_t = np.ascontiguousarray(centred.T)
+    quad = np.empty((n_components, n_samples), dtype=dtype)  # u^T Q u
+
+    def q_u(rows):
+        # Q_k u = Q_k y - Q_k a_k of a block of rows, feature-major (K, d, r):
+        # one product per component (see BLOCK_BYTES).
+        centred_rows = centred_t[:, rows]
+        product = np.matmul(precision, centred_rows)
+        product -= q_means[:, :, np.newaxis]
+        # u^T Q u = y . (Q u) - a_k . (Q u)
+        quad[:, rows] = np.einsum("kdr,dr->kr", product, centred_rows)
+        quad[:, rows] -= (means[:, np.newaxis, :] @ product)[:, 0]
+        return product
+
+    explained = np.zeros((n_components, n_samples), dtype=dtype)  # -b^T C b
+    log_dets = np.zeros((n_components, n_samples), dtype=dtype)  # log|Q_mm|
+    if inverses:
+        every = np.concatenate([log_det_mm for _, log_det_mm in inverses], axis=1)
+        log_dets[:, index.incomplete] = np.take(every, index.pattern_of_row, axis=1)
+    deltas = []
+    blocks = []
+    for rows, members in index.row_blocks:
+        product = q_u(rows)
+        for g, _, cells in members:
+            group = patterns.groups[g]
+            cond_cov = inverses[g][0]
+            row_pat, group_rows = group.pattern, index.rows[g]
+            b = np.take(product, cells)  # (K, m, r)
+            delta = np.einsum("kijr,kjr->kir", np.take(cond_cov, row_pat, axis=3), b)
+            np.negative(delta, out=delta)  # x̂_m - c_m = -C b
+            explained[:, group_rows] = np.einsum("kir,kir->kr", b, delta)
+            deltas.append(delta)
+            blocks.append((group, cond_cov))
+    # Rows that cancel far more than they keep are recomputed.
+    size = quad + mean_norms[:, np.newaxis]
+    quad += explained
+    bound = np.maximum(quad, 1.0)
+    bound *= CANCELLATION_MAX
+    lossy = np.flatnonzero((size > bound).any(axis=0))
+    conditional = ExpandedConditional(
+        log_prob=None,
+        centred_t=centred_t,
+        deltas=tuple(deltas),
+        blocks=tuple(blocks),
+        index=index,
+    )
+    if lossy.size:
+        filled = _filled_t(conditional, n_components)[:, :, lossy]
+        filled -= means[:, :, np.newaxis]  # r̂ = x̂ - mu
+        whitened = np.swapaxes(whiten, 1, 2).astype(dtype, copy=False) @ filled
+        quad[:, lossy] = np.einsum("kdr,kdr->kr", whitened, whitened)
+    n_observed = patterns.n_observed
+    log_prob = quad
+    log_prob += log_dets
+    log_prob += (n_observed * _LOG_2PI).astype(dtype)
+    log_prob += np.asarray(log_det, dtype=dtype)[:, np.newaxis]
+    log_prob *= -0.5
+    log_prob[:, n_observed == 0] = 0.0
+    return conditional._replace(log_prob=log_prob.T)
+
+
+def _count(rows, n_samples):
+    return len(range(n_samples)[rows]) if isinstance(rows, slice) else len(rows)
+
+
+def _filled_t(conditional: ExpandedConditional, n_components: int) -> np.ndarray:
+    """``x̂ - c`` of every row under every component, (K, n_features, n_samples)."""
+    centred_t = conditional.centred_t
+    filled = np.empty((n_components, *centred_t.shape), dtype=centred_t.dtype)
+    filled[:] = centred_t
+    flat = filled.reshape(n_components, -1)
+    for cells, delta in zip(conditional.index.cells, conditional.deltas, strict=True):
+        flat[:, cells] = delta
+    return filled
+
+
+def filled_expanded(conditional: ExpandedConditional, n_components: int) -> np.ndarray:
+    """``x̂ - c`` of every row under every component, (K, n_samples, n_features)."""
+    return np.swapaxes(_filled_t(conditional, n_components), 1, 2)
+
+
+def expected_stats_expanded(resp, conditional: ExpandedConditional):
+    """:func:`expected_stats` of an :class:`ExpandedConditional`.
+
+    The filled rows ``x̂_k - c = y + delta_k`` are written feature-major,
+    ``(K, n_features, n_samples)``, so that weighting them by the rows'
+    weights and their sums run along contiguous rows and the second moments
+    of all components are one stacked matrix product; the conditional
+    covariances are summed per pattern and placed in one ``bincount``.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+        Weights of the rows per component.
+    conditional : ExpandedConditional
+
+    Returns
+    -------
+    s1 : ndarray of shape (n_components, n_features)
+        ``sum w (x̂ - c)``.
+    s2 : ndarray of shape (n_components, n_features, n_features)
+        ``sum w ((x̂ - c)(x̂ - c)^T + C)``.
+    """
+    index = conditional.index
+    centred_t = conditional.centred_t
+    n_features = centred_t.shape[0]
+    n_components = resp.shape[1]
+    dtype = centred_t.dtype
+    resp_t = np.ascontiguousarray(resp.T, dtype=dtype)
+    s1 = np.zeros((n_components, n_features), dtype=dtype)
+    s2 = np.zeros((n_components, n_features, n_features), dtype=dtype)
+    non_negative = np.all(resp_t >= 0)
+    root = np.sqrt(resp_t) if non_negative else None
+
+    def add(rows, members):
+        # The filled rows of a block of rows, (K, d, r) (see BLOCK_BYTES).
+        centred_rows = centred_t[:, rows]
+        filled = np.empty((n_components, *centred_rows.shape), dtype=dtype)
+        filled[:] = centred_rows
+        flat = filled.reshape(-1)
+        for g, _, cells in members:
+            flat[cells] = conditional.deltas[g]
+        if non_negative:
+            # sqrt(w) (x̂ - c) in place: S2 its outer products, S1 its
+            # product with sqrt(w); no weighted copy.
+            weights = root[:, rows]
+            filled *= weights[:, np.newaxis, :]
+            s1[:] += (filled @ weights[:, :, np.newaxis])[:, :, 0]
+            s2[:] += filled @ np.swapaxes(filled, 1, 2)
+        else:
+            weights = resp_t[:, rows]
+            s1[:] += (filled @ weights[:, :, np.newaxis])[:, :, 0]
+            s2[:] += filled @ np.swapaxes(filled * weights[:, np.newaxis, :], 1, 2)
+
+    for rows, members in index.row_blocks:
+        add(rows, members)
+    scaled = []
+    if conditional.blocks:
+        # Weight of each pattern per component, (K, n_all_patterns).
+        n_patterns = sum(cond_cov.shape[3] for _, cond_cov in conditional.blocks)
+        pattern_weights = np.bincount(
+            index.weight_index.ravel(),
+            weights=resp_t[:, index.incomplete].ravel(),
+            minlength=n_components * n_patterns,
+        ).reshape(n_components, 1, 1, -1)
+        start = 0
+        for _, cond_cov in conditional.blocks:
+            stop = start + cond_cov.shape[3]
+            scaled.append((cond_cov * pattern_weights[..., start:stop]).ravel())
+            start = stop
+    if scaled:  # sum_i w_ik C_ik, every pattern's blocks in one sum
+        s2 += (
+            np.bincount(
+                index.block_index,
+                weights=np.concatenate(scaled),
+                minlength=n_components * n_features**2,
+            )
+            .reshape(n_components, n_features, n_features)
+            .astype(dtype, copy=False)
+        )
     return s1, s2
 
 

@@ -17,13 +17,17 @@ import numpy as np
 from .._conditional_gaussian import (
     condition_on_observed,
     condition_on_observed_diag,
+    condition_on_observed_expanded,
     condition_on_observed_shared,
     expected_stats,
     expected_stats_diag,
+    expected_stats_expanded,
     expected_stats_shared,
+    filled_expanded,
     filled_shared,
     missing_patterns,
     observed_log_prob_diag,
+    pattern_index,
 )
 from .._responsibilities import column_sums
 from ..base import memoized
@@ -43,7 +47,8 @@ class MissingRows(NamedTuple):
     Attributes
     ----------
     complete, missing : ndarray of int
-        Indices of the rows without and with a missing entry.
+        Indices of the rows without and with a missing entry (those in
+        increasing number of missing entries, in order within each number).
     X_complete, X_missing : ndarray
         Those rows.
     mask : ndarray of bool, shape of ``X_missing``
@@ -68,9 +73,12 @@ def missing_rows(X, cache=None) -> MissingRows | None:
         mask = np.isnan(X)
         if not mask.any():
             return None
-        incomplete = mask.any(axis=1)
-        complete = np.flatnonzero(~incomplete)
-        missing = np.flatnonzero(incomplete)
+        n_missing = mask.sum(axis=1)
+        complete = np.flatnonzero(n_missing == 0)
+        missing = np.flatnonzero(n_missing)
+        # By number of missing entries: each pattern group of the rows with
+        # gaps is then a run of consecutive rows (sliced, not gathered).
+        missing = missing[np.argsort(n_missing[missing], kind="stable")]
         return MissingRows(
             complete=complete,
             missing=missing,
@@ -88,6 +96,26 @@ def _variances(covariances, covariance_type, n_features):
     return np.repeat(covariances[:, np.newaxis], n_features, axis=1)
 
 
+def _centred_t(X, mask, shift, cache):
+    """``(x - shift)^T`` with 0 at the missing entries, C-ordered (n_features,
+    n_samples): the feature-major rows the full and tied kernels work on.
+
+    The zero-filled rows and the observed mask, transposed, depend on the
+    rows only: kept in the chunk's fit-long memo (in place of
+    :func:`_zero_filled`'s, which these covariance types do not use), so
+    that each pass reads them contiguously.
+    """
+
+    def compute():
+        zero_filled_t = np.ascontiguousarray(np.where(mask, 0.0, X).T, dtype=X.dtype)
+        return zero_filled_t, np.ascontiguousarray((~mask).T, dtype=X.dtype)
+
+    zero_filled_t, observed_t = memoized(cache, "zero_filled_t", compute)
+    centred_t = np.subtract(zero_filled_t, shift[:, np.newaxis])
+    centred_t *= observed_t
+    return centred_t
+
+
 def _zero_filled(X, mask, cache):
     """The rows with 0 at the missing entries, and the masks as numbers.
 
@@ -100,6 +128,51 @@ def _zero_filled(X, mask, cache):
         return zero_filled, observed, 1.0 - observed
 
     return memoized(cache, "zero_filled", compute)
+
+
+def _failed(error):
+    return ValueError(
+        f"Fitting the mixture model failed: {error} Increase reg_covar, "
+        "decrease the number of components, or scale the input data."
+    )
+
+
+def _expanded_fill(X, mask, means, whiten, patterns, shift, cache):
+    """Full covariances conditioned by products of the rows around ``shift``.
+
+    Returns ``(log_prob, fill)`` as :func:`missing_log_prob`, or None where
+    the expansion would lose precision (the caller conditions the rows one
+    component at a time instead).
+    """
+    shift = shift.astype(X.dtype, copy=False)
+    centred_t = _centred_t(X, mask, shift, cache)
+    precision = whiten @ np.swapaxes(whiten, 1, 2)
+    log_det = -2.0 * np.sum(np.log(np.diagonal(whiten, axis1=1, axis2=2)), 1)
+    if patterns is None:
+        patterns = missing_patterns(mask)
+    try:
+        conditional = condition_on_observed_expanded(
+            centred_t.T,
+            means - shift,
+            precision,
+            whiten,
+            log_det,
+            patterns,
+            memoized(
+                cache,
+                "pattern_index",
+                lambda: pattern_index(patterns, X.shape[1], len(means)),
+            ),
+        )
+    except ValueError as error:
+        raise _failed(error) from None
+    if conditional is None:
+        return None
+    return conditional.log_prob.astype(X.dtype, copy=False), {
+        "expanded": conditional,
+        "shift": shift,
+        "means": means,
+    }
 
 
 def missing_log_prob(
@@ -168,17 +241,26 @@ def missing_log_prob(
             "means": means,
         }
     if shift is not None and covariance_type == "tied":
-        zero_filled, observed, _ = _zero_filled(X, mask, cache)
         shift = shift.astype(X.dtype, copy=False)
-        centred = zero_filled - shift
-        centred *= observed
+        centred_t = _centred_t(X, mask, shift, cache)  # kept by the kernel
         whiten = precisions_cholesky
         log_det = -2.0 * np.sum(np.log(np.diag(whiten)))
         if patterns is None:
             patterns = missing_patterns(mask)
         try:
             conditional = condition_on_observed_shared(
-                centred, means - shift, whiten @ whiten.T, whiten, log_det, patterns
+                centred_t.T,
+                means - shift,
+                whiten @ whiten.T,
+                whiten,
+                log_det,
+                patterns,
+                memoized(
+                    cache,
+                    "pattern_index_shared",
+                    lambda: pattern_index(patterns, X.shape[1], 1),
+                ),
+                overwrite_centred=True,
             )
         except ValueError as error:
             raise ValueError(
@@ -190,6 +272,12 @@ def missing_log_prob(
             "shift": shift,
             "means": means,
         }
+    if shift is not None and covariance_type == "full":
+        fill = _expanded_fill(
+            X, mask, means, precisions_cholesky, patterns, shift, cache
+        )
+        if fill is not None:
+            return fill
     if covariance_type in ("diag", "spherical"):
         variances = _variances(covariances, covariance_type, n_features)
         conditional = condition_on_observed_diag(X, mask, means, variances)
@@ -281,6 +369,17 @@ def missing_stats(resp, fill, shift, covariance_type):
             )
             s1 = s1 + nk[:, np.newaxis] * moved
         return {"s1": s1, "s2": s2}
+    if "expanded" in fill:  # full, conditioned around fill["shift"]
+        s1, s2 = expected_stats_expanded(resp, fill["expanded"])
+        if not np.array_equal(shift, fill["shift"]):  # to another centre
+            moved = (fill["shift"] - shift).astype(s1.dtype)
+            nk = column_sums(resp).astype(s1.dtype)
+            outer = s1[:, :, np.newaxis] * moved
+            s2 = s2 + outer + np.swapaxes(outer, 1, 2)
+            s2 += nk[:, np.newaxis, np.newaxis] * np.outer(moved, moved)
+            s1 = s1 + nk[:, np.newaxis] * moved
+        rows, cols = np.triu_indices(s2.shape[1])
+        return {"s1": s1, "s2": s2[:, rows, cols]}
     if "filled" in fill:
         # (x̂ - mu_k) + (mu_k - c): one pass (a new array: the fill stays
         # valid for conditional_means).
@@ -323,6 +422,8 @@ def conditional_means(fill, X, mask):
         missing = np.broadcast_to(means[:, np.newaxis, :], (len(means), *X.shape))
     elif "shared" in fill:
         missing = filled_shared(fill["shared"]) + fill["shift"]
+    elif "expanded" in fill:
+        missing = filled_expanded(fill["expanded"], len(means)) + fill["shift"]
     else:
         missing = fill["filled"] + means[:, np.newaxis, :]
     xhat = np.where(mask, missing, X).astype(X.dtype, copy=False)
