@@ -147,7 +147,7 @@ DENSE_COLUMNS_PER_ITEM = 3
 #: states). A group's table of log-densities, ``GROUP_STATES * K`` numbers,
 #: stays in the core's cache; larger groups mean fewer terms per row but
 #: larger tables to gather from and to marginalise.
-GROUP_STATES = 512
+GROUP_STATES = 256
 
 
 def item_groups(n_states, limit: int = GROUP_STATES) -> list[list[int]]:
@@ -1101,7 +1101,9 @@ default='kmeans'
             return store["grouped"]
         offsets = self.category_offsets_[:-1]
         index = category_index(X, offsets, self.n_categories_)
-        states, n_states, groups = grouped_answers(index, offsets, self.n_categories_)
+        states, n_states, groups = grouped_answers(
+            index, offsets, self.n_categories_, GROUP_STATES
+        )
         B = group_state_matrix(n_states, groups, offsets, self.n_categories_, X.dtype)
         A = state_indicator(states, B.shape[0], X.dtype)
         out = (A, B, n_states.tobytes())
@@ -1140,14 +1142,22 @@ default='kmeans'
         return params
 
     def _em_row_bytes(self, X, params) -> int:
-        k, d = self.n_components, X.shape[1]
-        # The one-hot rows (dense, or sparse: a value and a column per
-        # answer), the log-densities and responsibilities, and the codes.
+        k, d, size = self.n_components, X.shape[1], X.dtype.itemsize
         if self._dense():
-            codes = X.dtype.itemsize * int(self.category_offsets_[-1])
-        else:
-            codes = (X.dtype.itemsize + 4) * d
-        return codes + X.dtype.itemsize * (6 * k + 2 * d)
+            # A value and a column per group of items (at most one per item),
+            # the codes, the log-densities and responsibilities. Larger
+            # chunks than a dense layout's: each pass calls scipy's sparse
+            # products per chunk (measured on 200,000 rows of 40 items, 2
+            # cores: chunks of 25,000 rows 1.35x faster than of 8,334).
+            return (size + 4) * self._n_groups() + size * (d + 4 * k)
+        # The sparse one-hot rows (a value and a column per answer), the
+        # log-densities and responsibilities, and the codes.
+        return (size + 4) * d + size * (6 * k + 2 * d)
+
+    def _n_groups(self) -> int:
+        """Groups of items of the grouped answers (items with missing answers
+        counted with their extra state)."""
+        return len(item_groups(np.asarray(self.n_categories_) + 1, GROUP_STATES))
 
     def _initial_params(self, X) -> dict:
         if self.probs_init is None:
