@@ -148,6 +148,9 @@ DENSE_COLUMNS_PER_ITEM = 3
 #: stays in the core's cache; larger groups mean fewer terms per row but
 #: larger tables to gather from and to marginalise.
 GROUP_STATES = 256
+#: Joint states times one-hot columns up to which the statistics' second
+#: product (by category from by joint state) is a dense one.
+DENSE_STATES = 2**14
 
 
 def item_groups(n_states, limit: int = GROUP_STATES) -> list[list[int]]:
@@ -1090,11 +1093,12 @@ default='kmeans'
         return out
 
     def _grouped(self, X, cache):
-        """The chunk's answers grouped (:func:`grouped_answers`): ``(A, B, key)``.
+        """The chunk's answers grouped (:func:`grouped_answers`).
 
-        ``A`` one 1 per row and group (CSR), ``B`` the categories of each joint
-        state (CSR), ``key`` which items have a "missing" state (the grouping).
-        Kept like :meth:`_one_hot`.
+        Returns ``(A, A_T, B_T, key)``: ``A`` one 1 per row and group (CSR)
+        and its transpose (CSC), ``B_T`` the transposed categories of each
+        joint state (a dense array when small, else CSR), ``key`` which items
+        have a "missing" state (the grouping). Kept like :meth:`_one_hot`.
         """
         store = None if cache is None else cache.get("memo", cache)
         if store is not None and "grouped" in store:
@@ -1106,7 +1110,10 @@ default='kmeans'
         )
         B = group_state_matrix(n_states, groups, offsets, self.n_categories_, X.dtype)
         A = state_indicator(states, B.shape[0], X.dtype)
-        out = (A, B, n_states.tobytes())
+        # A small B^T as a dense array: a BLAS product beats a sparse one's
+        # set-up there (a mixture's few items).
+        B_T = B.T.toarray() if B.shape[0] * B.shape[1] <= DENSE_STATES else B.T.tocsr()
+        out = (A, A.T, B_T, B, n_states.tobytes())
         if store is not None:
             store["grouped"] = out
         return out
@@ -1206,7 +1213,7 @@ default='kmeans'
 
     def _component_log_prob(self, X, params, cache=None):
         if self._dense():
-            A, B, key = self._grouped(X, cache)
+            A, _, _, B, key = self._grouped(X, cache)
             # A sum of one table entry per group of items.
             return np.asarray(A @ self._state_log_prob(B, key, params))
         # F-ordered: the normalisation then walks contiguous columns.
@@ -1215,11 +1222,11 @@ default='kmeans'
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
         if self._dense():
-            A, B, _ = self._grouped(X, cache)
+            _, A_T, B_T, _, _ = self._grouped(X, cache)
             # The responsibilities summed by joint state (one term per row and
             # group), then by category: S = Z.T @ resp with Z = A @ B.
-            by_state = np.asarray(A.T @ resp)
-            return {"counts": np.asarray(B.T @ by_state).T.copy()}
+            by_state = np.asarray(A_T @ resp)
+            return {"counts": np.asarray(B_T @ by_state).T.copy()}
         # (Z^T resp)^T: a sparse-times-dense product, n * d * K work.
         one_hot_rows = self._one_hot(X, cache)
         return {"counts": np.asarray(one_hot_rows.T @ resp).T.copy()}
