@@ -946,7 +946,7 @@ def test_grouped_estep_with_many_groups_equals_scipy(monkeypatch, missing):
     lca = CategoricalMixture(3, random_state=0, max_iter=3).fit(X, sample_weight=w)
     assert lca._dense()
     cache: dict = {"memo": {}}
-    A = lca._grouped(X, cache)[0]
+    A = lca._grouped(X, cache)["A"]
     assert 3 < A.shape[1] and A[0].nnz < len(sizes)  # several groups, fewer terms
     params = lca._em_prepare(lca._em_load())
     expected = np.zeros((400, 3))

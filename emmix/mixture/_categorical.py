@@ -1093,12 +1093,13 @@ default='kmeans'
         return out
 
     def _grouped(self, X, cache):
-        """The chunk's answers grouped (:func:`grouped_answers`).
+        """The chunk's answers grouped (:func:`grouped_answers`), a dict.
 
-        Returns ``(A, A_T, B_T, key)``: ``A`` one 1 per row and group (CSR)
-        and its transpose (CSC), ``B_T`` the transposed categories of each
-        joint state (a dense array when small, else CSR), ``key`` which items
-        have a "missing" state (the grouping). Kept like :meth:`_one_hot`.
+        ``"A"`` one 1 per row and group (CSR) and ``"A_T"`` its transpose
+        (CSC); ``"states_T"`` the columns of ``A`` as a (n_groups, n) array;
+        ``"B"`` the categories of each joint state (CSR) and ``"B_T"`` its
+        transpose (a dense array when small); ``"key"`` which items have a
+        "missing" state (the grouping). Kept like :meth:`_one_hot`.
         """
         store = None if cache is None else cache.get("memo", cache)
         if store is not None and "grouped" in store:
@@ -1112,8 +1113,15 @@ default='kmeans'
         A = state_indicator(states, B.shape[0], X.dtype)
         # A small B^T as a dense array: a BLAS product beats a sparse one's
         # set-up there (a mixture's few items).
-        B_T = B.T.toarray() if B.shape[0] * B.shape[1] <= DENSE_STATES else B.T.tocsr()
-        out = (A, A.T, B_T, B, n_states.tobytes())
+        small = B.shape[0] * B.shape[1] <= DENSE_STATES
+        out = {
+            "A": A,
+            "A_T": A.T,
+            "states_T": np.ascontiguousarray(states.T),
+            "B": B,
+            "B_T": B.T.toarray() if small else B.T.tocsr(),
+            "key": n_states.tobytes(),
+        }
         if store is not None:
             store["grouped"] = out
         return out
@@ -1213,24 +1221,29 @@ default='kmeans'
 
     def _component_log_prob(self, X, params, cache=None):
         if self._dense():
-            A, _, _, B, key = self._grouped(X, cache)
+            grouped = self._grouped(X, cache)
+            table = self._state_log_prob(grouped["B"], grouped["key"], params)
             # A sum of one table entry per group of items, handed on
             # F-ordered (as the sparse path): the normalisation, and the sum
             # with other families' component-major log-densities in a
             # MixedTypeMixture, then walk contiguous columns (measured 1.05-1.1x
             # per pass on one core).
-            return np.asfortranarray(A @ self._state_log_prob(B, key, params))
+            states_T = grouped["states_T"]
+            if states_T.shape[0] == 1:
+                # One group (a mixture's few items): a look-up, no sum.
+                return np.take(np.ascontiguousarray(table.T), states_T[0], axis=1).T
+            return np.asfortranarray(grouped["A"] @ table)
         # F-ordered: the normalisation then walks contiguous columns.
         one_hot_rows = self._one_hot(X, cache)
         return np.asfortranarray(categorical_log_prob(one_hot_rows, params["probs"]))
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
         if self._dense():
-            _, A_T, B_T, _, _ = self._grouped(X, cache)
+            grouped = self._grouped(X, cache)
             # The responsibilities summed by joint state (one term per row and
             # group), then by category: S = Z.T @ resp with Z = A @ B.
-            by_state = np.asarray(A_T @ resp)
-            return {"counts": np.asarray(B_T @ by_state).T.copy()}
+            by_state = np.asarray(grouped["A_T"] @ resp)
+            return {"counts": np.asarray(grouped["B_T"] @ by_state).T.copy()}
         # (Z^T resp)^T: a sparse-times-dense product, n * d * K work.
         one_hot_rows = self._one_hot(X, cache)
         return {"counts": np.asarray(one_hot_rows.T @ resp).T.copy()}
