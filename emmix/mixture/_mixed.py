@@ -860,11 +860,16 @@ feature_names_in_
 
     def _em_row_bytes(self, X, params) -> int:
         k, itemsize = self.n_components, X.dtype.itemsize
-        total = itemsize * (X.shape[1] + 2 * k)  # a group's columns, the sum
+        own = itemsize * (X.shape[1] + 2 * k)  # a group's columns, the sum
+        # The groups run one after the other, each one's (n, K) temporaries
+        # freed before the next: the largest group's count, not their sum
+        # (measured on 200,000 rows of 3 groups, 2 cores: chunks of 16,667
+        # rows 1.1-1.2x faster than of 8,334; per-chunk calls of every group).
+        largest = 0
         for _, est, index in self._groups():
             shape = np.empty((0, X.shape[1]), dtype=X.dtype)[:, index]
-            total += est._em_row_bytes(shape, None)
-        return int(total)
+            largest = max(largest, est._em_row_bytes(shape, None))
+        return int(own + largest)
 
     # ------------------------------------------------------- fitted state
     def _em_store(self, params):
