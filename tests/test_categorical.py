@@ -978,3 +978,30 @@ def test_grouped_estep_with_many_groups_equals_scipy(monkeypatch, missing):
     np.testing.assert_allclose(grouped.probs_, sparse.probs_, rtol=1e-12)
     np.testing.assert_allclose(grouped.weights_, sparse.weights_, rtol=1e-12)
     np.testing.assert_allclose(grouped.lower_bounds_, sparse.lower_bounds_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_two_labels_per_column_need_no_counting(dtype):
+    # At most two labels per column (binary items, constant columns, a pair
+    # like 3/4 or -1/0): the smallest and largest are the categories, as
+    # np.unique's; a -0.0 label (np.unique keeps it) takes the general path.
+    mod = emmix.mixture._categorical
+    rng = np.random.RandomState(7)
+    X = np.column_stack(
+        [
+            rng.randint(0, 2, size=300),
+            rng.randint(3, 5, size=300),
+            np.full(300, 6.0),
+            rng.randint(-1, 1, size=300),
+        ]
+    ).astype(dtype)
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    cats = mod._learn_integer_categories(X, np.isnan(X))
+    assert cats is not None
+    for got, want in zip(cats, _per_column_categories(X), strict=True):
+        assert got.dtype == np.float64
+        np.testing.assert_array_equal(got, want)
+    X[5, 0] = -0.0
+    assert mod._learn_integer_categories(X, np.isnan(X)) is None
+    X[5, 0] = 0.5
+    assert mod._learn_integer_categories(X, np.isnan(X)) is None

@@ -487,6 +487,11 @@ def _small_integer_bounds(lo, hi) -> bool:
         )
 
 
+#: The bits of -0.0 read as a signed integer of the same size.
+_SIGNED_INT = {2: np.int16, 4: np.int32, 8: np.int64}
+_NEG_ZERO = {size: np.iinfo(t).min for size, t in _SIGNED_INT.items()}
+
+
 def _learn_integer_categories(values, missing):
     """Sorted distinct labels of each column, or None where it does not apply.
 
@@ -501,10 +506,21 @@ def _learn_integer_categories(values, missing):
         hi = np.fmax.reduce(values, axis=0)
     if not _small_integer_bounds(lo, hi):
         return None
-    if not np.all((values == np.floor(values)) | missing):
+    with np.errstate(invalid="ignore"):
+        # An integer survives the round trip through int64 (in the bounds
+        # checked above); NaN does not, but is missing.
+        integers = values.astype(np.int64) == values
+    if not np.all(integers | missing):
         return None
-    if np.any(lo == 0) and np.any(np.signbit(values) & (values == 0)):
+    if np.any(lo == 0) and np.any(
+        values.view(_SIGNED_INT[values.itemsize]) == _NEG_ZERO[values.itemsize]
+    ):
         return None  # a -0.0 label is np.unique's to keep as it is
+    if np.all(hi - lo <= 1):
+        # At most two labels per column: its smallest and largest, both seen
+        # (as for binary items); nothing to count.
+        pairs = np.column_stack([lo, hi]).astype(np.float64)
+        return [np.unique(pair) for pair in pairs]
     starts = np.concatenate([[0], np.cumsum(hi - lo + 1)])
     # Where each label counts; missing ones in one slot past the end. (No
     # boolean indexing: on random answers its branches mispredict.)
