@@ -239,12 +239,13 @@ def grouped_answers(index, offsets, n_categories, limit: int = GROUP_STATES):
     groups = item_groups(n_states, limit)
     strides, starts = _group_strides(n_states, groups)
     codes = np.where(missing, n_categories, index - np.asarray(offsets))
-    codes *= strides
-    firsts = np.array([items[0] for items in groups], dtype=np.intp)
-    if codes.shape[1]:
-        states = np.add.reduceat(codes, firsts, axis=1)
-    else:
-        states = np.zeros((codes.shape[0], 0), dtype=np.int64)
+    # Each group's joint state, sum_j code_j * stride_j, as one product with
+    # the strides laid out per group: exact in float64 (integers far below
+    # 2**53), and a BLAS product instead of a reduction per group.
+    weights = np.zeros((len(n_states), len(groups)))
+    for g, items in enumerate(groups):
+        weights[items, g] = strides[items]
+    states = (codes.astype(np.float64) @ weights).astype(np.int64)
     states += starts[:-1]
     return states, n_states, groups
 
