@@ -25,6 +25,7 @@ encoding ``z`` of a row and of the parameter array ``probs`` of shape
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from numbers import Real
@@ -685,6 +686,27 @@ def _no_block_check(x):
     """The blocks were validated while encoded (:func:`_encode_block`)."""
 
 
+@functools.lru_cache(maxsize=64)
+def _state_matrices(n_states: bytes, n_categories: bytes, limit: int, dtype: str):
+    """``B`` of :func:`grouped_answers` and its transpose, for a grouping.
+
+    Every chunk of a fit (and of a prediction) with the same items missing
+    has the same grouping: made once (arguments as bytes, to be hashable).
+    The transpose is a dense array when small: a BLAS product then beats a
+    sparse one's set-up (a mixture's few items). Read-only.
+    """
+    n_states_ = np.frombuffer(n_states, dtype=np.int64)
+    n_categories_ = np.frombuffer(n_categories, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(n_categories_)[:-1]]).astype(np.int64)
+    groups = item_groups(n_states_, limit)
+    B = group_state_matrix(n_states_, groups, offsets, n_categories_, np.dtype(dtype))
+    small = B.shape[0] * B.shape[1] <= DENSE_STATES
+    B_T = B.T.toarray() if small else B.T.tocsr()
+    if small:
+        B_T.flags.writeable = False
+    return B, B_T
+
+
 # ------------------------------------------------------------ estimator
 class CategoricalMixture(BaseMixture):
     """Latent class model: a mixture of independent categorical items, by EM.
@@ -1123,20 +1145,21 @@ default='kmeans'
             return store["grouped"]
         offsets = self.category_offsets_[:-1]
         index = category_index(X, offsets, self.n_categories_)
-        states, n_states, groups = grouped_answers(
-            index, offsets, self.n_categories_, GROUP_STATES
+        limit = GROUP_STATES
+        states, n_states, _ = grouped_answers(index, offsets, self.n_categories_, limit)
+        B, B_T = _state_matrices(
+            n_states.tobytes(),
+            np.asarray(self.n_categories_, dtype=np.int64).tobytes(),
+            limit,
+            np.dtype(X.dtype).str,
         )
-        B = group_state_matrix(n_states, groups, offsets, self.n_categories_, X.dtype)
         A = state_indicator(states, B.shape[0], X.dtype)
-        # A small B^T as a dense array: a BLAS product beats a sparse one's
-        # set-up there (a mixture's few items).
-        small = B.shape[0] * B.shape[1] <= DENSE_STATES
         out = {
             "A": A,
             "A_T": A.T,
             "states_T": np.ascontiguousarray(states.T),
             "B": B,
-            "B_T": B.T.toarray() if small else B.T.tocsr(),
+            "B_T": B_T,
             "key": n_states.tobytes(),
         }
         if store is not None:
