@@ -1135,7 +1135,8 @@ default='kmeans'
         """The chunk's answers grouped (:func:`grouped_answers`), a dict.
 
         ``"A"`` one 1 per row and group (CSR) and ``"A_T"`` its transpose
-        (CSC); ``"states_T"`` the columns of ``A`` as a (n_groups, n) array;
+        (CSC); ``"states_T"`` the column of ``A`` of each row as a (1, n)
+        array when there is one group, else None;
         ``"B"`` the categories of each joint state (CSR) and ``"B_T"`` its
         transpose (a dense array when small); ``"key"`` which items have a
         "missing" state (the grouping). Kept like :meth:`_one_hot`.
@@ -1157,7 +1158,11 @@ default='kmeans'
         out = {
             "A": A,
             "A_T": A.T,
-            "states_T": np.ascontiguousarray(states.T),
+            # One group (a mixture's few items): the log-densities are a
+            # look-up by state (kept only then: memory).
+            "states_T": np.ascontiguousarray(states.T)
+            if states.shape[1] == 1
+            else None,
             "B": B,
             "B_T": B_T,
             "key": n_states.tobytes(),
@@ -1269,7 +1274,7 @@ default='kmeans'
             # MixedTypeMixture, then walk contiguous columns (measured 1.05-1.1x
             # per pass on one core).
             states_T = grouped["states_T"]
-            if states_T.shape[0] == 1:
+            if states_T is not None:
                 # One group (a mixture's few items): a look-up, no sum.
                 return np.take(np.ascontiguousarray(table.T), states_T[0], axis=1).T
             return np.asfortranarray(grouped["A"] @ table)
