@@ -1,4 +1,4 @@
-"""CategoricalMixture: an E-step pass on dense against sparse one-hot rows.
+"""CategoricalMixture: an E-step pass on grouped answers against sparse one-hot rows.
 
 Run from the repository root::
 
@@ -6,10 +6,12 @@ Run from the repository root::
 
 The E-step needs ``log p(x | k)`` and the statistics ``S = resp.T @ Z`` with
 ``Z`` the one-hot answers (n rows, ``sum_j C_j`` columns, one 1 per answered
-item). ``CategoricalMixture`` keeps the one-hot rows of each chunk for the
-whole fit, as a numpy array (``dense``: at most ``DENSE_COLUMNS_PER_ITEM``
-columns per item, i.e. binary items) or as a CSR matrix (``sparse``: one term
-per answer in both products).
+item). ``CategoricalMixture`` keeps, for the whole fit, either the grouped
+answers (``grouped``: at most ``DENSE_COLUMNS_PER_ITEM`` columns per item on
+average; consecutive items joined into groups of at most ``GROUP_STATES``
+joint states, ``Z = A @ B`` with one term per row and group in both
+products) or the one-hot rows as a CSR matrix (``sparse``: one term per
+answer).
 
 For each case both layouts are forced in turn on the same fitted model and
 one engine pass (all chunks, the engine's threads, encodings already kept) is
@@ -59,8 +61,8 @@ def pass_seconds(model, X, weights, params, dense: bool) -> tuple[float, tuple]:
 def main():
     print(f"load average before: {os.getloadavg()}, cores: {os.cpu_count()}")
     header = (
-        f"{'data':<36} {'chosen':>7} {'dense ms/pass':>14} "
-        f"{'sparse ms/pass':>15} {'sparse/dense':>13}"
+        f"{'data':<36} {'chosen':>7} {'grouped ms/pass':>16} "
+        f"{'sparse ms/pass':>15} {'sparse/grouped':>15}"
     )
     print(header)
     print("-" * len(header))
@@ -89,10 +91,10 @@ def main():
         for key in stats_d:
             np.testing.assert_allclose(stats_d[key], stats_s[key], rtol=1e-12)
         name = f"n={n:,} items={d} C={c} K={k} missing={missing:.0%}"
-        chosen = "dense" if model._dense() else "sparse"
+        chosen = "grouped" if model._dense() else "sparse"
         print(
-            f"{name:<36} {chosen:>7} {times[True] * 1e3:>14.2f} "
-            f"{times[False] * 1e3:>15.2f} {times[False] / times[True]:>12.2f}x",
+            f"{name:<36} {chosen:>7} {times[True] * 1e3:>16.2f} "
+            f"{times[False] * 1e3:>15.2f} {times[False] / times[True]:>14.2f}x",
             flush=True,
         )
     print(f"load average after: {os.getloadavg()}")

@@ -410,3 +410,50 @@ def test_chunks_with_and_without_missing_counts_equal_one_chunk(n_trials):
     np.testing.assert_allclose(
         many.score_samples(X), logsumexp(log_joint, axis=1), rtol=1e-10
     )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("n_trials", [50, [10, 3, 25], "from_X"])
+@pytest.mark.parametrize("missing", [False, True])
+def test_family_hooks_match_scipy_and_weighted_sums(n_trials, missing):
+    """The E-step hooks (one product over the rows' kept features; with fixed
+    tosses over logit weights) give scipy's log-densities and the weighted
+    sums by hand, with and without the fit-long memo, NaN and weights; the
+    probabilities near 0 and 1 lose no digits."""
+    rng = np.random.RandomState(8)
+    n, d, k = 300, 3, 4
+    if n_trials == "from_X":
+        trials = rng.randint(0, 40, size=(n, d)).astype(float)
+    else:
+        trials = np.broadcast_to(np.asarray(n_trials, dtype=float), (n, d)).copy()
+    heads = rng.binomial(trials.astype(int), 0.7).astype(float)
+    X = np.column_stack([heads, trials]) if n_trials == "from_X" else heads.copy()
+    if missing:
+        X[rng.uniform(size=X.shape) < 0.1] = np.nan
+    heads_seen = np.where(np.isnan(X[:, :d]), np.nan, X[:, :d])
+    if n_trials == "from_X":
+        heads_seen[np.isnan(X[:, d:])] = np.nan
+    observed = ~np.isnan(heads_seen)
+    probs = rng.uniform(0.01, 0.99, size=(k, d))
+    probs[0, 0], probs[1, 1] = 1e-9, 1 - 1e-9
+    expected = np.zeros((n, k))
+    for kk in range(k):
+        terms = stats.binom.logpmf(np.where(observed, heads_seen, 0), trials, probs[kk])
+        expected[:, kk] = np.where(observed, terms, 0.0).sum(axis=1)
+    w = rng.uniform(0.0, 3.0, size=n)
+    resp = rng.dirichlet(np.ones(k), size=n) * w[:, np.newaxis]
+    by_hand_heads = resp.T @ np.where(observed, heads_seen, 0.0)
+    by_hand_tosses = resp.T @ np.where(observed, trials, 0.0)
+    complete = np.column_stack([heads, trials]) if n_trials == "from_X" else heads
+    coins = CoinMixture(k, n_trials=n_trials, max_iter=1).fit(complete)
+    params = {"weights": np.full(k, 1.0 / k), "probs": probs}
+    for cache in (None, {}, {"memo": {}}):
+        np.testing.assert_allclose(
+            coins._component_log_prob(X, params, cache),
+            expected,
+            rtol=1e-12,
+            atol=1e-12,
+        )
+        got = coins._component_stats(X, resp, params, cache)
+        np.testing.assert_allclose(got["heads"], by_hand_heads, rtol=1e-12)
+        np.testing.assert_allclose(got["tosses"], by_hand_tosses, rtol=1e-12)

@@ -896,3 +896,112 @@ def test_kmeans_start_on_a_sample_of_rows(monkeypatch):
     np.testing.assert_allclose(
         full.probs_, categorical_probs(counts, np.array([2, 2, 3, 2])), rtol=1e-12
     )
+
+
+# ------------------------------------------------ grouped answers (E-step)
+@pytest.mark.parametrize("limit", [1, 4, 30, 256])
+def test_grouped_answers_factor_the_one_hot_rows(limit):
+    # A @ B equals the one-hot rows (NaN and non-codes as no answer) for any
+    # group size, also items of one category and items wider than a group.
+    from emmix.mixture._categorical import (
+        group_state_matrix,
+        grouped_answers,
+        item_groups,
+        state_indicator,
+    )
+
+    rng = np.random.RandomState(5)
+    sizes = np.array([2, 3, 1, 7, 2, 2, 3, 40, 2])
+    X = _random_answers(rng, 500, sizes, 0.2)
+    X[:, 1] = np.where(np.isnan(X[:, 1]), 1.0, X[:, 1])  # an item always answered
+    X[3, 3] = 2.5  # not a code: no answer
+    offsets = np.concatenate([[0], np.cumsum(sizes)])[:-1]
+    index = category_index(X, offsets, sizes)
+    states, n_states, groups = grouped_answers(index, offsets, sizes, limit)
+    assert sorted(j for items in groups for j in items) == list(range(len(sizes)))
+    for items in groups:
+        assert len(items) == 1 or np.prod(n_states[items]) <= limit
+    assert groups == item_groups(n_states, limit)
+    assert n_states.tolist() == [
+        c + bool(np.any(index[:, j] < 0)) for j, c in enumerate(sizes)
+    ]
+    B = group_state_matrix(n_states, groups, offsets, sizes)
+    A = state_indicator(states, B.shape[0])
+    assert A.shape == (500, B.shape[0])
+    np.testing.assert_array_equal(A.sum(axis=1).A1, len(groups))
+    np.testing.assert_array_equal((A @ B).toarray(), one_hot(index, int(sizes.sum())))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("missing", [0.0, 0.3])
+def test_grouped_estep_with_many_groups_equals_scipy(monkeypatch, missing):
+    # Many items in several groups (small groups forced): log-densities as
+    # scipy's multinomial, statistics as weighted sums by hand, with NaN and
+    # sample weights; the whole fit equals the sparse one-hot path's.
+    monkeypatch.setattr(emmix.mixture._categorical, "GROUP_STATES", 16)
+    rng = np.random.RandomState(12)
+    sizes = [2, 3, 2, 2, 3, 1, 2, 3, 3, 2, 2, 2]
+    X = _random_answers(rng, 400, sizes, missing)
+    w = rng.uniform(0.0, 3.0, size=400)
+    lca = CategoricalMixture(3, random_state=0, max_iter=3).fit(X, sample_weight=w)
+    assert lca._dense()
+    cache: dict = {"memo": {}}
+    A = lca._grouped(X, cache)["A"]
+    assert 3 < A.shape[1] and A[0].nnz < len(sizes)  # several groups, fewer terms
+    params = lca._em_prepare(lca._em_load())
+    expected = np.zeros((400, 3))
+    for j, c in enumerate(sizes):
+        seen = ~np.isnan(X[:, j])
+        for k in range(3):
+            counts = np.eye(c)[X[seen, j].astype(int)]
+            expected[seen, k] += stats.multinomial.logpmf(
+                counts, 1, lca.category_probs_[j][k]
+            )
+    np.testing.assert_allclose(
+        lca._component_log_prob(X, params, cache), expected, rtol=1e-12
+    )
+    resp = rng.dirichlet(np.ones(3), size=400) * w[:, np.newaxis]
+    by_hand = np.zeros_like(lca.probs_)
+    for j, c in enumerate(sizes):
+        for cat in range(c):
+            rows = X[:, j] == cat
+            by_hand[:, lca.category_offsets_[j] + cat] = resp[rows].sum(axis=0)
+    for r in (resp, np.asfortranarray(resp)):
+        np.testing.assert_allclose(
+            lca._component_stats(X, r, params, cache)["counts"], by_hand, rtol=1e-12
+        )
+    kwargs = dict(tol=0.0, max_iter=20, accelerate=None, random_state=1)
+    with sklearn_config(working_memory=0.02):
+        grouped = CategoricalMixture(3, **kwargs).fit(X, sample_weight=w)
+        _without_dense(monkeypatch)
+        sparse = CategoricalMixture(3, **kwargs).fit(X, sample_weight=w)
+    np.testing.assert_allclose(grouped.probs_, sparse.probs_, rtol=1e-12)
+    np.testing.assert_allclose(grouped.weights_, sparse.weights_, rtol=1e-12)
+    np.testing.assert_allclose(grouped.lower_bounds_, sparse.lower_bounds_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_two_labels_per_column_need_no_counting(dtype):
+    # At most two labels per column (binary items, constant columns, a pair
+    # like 3/4 or -1/0): the smallest and largest are the categories, as
+    # np.unique's; a -0.0 label (np.unique keeps it) takes the general path.
+    mod = emmix.mixture._categorical
+    rng = np.random.RandomState(7)
+    X = np.column_stack(
+        [
+            rng.randint(0, 2, size=300),
+            rng.randint(3, 5, size=300),
+            np.full(300, 6.0),
+            rng.randint(-1, 1, size=300),
+        ]
+    ).astype(dtype)
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    cats = mod._learn_integer_categories(X, np.isnan(X))
+    assert cats is not None
+    for got, want in zip(cats, _per_column_categories(X), strict=True):
+        assert got.dtype == np.float64
+        np.testing.assert_array_equal(got, want)
+    X[5, 0] = -0.0
+    assert mod._learn_integer_categories(X, np.isnan(X)) is None
+    X[5, 0] = 0.5
+    assert mod._learn_integer_categories(X, np.isnan(X)) is None

@@ -615,3 +615,79 @@ def test_kmeans_start_on_a_sample_of_rows(monkeypatch):
     gaussian = mix.named_estimators_["gaussian"]
     means = [X[labels == k, 0].mean() for k in range(2)]
     np.testing.assert_allclose(gaussian.means_[:, 0], means, rtol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_estep_with_kept_columns_equals_scipy_and_by_hand_sums():
+    """The E-step with each group's columns kept contiguous in the fit-long
+    memo (unordered columns, NaN, sample weights): the log-densities are
+    scipy's (categorical answers by direct look-up), every pass with the memo
+    equals one without it, and each group's statistics are the weighted sums
+    of its own rows by hand."""
+    rng = np.random.RandomState(3)
+    n = 500
+    z = rng.randint(2, size=n)
+    X = np.column_stack(
+        [
+            rng.normal([0.0, 3.0], 1.0, size=(n, 2))[np.arange(n), z],
+            rng.poisson(np.array([2.0, 9.0])[z]),
+            rng.randint(0, 3, size=n),
+            rng.normal([1.0, -2.0], 0.5, size=(n, 2))[np.arange(n), z],
+            rng.randint(0, 2, size=n),
+            rng.poisson(np.array([5.0, 1.0])[z]),
+        ]
+    ).astype(float)
+    X[rng.uniform(size=X.shape) < 0.1] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.0
+    w = rng.uniform(0.0, 3.0, size=n)
+    columns = [
+        ("categorical", [4, 2]),
+        ("gaussian", [3, 0], {"covariance_type": "diag"}),
+        ("poisson", [5, 1]),
+    ]
+    model = MixedTypeMixture(2, columns=columns, max_iter=3, random_state=0)
+    model.fit(X, sample_weight=w)
+    params = model._em_prepare(model._em_load())
+    cat, gauss, pois = (model.named_estimators_[g] for g in model.columns_)
+    expected = np.tile(np.log(model.weights_), (n, 1))
+    for k in range(2):
+        for c, j in enumerate([4, 2]):
+            seen = ~np.isnan(X[:, j])
+            expected[seen, k] += np.log(
+                cat.category_probs_[c][k][X[seen, j].astype(int)]
+            )
+        for c, j in enumerate([3, 0]):
+            seen = ~np.isnan(X[:, j])
+            expected[seen, k] += stats.norm.logpdf(
+                X[seen, j],
+                gauss.means_[k, c],
+                np.sqrt(gauss.covariances_[k, c]),
+            )
+        for c, j in enumerate([5, 1]):
+            seen = ~np.isnan(X[:, j])
+            expected[seen, k] += stats.poisson.logpmf(X[seen, j], pois.rates_[k, c])
+    memo: dict = {}
+    plain, loglik = model._em_estep(X, w, params)
+    for _ in range(2):  # the pass that fills the memo, and one that reads it
+        np.testing.assert_allclose(
+            model._weighted_log_prob(X, params, {"memo": memo}), expected, rtol=1e-12
+        )
+        kept, kept_loglik = model._em_estep(X, w, params, memo=memo)
+        assert set(kept) == set(plain)
+        for key in plain:
+            np.testing.assert_allclose(kept[key], plain[key], rtol=1e-12)
+        np.testing.assert_allclose(kept_loglik, loglik, rtol=1e-12)
+    assert ("columns", "poisson") in memo
+    resp = np.exp(expected - logsumexp(expected, axis=1)[:, None]) * w[:, None]
+    stats_ = model._em_estep(X, w, params, memo=memo)[0]
+    for name, cols in model.columns_.items():
+        seen = ~np.isnan(X[:, cols]).all(axis=1)
+        np.testing.assert_allclose(
+            stats_[name + "__nk"], resp[seen].sum(axis=0), rtol=1e-10
+        )
+    observed = ~np.isnan(X[:, [5, 1]])
+    np.testing.assert_allclose(
+        stats_["poisson__sum_x"],
+        resp.T @ np.where(observed, X[:, [5, 1]], 0.0),
+        rtol=1e-10,
+    )

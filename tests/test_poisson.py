@@ -283,3 +283,39 @@ def test_column_sums_are_numpy_sums_bit_for_bit(dtype, n_components):
     np.testing.assert_allclose(
         column_sums(a), exact, rtol=1e-12 if dtype == np.float64 else 1e-4
     )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("missing", [False, True])
+def test_family_hooks_match_scipy_and_weighted_sums(missing):
+    """The E-step hooks (one product over the rows' kept features on complete
+    rows) give scipy's log-densities and the weighted sums by hand, with and
+    without the fit-long memo, NaN and sample weights."""
+    rng = np.random.RandomState(9)
+    n, d, k = 300, 4, 3
+    X = rng.poisson(rng.uniform(0.5, 30.0, size=d), size=(n, d)).astype(float)
+    if missing:
+        X[rng.uniform(size=X.shape) < 0.1] = np.nan
+    observed = ~np.isnan(X)
+    rates = rng.uniform(0.1, 40.0, size=(k, d))
+    rates[0, 0] = 1e-10
+    expected = np.zeros((n, k))
+    for kk in range(k):
+        terms = stats.poisson.logpmf(np.where(observed, X, 0), rates[kk])
+        expected[:, kk] = np.where(observed, terms, 0.0).sum(axis=1)
+    w = rng.uniform(0.0, 3.0, size=n)
+    resp = rng.dirichlet(np.ones(k), size=n) * w[:, np.newaxis]
+    model = PoissonMixture(k, max_iter=1).fit(np.nan_to_num(X))
+    params = {"weights": np.full(k, 1.0 / k), "rates": rates}
+    for cache in (None, {}, {"memo": {}}):
+        np.testing.assert_allclose(
+            model._component_log_prob(X, params, cache),
+            expected,
+            rtol=1e-12,
+            atol=1e-12,
+        )
+        got = model._component_stats(X, resp, params, cache)
+        np.testing.assert_allclose(
+            got["sum_x"], resp.T @ np.where(observed, X, 0.0), rtol=1e-12
+        )
+        np.testing.assert_allclose(got["count"], resp.T @ observed, rtol=1e-12)

@@ -93,17 +93,75 @@ def binomial_log_prob(heads, trials, probs, row_constant=None, tails=None, work=
     return log_prob.T
 
 
-def binomial_stats(heads, trials, resp) -> dict:
+def binomial_features(heads, trials, row_constant=None):
+    """The rows' features of the log-densities, component-major.
+
+    With tosses fixed per feature (``trials`` 1-d), ``[x^T; 1; c]``: then
+    ``log p(x | k) = sum_j x_j logit(p_kj) + sum_j n_j log(1 - p_kj) + c``
+    is one product over ``d + 2`` rows, half the work of the heads' and the
+    tails' products. With tosses per row, ``[x^T; (n - x)^T; c]``. ``c`` is
+    :func:`binomial_row_constant`.
+
+    Parameters
+    ----------
+    heads : ndarray of shape (n_samples, n_features)
+    trials : ndarray of shape (n_features,) or (n_samples, n_features)
+    row_constant : ndarray of shape (n_samples,), default=None
+
+    Returns
+    -------
+    features : ndarray of shape (n_features + 2, n_samples) or
+        (2 * n_features + 1, n_samples)
+    """
+    n, d = heads.shape
+    if row_constant is None:
+        row_constant = binomial_row_constant(heads, trials)
+    fixed = trials.ndim == 1
+    features = np.empty((d + 2 if fixed else 2 * d + 1, n), dtype=heads.dtype)
+    features[:d] = heads.T
+    if fixed:
+        features[d] = 1.0
+    else:
+        np.subtract(trials.T, heads.T, out=features[d : 2 * d])
+    features[-1] = row_constant
+    return features
+
+
+def binomial_log_prob_features(features, trials, probs):
+    """:func:`binomial_log_prob` from :func:`binomial_features`.
+
+    Returns the (n_samples, n_components) log-densities as the transpose of
+    a C-ordered (n_components, n_samples) array (component-major, as the
+    Gaussian family).
+    """
+    k, d = probs.shape
+    log_p, log_q = np.log(probs), np.log1p(-probs)
+    if trials.ndim == 1:
+        weights = np.empty((k, d + 2), dtype=features.dtype)
+        weights[:, :d] = log_p - log_q
+        weights[:, d] = log_q @ trials
+    else:
+        weights = np.empty((k, 2 * d + 1), dtype=features.dtype)
+        weights[:, :d] = log_p
+        weights[:, d : 2 * d] = log_q
+    weights[:, -1] = 1.0
+    return matmul_long(weights, features).T
+
+
+def binomial_stats(heads, trials, resp, heads_T=None) -> dict:
     """Expected heads ``H = resp^T x`` and tosses ``T = resp^T n`` per component.
 
     ``resp`` already holds the sample weights. Fixed tosses per feature need
-    no pass over the rows: ``T_kj = N_k n_j``.
+    no pass over the rows: ``T_kj = N_k n_j``. ``heads_T``: ``heads.T`` as a
+    C-ordered array, if one is at hand (read along rows).
     """
     if trials.ndim == 1:
         tosses = np.outer(column_sums(resp), trials).astype(resp.dtype)
     else:
         tosses = matmul_long_nt(resp.T, trials.T)
-    return {"heads": matmul_long_nt(resp.T, heads.T), "tosses": tosses}
+    if heads_T is None:
+        heads_T = heads.T
+    return {"heads": matmul_long_nt(resp.T, heads_T), "tosses": tosses}
 
 
 def effective_prob_floor(prob_floor: float, dtype) -> float:
@@ -472,24 +530,26 @@ default='kmeans'
         trials = np.broadcast_to(trials, heads.shape)
         return np.divide(heads, trials, out=np.full_like(heads, 0.5), where=trials > 0)
 
+    def _features(self, heads, trials, cache):
+        """:func:`binomial_features` of the chunk.
+
+        The rows do not change between passes: kept in the fit-long memo
+        when there is one, else in the chunk's cache (the log-densities and
+        the statistics of one E-step share it).
+        """
+        store = None if cache is None else cache.get("memo", cache)
+        if store is None:
+            return binomial_features(heads, trials)
+        if "features" not in store:
+            store["features"] = binomial_features(heads, trials)
+        return store["features"]
+
     def _component_log_prob(self, X, params, cache=None):
         heads, trials = self._split(X, cache)
-        # The binomial coefficients depend on the rows only: once per chunk
-        # and fit.
-        row_constant = memoized(
-            cache, "row_constant", lambda: binomial_row_constant(heads, trials)
-        )
-        # So do the tails: kept for the fit (an array the size of the heads),
-        # which spares every pass a subtraction and a fresh (n, d) allocation.
-        tails = memoized(cache, "tails", lambda: trials - heads)
-        probs = params["probs"]
-        shape = (probs.shape[0], heads.shape[0])
-        work = memoized(cache, "work", lambda: np.empty(shape, dtype=X.dtype))
-        if work.shape != shape or work.dtype != np.result_type(X.dtype, probs.dtype):
-            work = None  # (a start or a warm start of another shape)
-        return binomial_log_prob(
-            heads, trials, probs, row_constant, tails=tails, work=work
-        )
+        # The features (the binomial coefficients among them) depend on the
+        # rows only: once per chunk and fit.
+        features = self._features(heads, trials, cache)
+        return binomial_log_prob_features(features, trials, params["probs"])
 
     def _conditional_means(self, X, params, cache):
         # Independent counts within a component: a missing heads count's mean
@@ -508,7 +568,9 @@ default='kmeans'
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
         heads, trials = self._split(X, cache)
-        return binomial_stats(heads, trials, resp)
+        # The heads along rows (x^T) from the features.
+        features = self._features(heads, trials, cache)
+        return binomial_stats(heads, trials, resp, heads_T=features[: heads.shape[1]])
 
     def _component_mstep(self, stats, params):
         floor = effective_prob_floor(self.prob_floor, stats["heads"].dtype)

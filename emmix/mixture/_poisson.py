@@ -74,6 +74,46 @@ def poisson_log_prob(X, rates, row_constant=None):
     return log_prob
 
 
+def poisson_features(X):
+    """``[X^T; 1; c]`` of complete rows, or None if a count is missing.
+
+    ``c`` is :func:`poisson_row_constant`. The log-densities are then one
+    product, ``[log lambda_k, -sum_j lambda_kj, 1] @ features``, and the
+    statistics read the counts along rows (``features[:d]`` is ``X^T``).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    features : ndarray of shape (n_features + 2, n_samples), or None
+    """
+    n, d = X.shape
+    features = np.empty((d + 2, n), dtype=X.dtype)
+    features[:d] = X.T
+    if np.isnan(features[:d]).any():
+        return None
+    features[d] = 1.0
+    features[d + 1] = poisson_row_constant(X)
+    return features
+
+
+def poisson_log_prob_features(features, rates):
+    """:func:`poisson_log_prob` from :func:`poisson_features` (complete rows).
+
+    Returns the (n_samples, n_components) log-densities as the transpose of
+    a C-ordered (n_components, n_samples) array (component-major, as the
+    Gaussian family): later passes walk contiguous columns.
+    """
+    k, d = rates.shape
+    weights = np.empty((k, d + 2), dtype=features.dtype)
+    weights[:, :d] = np.log(rates)
+    weights[:, d] = -np.sum(rates, axis=1)
+    weights[:, d + 1] = 1.0
+    return matmul_long(weights, features).T
+
+
 def poisson_stats(X, resp) -> dict:
     """``S_kj = sum_i resp_ik x_ij`` and the mass ``N_kj`` behind it.
 
@@ -275,7 +315,24 @@ default='kmeans'
             )
         return {"rates": np.maximum(rates, self.rate_floor).astype(dt)}
 
+    def _features(self, X, cache):
+        """:func:`poisson_features` of the chunk (None with missing counts).
+
+        The rows do not change between passes: kept in the fit-long memo
+        when there is one, else in the chunk's cache (the log-densities and
+        the statistics of one E-step share it).
+        """
+        store = None if cache is None else cache.get("memo", cache)
+        if store is None:
+            return poisson_features(X)
+        if "features" not in store:
+            store["features"] = poisson_features(X)
+        return store["features"]
+
     def _component_log_prob(self, X, params, cache=None):
+        features = self._features(X, cache)
+        if features is not None:  # complete rows: one product
+            return poisson_log_prob_features(features, params["rates"])
         # log x! depends on the rows only: once per chunk and fit.
         row_constant = memoized(cache, "row_constant", lambda: poisson_row_constant(X))
         return poisson_log_prob(X, params["rates"], row_constant)
@@ -286,7 +343,13 @@ default='kmeans'
         return np.broadcast_to(params["rates"], (X.shape[0], *params["rates"].shape))
 
     def _component_stats(self, X, resp, params, cache=None) -> dict:
-        return poisson_stats(X, resp)
+        features = self._features(X, cache)
+        if features is None:
+            return poisson_stats(X, resp)
+        # Complete rows: the counts along rows (X^T) from the features.
+        nk = column_sums(resp)
+        count = np.repeat(nk[:, np.newaxis], X.shape[1], axis=1)
+        return {"sum_x": matmul_long_nt(resp.T, features[: X.shape[1]]), "count": count}
 
     def _component_mstep(self, stats, params):
         return {"rates": poisson_rates(stats["sum_x"], stats["count"], self.rate_floor)}
