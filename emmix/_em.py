@@ -61,8 +61,8 @@ __all__ = [
     "EMMixin",
     "add_stats",
     "iter_chunks",
-    "keep_for_fit",
     "memoized",
+    "sub_cache",
 ]
 
 #: The engine's constructor parameters, declared once: name -> (default,
@@ -139,28 +139,65 @@ CHUNK_MULTIPLE = 4
 MIN_CHUNK_ROWS = 256
 
 
-def memoized(cache, key: str, compute):
+def memoized(cache, key, compute, *, large: bool = False):
     """``compute()``, kept in the chunk's fit-long memo when there is one.
 
     ``cache`` is the per-chunk dict a family's E-step functions receive; the
     engine puts a ``"memo"`` dict in it that lives for one fit, so quantities
     of the rows alone (not of the parameters) are computed once per fit.
+
+    With ``large`` (an array of the chunk's rows, say), the value is kept for
+    the fit only while the fit's :class:`MemoBudget` (which the engine puts in
+    every chunk's memo) has room, else for the pass (in ``cache``, shared by
+    the log-densities and the statistics of the chunk) and computed again on
+    the next pass.
     """
     memo = None if cache is None else cache.get("memo")
-    if memo is None:
+    if memo is not None and key in memo:
+        return memo[key]
+    if not large:
+        value = compute()
+        if memo is not None:
+            memo[key] = value
+        return value
+    if cache is None:
         return compute()
-    if key not in memo:
-        memo[key] = compute()
-    return memo[key]
+    if key in cache:
+        return cache[key]
+    value = compute()
+    budget = None if memo is None else memo.get(_BUDGET)
+    if memo is not None and (budget is None or budget.take(_nbytes(value))):
+        memo[key] = value  # (a memo without a budget, not the engine's, keeps all)
+    else:
+        cache[key] = value
+    return value
+
+
+def sub_cache(cache, key) -> dict | None:
+    """The chunk's cache for one part of its work (a group of columns, say).
+
+    Its keys never meet the chunk's own or another part's; its fit-long memo
+    (when the chunk has one) shares the fit's budget.
+    """
+    if cache is None:
+        return None
+    if key not in cache:
+        sub: dict = {}
+        memo = cache.get("memo")
+        if memo is not None:
+            sub["memo"] = memo.setdefault(key, {_BUDGET: memo.get(_BUDGET)})
+        cache[key] = sub
+    return cache[key]
 
 
 class MemoBudget:
     """Bytes that one fit may keep in its chunks' memos beyond the data.
 
-    ``keep_for_fit`` stores a value only while the total stays within the
-    budget: scikit-learn's ``working_memory`` (MiB, default 1024), the same
-    bound as a chunk's temporaries, so a fit on data too large for it
-    recomputes per pass what it cannot keep. Shared by the E-step's threads.
+    :func:`memoized` keeps a ``large`` value only while the total stays
+    within the budget: scikit-learn's ``working_memory`` (MiB, default
+    1024), the same bound as a chunk's temporaries, so a fit on data too
+    large for it recomputes per pass what it cannot keep. Shared by the
+    E-step's threads.
     """
 
     def __init__(self, nbytes: int):
@@ -168,7 +205,7 @@ class MemoBudget:
         self._lock = threading.Lock()
 
     def take(self, nbytes: int) -> bool:
-        """Reserve ``nbytes`` (negative: give back); False if they do not fit."""
+        """Reserve ``nbytes``; False (and nothing reserved) if they do not fit."""
         with self._lock:
             if nbytes > self.left:
                 return False
@@ -180,44 +217,18 @@ class MemoBudget:
 _BUDGET = "_budget"
 
 
-def keep_for_fit(cache, key: str, value):
-    """Keep ``value`` for the rest of the fit if its memo budget has room.
-
-    Unlike :func:`memoized` (for what is small), a large value (an array of
-    the chunk's rows, say) goes into the chunk's fit-long memo only while the
-    fit's :class:`MemoBudget` allows, replacing what ``key`` held; otherwise
-    into the pass's ``cache`` alone. Returns ``value``.
-    """
-    if cache is None:
-        return value
-    memo = cache.get("memo")
-    budget = None if memo is None else memo.get(_BUDGET)
-    if budget is not None:
-        old = memo.pop(key, None)
-        freed = _nbytes(old)
-        if budget.take(_nbytes(value) - freed):
-            memo[key] = value
-            return value
-        budget.take(-freed)
-    cache[key] = value
-    return value
-
-
-def kept(cache, key: str):
-    """What :func:`keep_for_fit` kept under ``key`` (the pass's, else the fit's)."""
-    if cache is None:
-        return None
-    if key in cache:
-        return cache[key]
-    memo = cache.get("memo")
-    return None if memo is None else memo.get(key)
-
-
 def _nbytes(value) -> int:
+    """Bytes of an array, a scipy sparse matrix, or a tuple, list or dict of them."""
     if value is None:
         return 0
     if isinstance(value, (tuple, list)):
         return sum(_nbytes(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_nbytes(item) for item in value.values())
+    if hasattr(value, "indptr"):  # CSR / CSC
+        return sum(
+            _nbytes(getattr(value, name)) for name in ("data", "indices", "indptr")
+        )
     return int(getattr(value, "nbytes", 0))
 
 

@@ -100,7 +100,7 @@ from ._dask import (
     dask_weights,
     is_dask,
 )
-from ._em import EMMixin, add_stats, iter_chunks, keep_for_fit, kept, memoized
+from ._em import EMMixin, add_stats, iter_chunks, memoized, sub_cache
 from ._responsibilities import (
     INIT_METHODS,
     column_sums,
@@ -127,11 +127,10 @@ __all__ = [
     "INIT_METHODS",
     "BaseMixture",
     "format_values",
-    "keep_for_fit",
-    "kept",
     "memoized",
     "mixture_weights",
     "normalize_log_prob",
+    "sub_cache",
 ]
 
 #: The mixture-level constructor parameters, declared once:
@@ -246,9 +245,9 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
         ``cache`` is a dict shared with ``_component_stats`` within one E-step
         chunk, where a family may keep what both need; ``cache["memo"]``
-        (through :func:`emmix.base.memoized`, or :func:`emmix.base.keep_for_fit`
-        for arrays of the chunk's size, within ``working_memory``) lives for a
-        whole fit.
+        (through :func:`emmix.base.memoized`; with ``large=True`` for arrays of
+        the chunk's size, kept within ``working_memory``) lives for a whole
+        fit.
         """
 
     @abstractmethod

@@ -6,28 +6,53 @@ from scipy.special import logsumexp, softmax
 from sklearn import config_context
 
 from emmix import GaussianMixtureEM
-from emmix._em import MemoBudget, keep_for_fit, kept
+from emmix._em import MemoBudget, _nbytes, memoized, sub_cache
 from emmix._responsibilities import normalize_log_prob
 
 
-def test_keep_for_fit_respects_the_budget():
+def test_large_values_are_kept_within_the_budget():
     budget = MemoBudget(1000)
     memo = {"_budget": budget}
     cache = {"memo": memo}
     small, large = np.zeros(100), np.zeros(200)  # 800 and 1600 bytes
-    assert keep_for_fit(cache, "a", small) is small
+    assert memoized(cache, "a", lambda: small, large=True) is small
     assert memo["a"] is small and budget.left == 200
-    # Too large for what is left: kept for the pass only.
-    assert keep_for_fit(cache, "b", large) is large
+    # Too large for what is left: kept for the pass only, computed once.
+    calls = []
+    make = lambda: calls.append(1) or large  # noqa: E731
+    assert memoized(cache, "b", make, large=True) is large
+    assert memoized(cache, "b", make, large=True) is large
     assert "b" not in memo and cache["b"] is large and budget.left == 200
-    # Replacing a kept value gives its bytes back first.
-    assert keep_for_fit(cache, "a", np.zeros(120)) is not small
-    assert memo["a"].size == 120 and budget.left == 40
-    assert kept(cache, "a") is memo["a"] and kept(cache, "c") is None
-    # Without a memo (no fit running) nothing is kept beyond the pass.
-    plain = {}
-    keep_for_fit(plain, "a", small)
-    assert plain == {"a": small} and kept(None, "a") is None
+    assert len(calls) == 1
+    # The next pass (a fresh cache, the same memo) computes it again.
+    assert memoized({"memo": memo}, "b", make, large=True) is large
+    assert len(calls) == 2
+    # Small values are always kept; without a memo nothing lives beyond
+    # the pass, and without a cache nothing at all.
+    assert memoized(cache, "c", lambda: 3) == 3 and memo["c"] == 3
+    plain: dict = {}
+    assert memoized(plain, "a", lambda: small, large=True) is small
+    assert plain == {"a": small}
+    assert memoized(None, "a", lambda: large, large=True) is large
+    # A memo without a budget (not the engine's) keeps everything.
+    free: dict = {}
+    assert memoized({"memo": free}, "z", lambda: large, large=True) is large
+    assert free["z"] is large
+    # A part's cache shares the budget and has keys of its own.
+    part = sub_cache(cache, ("group", "g"))
+    assert memoized(part, "a", lambda: np.zeros(25), large=True).size == 25
+    assert budget.left == 0 and part["memo"] is memo[("group", "g")]
+    assert memo["a"] is small
+
+
+def test_nbytes_counts_sparse_and_nested_values():
+    from scipy import sparse
+
+    matrix = sparse.random(50, 40, density=0.1, format="csr", random_state=0)
+    expected = matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes
+    assert _nbytes(matrix) == expected
+    assert _nbytes({"A": matrix, "v": np.zeros(3), "key": b"x"}) == expected + 24
+    assert _nbytes((np.zeros(2), [np.zeros(1)])) == 24
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])

@@ -537,12 +537,9 @@ default='kmeans'
         when there is one, else in the chunk's cache (the log-densities and
         the statistics of one E-step share it).
         """
-        store = None if cache is None else cache.get("memo", cache)
-        if store is None:
-            return binomial_features(heads, trials)
-        if "features" not in store:
-            store["features"] = binomial_features(heads, trials)
-        return store["features"]
+        return memoized(
+            cache, "features", lambda: binomial_features(heads, trials), large=True
+        )
 
     def _component_log_prob(self, X, params, cache=None):
         heads, trials = self._split(X, cache)

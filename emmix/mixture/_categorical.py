@@ -45,7 +45,7 @@ from .._dask import (
 )
 from .._responsibilities import power_of_two_scale
 from .._validation import _describe_column, estimator_feature_names, fill_column_means
-from ..base import BaseMixture, normalize_log_prob
+from ..base import BaseMixture, memoized, normalize_log_prob
 
 __all__ = [
     "CategoricalMixture",
@@ -1122,14 +1122,13 @@ default='kmeans'
         between passes), else in the chunk's cache, so that the log-densities
         and the statistics of one E-step build them once.
         """
-        store = None if cache is None else cache.get("memo", cache)
-        if store is not None and "one_hot" in store:
-            return store["one_hot"]
-        index = category_index(X, self.category_offsets_[:-1], self.n_categories_)
-        out = one_hot_sparse(index, int(self.category_offsets_[-1]), X.dtype)
-        if store is not None:
-            store["one_hot"] = out
-        return out
+
+        def build():
+            offsets = self.category_offsets_[:-1]
+            index = category_index(X, offsets, self.n_categories_)
+            return one_hot_sparse(index, int(self.category_offsets_[-1]), X.dtype)
+
+        return memoized(cache, "one_hot", build, large=True)
 
     def _grouped(self, X, cache):
         """The chunk's answers grouped (:func:`grouped_answers`), a dict.
@@ -1141,35 +1140,36 @@ default='kmeans'
         transpose (a dense array when small); ``"key"`` which items have a
         "missing" state (the grouping). Kept like :meth:`_one_hot`.
         """
-        store = None if cache is None else cache.get("memo", cache)
-        if store is not None and "grouped" in store:
-            return store["grouped"]
-        offsets = self.category_offsets_[:-1]
-        index = category_index(X, offsets, self.n_categories_)
-        limit = GROUP_STATES
-        states, n_states, _ = grouped_answers(index, offsets, self.n_categories_, limit)
-        B, B_T = _state_matrices(
-            n_states.tobytes(),
-            np.asarray(self.n_categories_, dtype=np.int64).tobytes(),
-            limit,
-            np.dtype(X.dtype).str,
-        )
-        A = state_indicator(states, B.shape[0], X.dtype)
-        out = {
-            "A": A,
-            "A_T": A.T,
-            # One group (a mixture's few items): the log-densities are a
-            # look-up by state (kept only then: memory).
-            "states_T": np.ascontiguousarray(states.T)
-            if states.shape[1] == 1
-            else None,
-            "B": B,
-            "B_T": B_T,
-            "key": n_states.tobytes(),
-        }
-        if store is not None:
-            store["grouped"] = out
-        return out
+
+        def build():
+            offsets = self.category_offsets_[:-1]
+            index = category_index(X, offsets, self.n_categories_)
+            limit = GROUP_STATES
+            states, n_states, _ = grouped_answers(
+                index, offsets, self.n_categories_, limit
+            )
+            B, B_T = _state_matrices(
+                n_states.tobytes(),
+                np.asarray(self.n_categories_, dtype=np.int64).tobytes(),
+                limit,
+                np.dtype(X.dtype).str,
+            )
+            A = state_indicator(states, B.shape[0], X.dtype)
+            out = {
+                "A": A,
+                "A_T": A.T,
+                # One group (a mixture's few items): the log-densities are a
+                # look-up by state (kept only then: memory).
+                "states_T": np.ascontiguousarray(states.T)
+                if states.shape[1] == 1
+                else None,
+                "B": B,
+                "B_T": B_T,
+                "key": n_states.tobytes(),
+            }
+            return out
+
+        return memoized(cache, "grouped", build, large=True)
 
     def _em_prepare(self, params):
         # The joint states' log-densities depend on the grouping, which may

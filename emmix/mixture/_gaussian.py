@@ -31,14 +31,7 @@ from .._validation import (
     estimator_feature_names,
     warn_if_reg_covar_dominates,
 )
-from ..base import (
-    BaseMixture,
-    chunked_stats,
-    format_values,
-    keep_for_fit,
-    kept,
-    memoized,
-)
+from ..base import BaseMixture, chunked_stats, format_values, memoized
 from ._covariance_structures import (
     STRUCTURES,
     compact_covariances,
@@ -337,10 +330,7 @@ def _rows_T(X, cache):
     a pass at 100,000 x 16 against 0.4 ms from the transposed copy), and the
     rows do not change during a fit.
     """
-    held = kept(cache, "rows_T")
-    if held is None or held.shape[::-1] != X.shape or held.dtype != X.dtype:
-        held = keep_for_fit(cache, "rows_T", np.ascontiguousarray(X.T))
-    return held
+    return memoized(cache, "rows_T", lambda: np.ascontiguousarray(X.T), large=True)
 
 
 def _centred_T(X, shift, out, cache=None):

@@ -41,7 +41,7 @@ from .._validation import (
     check_X,
     estimator_feature_names,
 )
-from ..base import BaseMixture, memoized
+from ..base import BaseMixture, memoized, sub_cache
 from ._categorical import sampled_kmeans_start
 
 __all__ = ["MixedTypeMixture"]
@@ -695,30 +695,19 @@ feature_names_in_
     @staticmethod
     def _group_cache(cache, name):
         """The group's own per-chunk cache (its keys never meet another's)."""
-        if cache is None:
-            return None
-        key = ("group", name)
-        if key not in cache:
-            sub: dict = {}
-            memo = cache.get("memo")
-            if memo is not None:
-                sub["memo"] = memo.setdefault(key, {})
-            cache[key] = sub
-        return cache[key]
+        return sub_cache(cache, ("group", name))
 
     @staticmethod
     def _group_columns(X, index, cache, name):
         """The group's columns of a chunk: a C-ordered copy kept in the
-        fit-long memo when there is one (the families' products then read
-        contiguous rows on every pass, and no pass copies them again), else
-        a view or a copy of ``X``."""
-        memo = None if cache is None else cache.get("memo")
-        if memo is None:
-            return X[:, index]
-        key = ("columns", name)
-        if key not in memo:
-            memo[key] = np.ascontiguousarray(X[:, index])
-        return memo[key]
+        fit-long memo within its budget (the families' products then read
+        contiguous rows on every pass, and no pass copies them again)."""
+        return memoized(
+            cache,
+            ("columns", name),
+            lambda: np.ascontiguousarray(X[:, index]),
+            large=True,
+        )
 
     def _observed_rows(self, Xg, cache, name):
         """Rows of a chunk with an observed value in the group (None: all)."""

@@ -322,12 +322,7 @@ default='kmeans'
         when there is one, else in the chunk's cache (the log-densities and
         the statistics of one E-step share it).
         """
-        store = None if cache is None else cache.get("memo", cache)
-        if store is None:
-            return poisson_features(X)
-        if "features" not in store:
-            store["features"] = poisson_features(X)
-        return store["features"]
+        return memoized(cache, "features", lambda: poisson_features(X), large=True)
 
     def _component_log_prob(self, X, params, cache=None):
         features = self._features(X, cache)
