@@ -55,12 +55,15 @@ def test_nbytes_counts_sparse_and_nested_values():
     assert _nbytes((np.zeros(2), [np.zeros(1)])) == 24
 
 
+@pytest.mark.parametrize("missing", [0.0, 0.1])
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
-def test_fit_same_numbers_whether_rows_are_kept_or_not(covariance_type):
-    # The transposed rows are kept for the fit when working_memory allows;
-    # recomputed per pass they give the same numbers to the last bit.
+def test_fit_same_numbers_whether_rows_are_kept_or_not(covariance_type, missing):
+    # What depends on the rows alone (the transposed rows, the split and
+    # patterns of rows with gaps) is kept for the fit when working_memory
+    # allows; recomputed per pass it gives the same numbers to the last bit.
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(m, 1.0, size=(3000, 5)) for m in (0.0, 4.0, 9.0)])
+    X[rng.random(X.shape) < missing] = np.nan
     make = lambda: GaussianMixtureEM(  # noqa: E731
         3, covariance_type=covariance_type, max_iter=5, tol=0.0, random_state=0
     )

@@ -1133,7 +1133,10 @@ default='kmeans'
             params["precisions_cholesky"],
             self._kernel,
             patterns=memoized(
-                cache, "patterns", lambda: missing_patterns(incomplete_mask)
+                cache,
+                "patterns",
+                lambda: missing_patterns(incomplete_mask),
+                large=True,
             ),
             shift=params["_consts"]["shift"],
             cache=cache,

@@ -87,7 +87,7 @@ def missing_rows(X, cache=None) -> MissingRows | None:
             mask=mask[missing],
         )
 
-    return memoized(cache, "missing_rows", compute)
+    return memoized(cache, "missing_rows", compute, large=True)
 
 
 def _variances(covariances, covariance_type, n_features):
@@ -110,7 +110,7 @@ def _centred_t(X, mask, shift, cache):
         zero_filled_t = np.ascontiguousarray(np.where(mask, 0.0, X).T, dtype=X.dtype)
         return zero_filled_t, np.ascontiguousarray((~mask).T, dtype=X.dtype)
 
-    zero_filled_t, observed_t = memoized(cache, "zero_filled_t", compute)
+    zero_filled_t, observed_t = memoized(cache, "zero_filled_t", compute, large=True)
     centred_t = np.subtract(zero_filled_t, shift[:, np.newaxis])
     centred_t *= observed_t
     return centred_t
@@ -127,7 +127,7 @@ def _zero_filled(X, mask, cache):
         zero_filled = np.ascontiguousarray(np.where(mask, 0.0, X), dtype=X.dtype)
         return zero_filled, observed, 1.0 - observed
 
-    return memoized(cache, "zero_filled", compute)
+    return memoized(cache, "zero_filled", compute, large=True)
 
 
 def _failed(error):
@@ -162,6 +162,7 @@ def _expanded_fill(X, mask, means, whiten, patterns, shift, cache):
                 cache,
                 "pattern_index",
                 lambda: pattern_index(patterns, X.shape[1], len(means)),
+                large=True,
             ),
         )
     except ValueError as error:
@@ -259,6 +260,7 @@ def missing_log_prob(
                     cache,
                     "pattern_index_shared",
                     lambda: pattern_index(patterns, X.shape[1], 1),
+                    large=True,
                 ),
                 overwrite_centred=True,
             )
