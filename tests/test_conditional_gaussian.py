@@ -9,8 +9,8 @@ conditional means and covariances with the formulas
 
 import numpy as np
 import pytest
+from _conditional_helpers import kernel_inputs, random_covariances, textbook
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy import stats
 
 from emmix._conditional_gaussian import (
     condition_on_observed,
@@ -20,42 +20,12 @@ from emmix._conditional_gaussian import (
 )
 
 
-def random_covariances(rng, n_components, n_features):
-    A = rng.normal(size=(n_components, n_features, n_features))
-    return A @ np.swapaxes(A, 1, 2) / n_features + 0.2 * np.eye(n_features)
-
-
 def random_rows(rng, n_samples, n_features, rate=0.4, all_missing_rows=()):
     X = rng.normal(scale=2.0, size=(n_samples, n_features)) + 3.0
     mask = rng.rand(n_samples, n_features) < rate
     mask[list(all_missing_rows)] = True
     X[mask] = np.nan
     return X, mask
-
-
-def kernel_inputs(means, covariances):
-    """Precision, a whitening factor and log-determinants, with numpy.linalg."""
-    precision = np.linalg.inv(covariances)
-    whiten = np.linalg.cholesky(precision)  # lower L, L L^T = Q
-    log_det = np.linalg.slogdet(covariances)[1]
-    return means, precision, whiten, log_det
-
-
-def textbook(x, mean, cov):
-    """Observed-block log-density, conditional mean and covariance of one row."""
-    o, m = ~np.isnan(x), np.isnan(x)
-    xhat = x.copy()
-    cond = np.zeros((len(x), len(x)))
-    if not o.any():
-        xhat[m] = mean[m]
-        cond[:] = cov
-        return 0.0, xhat, cond
-    log_prob = stats.multivariate_normal(mean[o], cov[np.ix_(o, o)]).logpdf(x[o])
-    if m.any():
-        s_oo, s_mo = cov[np.ix_(o, o)], cov[np.ix_(m, o)]
-        xhat[m] = mean[m] + s_mo @ np.linalg.solve(s_oo, x[o] - mean[o])
-        cond[np.ix_(m, m)] = cov[np.ix_(m, m)] - s_mo @ np.linalg.solve(s_oo, s_mo.T)
-    return log_prob, xhat, cond
 
 
 def conditional_covariance(conditional, row, component):

@@ -2,13 +2,14 @@
 
 Expected values come from ``scipy.stats.multivariate_normal`` on each row's
 observed block, the textbook conditional moments in ``numpy.linalg`` (see
-``test_conditional_gaussian.textbook``), ``numpy.linalg.inv``/``slogdet`` for
+``_conditional_helpers.textbook``), ``numpy.linalg.inv``/``slogdet`` for
 the pattern inverses, and the general kernel (:func:`condition_on_observed`,
 which whitens the filled rows and has no cancellation) for the fits.
 """
 
 import numpy as np
 import pytest
+from _conditional_helpers import kernel_inputs, random_covariances, textbook
 from numpy.testing import assert_allclose
 from scipy import stats
 
@@ -28,36 +29,6 @@ from emmix._conditional_gaussian import (
     missing_patterns,
     pattern_index,
 )
-
-
-def random_covariances(rng, n_components, n_features):
-    A = rng.normal(size=(n_components, n_features, n_features))
-    return A @ np.swapaxes(A, 1, 2) / n_features + 0.2 * np.eye(n_features)
-
-
-def kernel_inputs(means, covariances):
-    """Precision, a whitening factor and log-determinants, with numpy.linalg."""
-    precision = np.linalg.inv(covariances)
-    whiten = np.linalg.cholesky(precision)  # lower L, L L^T = Q
-    log_det = np.linalg.slogdet(covariances)[1]
-    return means, precision, whiten, log_det
-
-
-def textbook(x, mean, cov):
-    """Observed-block log-density, conditional mean and covariance of one row."""
-    o, m = ~np.isnan(x), np.isnan(x)
-    xhat = x.copy()
-    cond = np.zeros((len(x), len(x)))
-    if not o.any():
-        xhat[m] = mean[m]
-        cond[:] = cov
-        return 0.0, xhat, cond
-    log_prob = stats.multivariate_normal(mean[o], cov[np.ix_(o, o)]).logpdf(x[o])
-    if m.any():
-        s_oo, s_mo = cov[np.ix_(o, o)], cov[np.ix_(m, o)]
-        xhat[m] = mean[m] + s_mo @ np.linalg.solve(s_oo, x[o] - mean[o])
-        cond[np.ix_(m, m)] = cov[np.ix_(m, m)] - s_mo @ np.linalg.solve(s_oo, s_mo.T)
-    return log_prob, xhat, cond
 
 
 def rows_with_gaps(rng, n, d, rate, *, all_missing=(), complete=()):
