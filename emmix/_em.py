@@ -538,9 +538,7 @@ class EMMixin:
         def estep(rows):
             if memos is None:
                 return self._em_estep(X[rows], sample_weight[rows], params)
-            memo = memos.get((rows.start, rows.stop))
-            if memo is None:
-                memo = memos.setdefault((rows.start, rows.stop), {_BUDGET: budget})
+            memo = memos.setdefault((rows.start, rows.stop), {_BUDGET: budget})
             return self._em_estep(X[rows], sample_weight[rows], params, memo=memo)
 
         pool = getattr(self, "_em_pool", None)

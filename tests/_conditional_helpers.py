@@ -34,3 +34,34 @@ def textbook(x, mean, cov):
         xhat[m] = mean[m] + s_mo @ np.linalg.solve(s_oo, x[o] - mean[o])
         cond[np.ix_(m, m)] = cov[np.ix_(m, m)] - s_mo @ np.linalg.solve(s_oo, s_mo.T)
     return log_prob, xhat, cond
+
+
+def textbook_moments(X, resp, mean, cov, ref):
+    """``sum_i w_i (x̂_i - ref)`` and ``sum_i w_i ((x̂_i - ref)(x̂_i - ref)^T +
+    C_i)`` of one component, row by row with :func:`textbook`."""
+    d = X.shape[1]
+    s1, s2 = np.zeros(d), np.zeros((d, d))
+    for x, w in zip(X, resp, strict=True):
+        _, xhat, cond = textbook(x, mean, cov)
+        s1 += w * (xhat - ref)
+        s2 += w * (np.outer(xhat - ref, xhat - ref) + cond)
+    return s1, s2
+
+
+def assert_shared_equals_general(shared, general, means, ref, resp):
+    """The tied kernel's filled rows and statistics (around ``ref``) equal the
+    general kernel's, summed over components where the covariance is shared."""
+    from numpy.testing import assert_allclose
+
+    from emmix._conditional_gaussian import (
+        expected_stats,
+        expected_stats_shared,
+        filled_shared,
+    )
+
+    filled = general.filled + (means - ref)[:, np.newaxis, :]
+    assert_allclose(filled_shared(shared), filled, rtol=1e-12, atol=1e-12)
+    s1, s2 = expected_stats(filled, resp, general)
+    t1, t2 = expected_stats_shared(resp, shared)
+    assert_allclose(t1, s1, rtol=1e-12, atol=1e-12)
+    assert_allclose(t2, s2.sum(axis=0), rtol=1e-12, atol=1e-11)

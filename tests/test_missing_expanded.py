@@ -9,7 +9,13 @@ which whitens the filled rows and has no cancellation) for the fits.
 
 import numpy as np
 import pytest
-from _conditional_helpers import kernel_inputs, random_covariances, textbook
+from _conditional_helpers import (
+    assert_shared_equals_general,
+    kernel_inputs,
+    random_covariances,
+    textbook,
+    textbook_moments,
+)
 from numpy.testing import assert_allclose
 from scipy import stats
 
@@ -21,11 +27,8 @@ from emmix._conditional_gaussian import (
     condition_on_observed,
     condition_on_observed_expanded,
     condition_on_observed_shared,
-    expected_stats,
     expected_stats_expanded,
-    expected_stats_shared,
     filled_expanded,
-    filled_shared,
     missing_patterns,
     pattern_index,
 )
@@ -98,12 +101,7 @@ def test_expected_stats_are_the_textbook_moments(dtype, signs):
     assert s1.dtype == s2.dtype == dtype
     rtol = 1e-11 if dtype == np.float64 else 1e-4
     for j in range(k):
-        e1 = np.zeros(d)
-        e2 = np.zeros((d, d))
-        for i, x in enumerate(X):
-            _, xhat, cond = textbook(x, means[j], covs[j])
-            e1 += resp[i, j] * (xhat - ref)
-            e2 += resp[i, j] * (np.outer(xhat - ref, xhat - ref) + cond)
+        e1, e2 = textbook_moments(X, resp[:, j], means[j], covs[j], ref)
         scale = np.abs(e2).max()
         assert_allclose(s1[j], e1, rtol=rtol, atol=rtol * scale)
         assert_allclose(s2[j], e2, rtol=rtol, atol=rtol * scale)
@@ -253,13 +251,8 @@ def test_shared_kernel_matches_scipy_with_rows_in_any_order():
                     means[j, o], cov[np.ix_(o, o)]
                 ).logpdf(x[o])
                 assert_allclose(shared.log_prob[i, j], expected, rtol=1e-11)
-    filled = general.filled + (means - ref)[:, np.newaxis, :]
-    assert_allclose(filled_shared(shared), filled, rtol=1e-12, atol=1e-12)
     resp = rng.dirichlet(np.ones(k), size=len(X)) * rng.uniform(0.5, 2, (len(X), 1))
-    s1, s2 = expected_stats(filled, resp, general)
-    t1, t2 = expected_stats_shared(resp, shared)
-    assert_allclose(t1, s1, rtol=1e-12, atol=1e-12)
-    assert_allclose(t2, s2.sum(axis=0), rtol=1e-12, atol=1e-11)
+    assert_shared_equals_general(shared, general, means, ref, resp)
 
 
 def test_rows_without_gaps_and_a_single_feature():
