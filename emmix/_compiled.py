@@ -27,7 +27,13 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["compiled_normalize", "has_numba"]
+__all__ = [
+    "compiled_border_level",
+    "compiled_condition_group",
+    "compiled_normalize",
+    "compiled_spread_group",
+    "has_numba",
+]
 
 #: Entries (n * K) below which the compiled normalisation is not used: a
 #: small fit never pays numba's import and compilation.
@@ -164,3 +170,227 @@ def compiled_normalize(weighted_log_prob, log_floor):
     log_norm = np.empty(a.shape[0], dtype=np.float64)
     done = _normalize_kernel()(a.T, np.float64(log_floor), log_norm)
     return log_norm, int(done)
+
+
+# The kernels below serve the E-step of rows with missing entries
+# (``emmix._conditional_gaussian``). Its numpy form is a few hundred small
+# array operations per chunk (gathers, einsums over a handful of missing
+# entries per row): numpy's einsum and gathers hold the GIL, so the engine's
+# threads ran such chunks no faster than one thread. Compiled, each is one
+# call that releases the GIL and makes no temporaries.
+_KERNEL_OPTIONS = {
+    "nogil": True,
+    "cache": True,
+    "boundscheck": False,
+    "error_model": "numpy",
+    "fastmath": {"contract", "nsz"},
+}
+
+
+@lru_cache(maxsize=1)
+def _condition_kernel():
+    from numba import njit
+
+    @njit(**_KERNEL_OPTIONS)
+    def condition_group(  # pragma: no cover - compiled
+        product, cells, cond_cov, row_pattern, out, out_cells, out_stride, explained
+    ):
+        n_components, m = cond_cov.shape[0], cond_cov.shape[1]
+        stride = product.shape[0] // n_components
+        b = np.empty(m)
+        for k in range(n_components):
+            base = k * stride
+            at = k * out_stride
+            for i in range(row_pattern.shape[0]):
+                p = row_pattern[i]
+                for j in range(m):
+                    b[j] = product[base + cells[j, i]]
+                total = 0.0
+                for s in range(m):
+                    acc = 0.0
+                    for t in range(m):
+                        acc += cond_cov[k, s, t, p] * b[t]
+                    out[at + out_cells[s, i]] = -acc
+                    total -= b[s] * acc
+                explained[k, i] = total
+
+    return condition_group
+
+
+def compiled_condition_group(product, cells, cond_cov, row_pattern, out=None):
+    """``delta = -C b`` and ``b . delta`` of a pattern group's rows, compiled.
+
+    Parameters
+    ----------
+    product : ndarray of shape (n_components, n_features, n_rows_block)
+        ``Q_k u`` of a block of rows, feature-major (C-ordered; or raveled).
+    cells : ndarray of shape (m, n_rows)
+        Flat indices into ``product[0]`` of the group's rows' missing
+        entries: ``b = product[k].ravel()[cells]``.
+    cond_cov : ndarray of shape (n_components, m, m, n_patterns)
+        ``C`` of each of the group's patterns.
+    row_pattern : ndarray of shape (n_rows,)
+        The pattern of each row.
+    out : (ndarray, ndarray), default=None
+        With one component: a raveled array and the flat indices (m, n_rows)
+        at which ``delta`` is written into it (instead of a new array).
+
+    Returns
+    -------
+    delta : ndarray of shape (n_components, m, n_rows) or None
+        ``-C b`` (``out``'s array where given); None where the kernel does
+        not apply (no numba, not float64): the caller's numpy path then does
+        the same, and nothing was written.
+    explained : ndarray of shape (n_components, n_rows)
+        ``b^T delta``.
+    """
+    if (
+        product.dtype != np.float64
+        or cond_cov.dtype != np.float64
+        or not product.flags.c_contiguous
+        or not has_numba()
+    ):
+        return None, None
+    n_components, m = cond_cov.shape[:2]
+    n_rows = len(row_pattern)
+    if out is None:
+        delta = np.empty((n_components, m, n_rows))
+        target = delta.reshape(-1)
+        out_cells = np.arange(m * n_rows).reshape(m, n_rows)
+        out_stride = m * n_rows
+    else:
+        target, out_cells = out
+        delta, out_stride = target, 0
+    explained = np.empty((n_components, n_rows))
+    _condition_kernel()(
+        product.reshape(-1),
+        np.ascontiguousarray(cells),
+        cond_cov,
+        np.ascontiguousarray(row_pattern),
+        target,
+        out_cells,
+        out_stride,
+        explained,
+    )
+    return delta, explained
+
+
+@lru_cache(maxsize=1)
+def _spread_kernel():
+    from numba import njit
+
+    @njit(**_KERNEL_OPTIONS)
+    def spread_group(resp, row_pattern, h, out, out_cells):  # pragma: no cover
+        n_components, m = h.shape[1], h.shape[2]
+        for i in range(row_pattern.shape[0]):
+            p = row_pattern[i]
+            for s in range(m):
+                acc = 0.0
+                for k in range(n_components):
+                    acc += resp[i, k] * h[p, k, s]
+                out[out_cells[s, i]] = acc
+
+    return spread_group
+
+
+def compiled_spread_group(resp, row_pattern, h, out, out_cells) -> bool:
+    """``out[out_cells[:, i]] = sum_k resp[i, k] h[row_pattern[i], k]``, compiled.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_rows, n_components)
+    row_pattern : ndarray of shape (n_rows,)
+    h : ndarray of shape (n_patterns, n_components, m)
+    out : ndarray, raveled
+    out_cells : ndarray of shape (m, n_rows)
+
+    Returns
+    -------
+    done : bool
+        False where the kernel does not apply (no numba, not float64):
+        nothing was written.
+    """
+    if resp.dtype != np.float64 or h.dtype != np.float64 or not has_numba():
+        return False
+    _spread_kernel()(resp, np.ascontiguousarray(row_pattern), h, out, out_cells)
+    return True
+
+
+@lru_cache(maxsize=1)
+def _border_kernel():
+    from numba import njit
+
+    @njit(**_KERNEL_OPTIONS)
+    def border_level(  # pragma: no cover - compiled
+        flat, above, parent, diagonal, border_at, log_det_above, new, log_det
+    ):
+        n_components = flat.shape[0]
+        inner = border_at.shape[0]  # j - 1
+        u = np.empty(inner)
+        v = np.empty(inner)
+        for k in range(n_components):
+            for q in range(parent.shape[0]):
+                a = parent[q]
+                for i in range(inner):
+                    u[i] = flat[k, border_at[i, q]]
+                dot = 0.0
+                for i in range(inner):
+                    acc = 0.0
+                    for c in range(inner):
+                        acc += above[k, i, c, a] * u[c]
+                    v[i] = acc
+                    dot += u[i] * acc
+                schur = flat[k, diagonal[q]] - dot
+                reciprocal = 1.0 / schur
+                for i in range(inner):
+                    scaled = v[i] * reciprocal
+                    for c in range(inner):
+                        new[k, i, c, q] = scaled * v[c] + above[k, i, c, a]
+                    new[k, i, inner, q] = -scaled
+                    new[k, inner, i, q] = -scaled
+                new[k, inner, inner, q] = reciprocal
+                log_det[k, q] = log_det_above[k, a] + math.log(schur)
+
+    return border_level
+
+
+def compiled_border_level(flat, above, parent, diagonal, border_at, log_det_above):
+    """One level of ``emmix._conditional_gaussian.bordered_inverses``, compiled.
+
+    Parameters
+    ----------
+    flat : ndarray of shape (n_components, n_features**2)
+        The precision matrices, raveled.
+    above : ndarray of shape (n_components, j - 1, j - 1, n_parents)
+        The inverses of the previous level's prefixes.
+    parent, diagonal : ndarray of shape (n_nodes,)
+        Each prefix's parent and the flat index of its new diagonal entry.
+    border_at : ndarray of shape (j - 1, n_nodes)
+        The flat indices of its border.
+    log_det_above : ndarray of shape (n_components, n_parents)
+
+    Returns
+    -------
+    inverse : ndarray of shape (n_components, j, j, n_nodes) or None
+        None where the kernel does not apply (no numba, not float64).
+    log_det : ndarray of shape (n_components, n_nodes)
+        Not finite where a Schur complement is not positive (the caller
+        checks).
+    """
+    if flat.dtype != np.float64 or above.dtype != np.float64 or not has_numba():
+        return None, None
+    n_components, inner = above.shape[:2]
+    n_nodes = len(parent)
+    new = np.empty((n_components, inner + 1, inner + 1, n_nodes))
+    log_det = np.empty((n_components, n_nodes))
+    _border_kernel()(
+        np.ascontiguousarray(flat),
+        np.ascontiguousarray(above),
+        parent,
+        diagonal,
+        np.ascontiguousarray(border_at),
+        np.ascontiguousarray(log_det_above),
+        new,
+        log_det,
+    )
+    return new, log_det

@@ -75,6 +75,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._compiled import (
+    compiled_border_level,
+    compiled_condition_group,
+    compiled_spread_group,
+)
+
 __all__ = [
     "Conditional",
     "ExpandedConditional",
@@ -644,12 +650,20 @@ def condition_on_observed_shared(
     for rows, members in index.row_blocks:  # (see BLOCK_BYTES)
         q_block = (precision @ base_t[:, rows]).ravel()  # Q (x - c) of the block
         for g, _, cells in members:
-            cond_cov = blocks[g][1]
             pattern = patterns.groups[g].pattern
-            b = np.take(q_block, cells[0])  # (Q (x - c))_m, (m, r)
-            u = np.einsum("rij,jr->ir", np.take(cond_cov, pattern, axis=0), b)
-            np.negative(u, out=u)
-            flat_base[index.cells[g]] = u
+            done, _ = compiled_condition_group(
+                q_block,
+                cells[0],
+                inverses[g][0],
+                pattern,
+                out=(flat_base, index.cells[g]),
+            )
+            if done is None:
+                b = np.take(q_block, cells[0])  # (Q (x - c))_m, (m, r)
+                cond_cov = blocks[g][1]
+                u = np.einsum("rij,jr->ir", np.take(cond_cov, pattern, axis=0), b)
+                np.negative(u, out=u)
+                flat_base[index.cells[g]] = u
         block = base_t[:, rows]  # z, filled
         whitened = whiten_t @ block
         part = q_means @ block  # z^T Q a_k, (K, r)
@@ -731,52 +745,86 @@ def expected_stats_shared(resp, conditional: SharedConditional):
         flat_spread = spread.reshape(-1)
         for g, _, cells in members:
             group, _, h = conditional.blocks[g]
-            flat_spread[cells[0]] = np.einsum(
-                "rk,rkm->mr", resp[index.rows[g]], np.take(h, group.pattern, axis=0)
-            )
+            group_resp = resp[index.rows[g]]
+            if not compiled_spread_group(
+                group_resp, group.pattern, h, flat_spread, cells[0]
+            ):
+                flat_spread[cells[0]] = np.einsum(
+                    "rk,rkm->mr", group_resp, np.take(h, group.pattern, axis=0)
+                )
         cross += block @ spread.T
-    components = np.arange(n_components)
-    mean_index, mean_values, block_index, block_values = [], [], [], []
-    for (group, cond_cov, h), rows in zip(conditional.blocks, index.rows, strict=True):
-        mis = group.missing
+    at, mean_index, block_index = _shared_stats_index(
+        index, conditional.blocks, n_components, n_features
+    )
+    mean_values, block_values = [], []
+    for (_, cond_cov, h), rows, where in zip(
+        conditional.blocks, index.rows, at, strict=True
+    ):
         # Weight of each pattern per component (P, K), summed in row order.
-        at = group.pattern[:, np.newaxis] * n_components + components
         w_pk = np.bincount(
-            at.ravel(),
-            weights=resp[rows].ravel(),
-            minlength=mis.shape[0] * n_components,
+            where, weights=resp[rows].ravel(), minlength=h.shape[0] * n_components
         ).reshape(-1, n_components)
         weighted_h = w_pk[:, :, np.newaxis] * h  # (P, K, m)
-        mean_index.append(components[np.newaxis, :, None] * n_features + mis[:, None])
-        mean_values.append(weighted_h)
+        mean_values.append(weighted_h.ravel())
         # A stack of small products: 3-6x faster than the same einsum.
         outer = np.matmul(np.swapaxes(weighted_h, 1, 2), h)
         outer += w_pk.sum(axis=1)[:, np.newaxis, np.newaxis] * cond_cov
-        block_index.append(mis[:, :, np.newaxis] * n_features + mis[:, np.newaxis, :])
-        block_values.append(outer)
+        block_values.append(outer.ravel())
     s2 += cross
     s2 += cross.T
     if conditional.blocks:
         s2 += (
-            _scatter_sum(block_index, block_values, n_features * n_features)
+            np.bincount(
+                block_index,
+                weights=np.concatenate(block_values),
+                minlength=n_features * n_features,
+            )
             .reshape(n_features, n_features)
             .astype(dtype, copy=False)
         )
         s1 += (
-            _scatter_sum(mean_index, mean_values, n_components * n_features)
+            np.bincount(
+                mean_index,
+                weights=np.concatenate(mean_values),
+                minlength=n_components * n_features,
+            )
             .reshape(n_components, n_features)
             .astype(dtype, copy=False)
         )
     return s1, s2
 
 
-def _scatter_sum(indices, values, size):
-    """``bincount`` of several (index, value) arrays of matching shapes at once."""
-    return np.bincount(
-        np.concatenate([np.ravel(i) for i in indices]),
-        weights=np.concatenate([np.ravel(v) for v in values]),
-        minlength=size,
-    )
+def _shared_stats_index(index: PatternIndex, blocks, n_components, n_features):
+    """Index arrays of :func:`expected_stats_shared`'s sums over patterns.
+
+    Per pattern group, where each row's weight per component goes among the
+    group's (pattern, component) sums; and, for all groups at once, the flat
+    indices of ``sum_p W_pk e_kp`` in ``(K, n_features)`` and of the
+    patterns' (m, m) blocks in ``(n_features, n_features)``. They depend on
+    the rows' patterns only: built once and kept in ``index.memo``.
+    """
+    key = ("shared_stats", n_components)
+    if key not in index.memo:
+        components = np.arange(n_components)
+        at, mean_index, block_index = [], [], []
+        for group, _, _ in blocks:
+            mis = group.missing
+            at.append(
+                (group.pattern[:, np.newaxis] * n_components + components).ravel()
+            )
+            mean_index.append(
+                (components[np.newaxis, :, None] * n_features + mis[:, None]).ravel()
+            )
+            block_index.append(
+                (mis[:, :, np.newaxis] * n_features + mis[:, np.newaxis, :]).ravel()
+            )
+        empty = np.empty(0, dtype=np.intp)
+        index.memo[key] = (
+            tuple(at),
+            np.concatenate([*mean_index, empty]),
+            np.concatenate([*block_index, empty]),
+        )
+    return index.memo[key]
 
 
 # ------------------------------------------------------------------- statistics
@@ -918,6 +966,9 @@ class PatternIndex(NamedTuple):
         n_features, n_features)`` of each entry of its (K, m, m, n_patterns)
         blocks.
     n_components : int
+    memo : dict
+        Further index arrays of the rows, built on first use (by
+        :func:`expected_stats_shared`).
     """
 
     levels: tuple
@@ -931,6 +982,7 @@ class PatternIndex(NamedTuple):
     weight_index: np.ndarray
     block_index: np.ndarray
     n_components: int
+    memo: dict
 
 
 #: Bytes of a per-component array of rows, ``(K, n_features, n_rows)``, up to
@@ -1049,6 +1101,7 @@ def pattern_index(
         weight_index=components[:, None] * n_patterns + pattern_of_row,
         block_index=np.concatenate(block_index) if block_index else np.empty(0, int),
         n_components=n_components,
+        memo={},
     )
 
 
@@ -1080,34 +1133,44 @@ def bordered_inverses(precision, index: PatternIndex):
         return _bordered_inverses(precision, index)
 
 
+def _border_level(flat, above, parent, diagonal, border_at, log_det_above):
+    """One level of :func:`bordered_inverses` in numpy (the compiled twin's).
+
+    Returns the level's inverses (K, j, j, N) and log-determinants (K, N).
+    """
+    n_components, j = above.shape[0], above.shape[1] + 1
+    pivot = np.take(flat, diagonal, axis=1)  # c, (K, N)
+    above = np.take(above, parent, axis=3)  # B^-1, (K, j-1, j-1, N)
+    border = np.take(flat, border_at, axis=1)  # u, (K, j-1, N)
+    v = np.einsum("kijn,kjn->kin", above, border)
+    schur = pivot - np.einsum("kin,kin->kn", border, v)
+    reciprocal = 1.0 / schur
+    scaled = v * reciprocal[:, np.newaxis, :]  # v / s
+    new = np.empty((n_components, j, j, schur.shape[1]), dtype=flat.dtype)
+    np.multiply(scaled[:, :, np.newaxis, :], v[:, np.newaxis], out=new[:, :-1, :-1])
+    new[:, :-1, :-1] += above
+    np.negative(scaled, out=new[:, :-1, -1])
+    new[:, -1, :-1] = new[:, :-1, -1]
+    new[:, -1, -1] = reciprocal
+    log_det = np.take(log_det_above, parent, axis=1)
+    log_det += np.log(schur)
+    return new, log_det
+
+
 def _bordered_inverses(precision, index):
-    n_components = precision.shape[0]
-    flat = precision.reshape(n_components, -1)
+    flat = precision.reshape(precision.shape[0], -1)
     out = {}
     inverse = log_det = None
     for j, (_, parent, diagonal, border_at) in enumerate(index.levels, start=1):
-        pivot = np.take(flat, diagonal, axis=1)  # c, (K, N)
         if parent is None:
-            schur = pivot
-            new = (1.0 / schur)[:, np.newaxis, np.newaxis, :]
-            log_det = np.log(schur)
+            pivot = np.take(flat, diagonal, axis=1)  # (K, N)
+            new = (1.0 / pivot)[:, np.newaxis, np.newaxis, :]
+            log_det = np.log(pivot)
         else:
-            above = np.take(inverse, parent, axis=3)  # B^-1, (K, j-1, j-1, N)
-            border = np.take(flat, border_at, axis=1)  # u, (K, j-1, N)
-            v = np.einsum("kijn,kjn->kin", above, border)
-            schur = pivot - np.einsum("kin,kin->kn", border, v)
-            reciprocal = 1.0 / schur
-            scaled = v * reciprocal[:, np.newaxis, :]  # v / s
-            new = np.empty((n_components, j, j, schur.shape[1]), dtype=flat.dtype)
-            np.multiply(
-                scaled[:, :, np.newaxis, :], v[:, np.newaxis], out=new[:, :-1, :-1]
-            )
-            new[:, :-1, :-1] += above
-            np.negative(scaled, out=new[:, :-1, -1])
-            new[:, -1, :-1] = new[:, :-1, -1]
-            new[:, -1, -1] = reciprocal
-            log_det = np.take(log_det, parent, axis=1)
-            log_det += np.log(schur)
+            level = (flat, inverse, parent, diagonal, border_at, log_det)
+            new, log_det = compiled_border_level(*level)
+            if new is None:
+                new, log_det = _border_level(*level)
         inverse = new
         count = index.counts.get(j, 0)
         if count:
@@ -1244,10 +1307,15 @@ def condition_on_observed_expanded(
             group = patterns.groups[g]
             cond_cov = inverses[g][0]
             row_pat, group_rows = group.pattern, index.rows[g]
-            b = np.take(product, cells)  # (K, m, r)
-            delta = np.einsum("kijr,kjr->kir", np.take(cond_cov, row_pat, axis=3), b)
-            np.negative(delta, out=delta)  # x̂_m - c_m = -C b
-            explained[:, group_rows] = np.einsum("kir,kir->kr", b, delta)
+            delta, part = compiled_condition_group(product, cells[0], cond_cov, row_pat)
+            if delta is None:
+                b = np.take(product, cells)  # (K, m, r)
+                delta = np.einsum(
+                    "kijr,kjr->kir", np.take(cond_cov, row_pat, axis=3), b
+                )
+                np.negative(delta, out=delta)  # x̂_m - c_m = -C b
+                part = np.einsum("kir,kir->kr", b, delta)
+            explained[:, group_rows] = part
             deltas.append(delta)
             blocks.append((group, cond_cov))
     # Rows that cancel far more than they keep are recomputed.

@@ -57,3 +57,115 @@ def test_kernel_applies_only_where_it_pays():
     assert _compiled.compiled_normalize(single, -69.0) == (None, 0)
     log_norm, done = _compiled.compiled_normalize(_log_probs(10_000, 16, 0), -345.0)
     assert done == 10_000 and log_norm.shape == (10_000,)
+
+
+# ----------------------------------------------------- rows with missing values
+def _group(rng, n_components, m, n_rows, n_patterns, n_features=9, n_block=None):
+    n_block = n_block or n_rows + 7
+    product = rng.normal(size=(n_components, n_features, n_block))
+    missing = np.sort(
+        rng.permuted(np.tile(np.arange(n_features), (n_rows, 1)), axis=1)[:, :m], 1
+    )
+    cells = np.ascontiguousarray(missing.T * n_block + np.arange(n_rows))
+    cond_cov = rng.normal(size=(n_components, m, m, n_patterns + 3))[..., :n_patterns]
+    row_pattern = rng.integers(0, n_patterns, n_rows)
+    return product, cells, cond_cov, row_pattern
+
+
+@pytest.mark.parametrize("n_components", [1, 4])
+@pytest.mark.parametrize("m", [1, 3, 6])
+def test_condition_group_equals_numpy(n_components, m):
+    rng = np.random.default_rng(m)
+    product, cells, cond_cov, row_pattern = _group(rng, n_components, m, 300, 40)
+    delta, explained = _compiled.compiled_condition_group(
+        product, cells, cond_cov, row_pattern
+    )
+    # By hand, one row and component at a time.
+    for k in range(n_components):
+        for i in range(0, 300, 37):
+            b = product[k].ravel()[cells[:, i]]
+            expected = -cond_cov[k, :, :, row_pattern[i]] @ b
+            np.testing.assert_allclose(delta[k, :, i], expected, rtol=1e-13)
+            np.testing.assert_allclose(explained[k, i], b @ expected, rtol=1e-12)
+    # Written into a raveled array at given cells (one component).
+    if n_components == 1:
+        target = np.full(5000, 7.0)
+        out_cells = rng.permutation(5000)[: m * 300].reshape(m, 300)
+        _compiled.compiled_condition_group(
+            product, cells, cond_cov, row_pattern, out=(target, out_cells)
+        )
+        np.testing.assert_array_equal(target[out_cells], delta[0])
+        untouched = np.setdiff1d(np.arange(5000), out_cells)
+        assert np.all(target[untouched] == 7.0)
+
+
+def test_spread_group_equals_einsum():
+    rng = np.random.default_rng(3)
+    resp = rng.random((200, 5))
+    h = rng.normal(size=(30, 5, 4))
+    row_pattern = rng.integers(0, 30, 200)
+    out = np.zeros(4000)
+    out_cells = rng.permutation(4000)[:800].reshape(4, 200)
+    assert _compiled.compiled_spread_group(resp, row_pattern, h, out, out_cells)
+    expected = np.einsum("rk,rkm->mr", resp, h[row_pattern])
+    np.testing.assert_allclose(out[out_cells], expected, rtol=1e-14, atol=1e-15)
+    assert not _compiled.compiled_spread_group(
+        resp.astype(np.float32), row_pattern, h, out, out_cells
+    )
+
+
+def test_bordered_inverses_equal_numpy_and_linalg(monkeypatch):
+    from emmix import _conditional_gaussian as cg
+
+    rng = np.random.default_rng(0)
+    n_features, n_components = 7, 3
+    mask = rng.random((3000, n_features)) < 0.35
+    patterns = cg.missing_patterns(mask)
+    index = cg.pattern_index(patterns, n_features, n_components)
+    a = rng.normal(size=(n_components, n_features, n_features))
+    precision = a @ np.swapaxes(a, 1, 2) + 0.5 * np.eye(n_features)
+    compiled = cg.bordered_inverses(precision, index)
+    monkeypatch.setattr(cg, "compiled_border_level", lambda *a: (None, None))
+    twin = cg.bordered_inverses(precision, index)
+    for group in patterns.groups:
+        m = group.missing.shape[1]
+        np.testing.assert_allclose(compiled[m][0], twin[m][0], rtol=1e-12)
+        np.testing.assert_allclose(compiled[m][1], twin[m][1], rtol=1e-12)
+        for p in range(0, len(group.missing), 11):
+            mis = group.missing[p]
+            for k in range(n_components):
+                block = precision[k][np.ix_(mis, mis)]
+                np.testing.assert_allclose(
+                    compiled[m][0][k, :, :, p], np.linalg.inv(block), rtol=1e-10
+                )
+                np.testing.assert_allclose(
+                    compiled[m][1][k, p], np.linalg.slogdet(block)[1], rtol=1e-12
+                )
+    # A block that is not positive definite: no inverses, as in numpy.
+    precision[1, 2, 2] = -1.0
+    monkeypatch.undo()
+    assert cg.bordered_inverses(precision, index) is None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_missing_value_fits_equal_the_numpy_path(monkeypatch, covariance_type):
+    from emmix import GaussianMixtureEM
+    from sklearn.datasets import make_blobs
+
+    X, _ = make_blobs(n_samples=3000, n_features=6, centers=3, random_state=0)
+    X[np.random.default_rng(1).random(X.shape) < 0.25] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 1.0
+
+    def fit():
+        return GaussianMixtureEM(
+            3, covariance_type=covariance_type, max_iter=8, tol=0, random_state=0
+        ).fit(X)
+
+    compiled = fit()
+    monkeypatch.setattr(_compiled, "has_numba", lambda: False)
+    twin = fit()
+    for name in ("weights_", "means_", "covariances_"):
+        a, b = getattr(compiled, name), getattr(twin, name)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * np.abs(b).max())
+    np.testing.assert_allclose(compiled.lower_bound_, twin.lower_bound_, rtol=1e-13)
