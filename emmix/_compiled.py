@@ -29,7 +29,9 @@ import numpy as np
 
 __all__ = [
     "compiled_border_level",
+    "compiled_centre_products",
     "compiled_condition_group",
+    "compiled_covariance_sum",
     "compiled_normalize",
     "compiled_spread_group",
     "has_numba",
@@ -273,6 +275,120 @@ def compiled_condition_group(product, cells, cond_cov, row_pattern, out=None):
         explained,
     )
     return delta, explained
+
+
+@lru_cache(maxsize=1)
+def _centre_kernel():
+    from numba import njit
+
+    @njit(**_KERNEL_OPTIONS)
+    def centre_products(product, centred, q_means, means, quad):  # pragma: no cover
+        n_components, n_features, n_rows = product.shape
+        total = np.empty(n_rows)
+        for k in range(n_components):
+            total[:] = 0.0
+            for j in range(n_features):
+                shift = q_means[k, j]
+                mean = means[k, j]
+                row = product[k, j]
+                values = centred[j]
+                for i in range(n_rows):
+                    p = row[i] - shift
+                    row[i] = p
+                    total[i] += p * (values[i] - mean)
+            for i in range(n_rows):
+                quad[k, i] = total[i]
+
+    return centre_products
+
+
+def compiled_centre_products(product, centred, q_means, means, quad) -> bool:
+    """``Q_k u = Q_k y - Q_k a_k`` in place and ``u^T Q_k u``, compiled.
+
+    One pass over the block's products instead of numpy's four (with ``u =
+    y - a_k``: ``quad[k] = sum_j (Q_k u)_j (y_j - a_kj)``).
+
+    Parameters
+    ----------
+    product : ndarray of shape (n_components, n_features, n_rows)
+        ``Q_k y`` of a block of rows (C-ordered); overwritten by ``Q_k u``.
+    centred : ndarray of shape (n_features, n_rows)
+        ``y``.
+    q_means, means : ndarray of shape (n_components, n_features)
+        ``Q_k a_k`` and ``a_k``.
+    quad : ndarray of shape (n_components, n_rows)
+        Overwritten by ``u^T Q_k u``.
+
+    Returns
+    -------
+    done : bool
+        False where the kernel does not apply (no numba, not float64):
+        nothing was written.
+    """
+    if (
+        product.dtype != np.float64
+        or centred.dtype != np.float64
+        or not product.flags.c_contiguous
+        or not has_numba()
+    ):
+        return False
+    _centre_kernel()(product, centred, q_means, means, quad)
+    return True
+
+
+@lru_cache(maxsize=1)
+def _covariance_sum_kernel():
+    from numba import njit
+
+    @njit(**_KERNEL_OPTIONS)
+    def covariance_sum(resp, row_pattern, missing, cond_cov, s2):  # pragma: no cover
+        n_components, m, _, n_patterns = cond_cov.shape
+        weights = np.zeros((n_components, n_patterns))
+        for k in range(n_components):
+            for i in range(row_pattern.shape[0]):
+                weights[k, row_pattern[i]] += resp[k, i]
+        for k in range(n_components):
+            for p in range(n_patterns):
+                w = weights[k, p]
+                for s in range(m):
+                    a = missing[p, s]
+                    for t in range(m):
+                        s2[k, a, missing[p, t]] += w * cond_cov[k, s, t, p]
+
+    return covariance_sum
+
+
+def compiled_covariance_sum(resp, row_pattern, missing, cond_cov, s2) -> bool:
+    """Add ``sum_i w_ik C_k,p(i)`` of a pattern group's rows into ``s2``, compiled.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_components, n_rows)
+        The rows' weights per component.
+    row_pattern : ndarray of shape (n_rows,)
+    missing : ndarray of shape (n_patterns, m)
+        The missing columns of each pattern.
+    cond_cov : ndarray of shape (n_components, m, m, n_patterns)
+    s2 : ndarray of shape (n_components, n_features, n_features)
+        Added to, at each pattern's missing rows and columns.
+
+    Returns
+    -------
+    done : bool
+        False where the kernel does not apply (no numba, not float64):
+        nothing was written.
+    """
+    if (
+        resp.dtype != np.float64
+        or cond_cov.dtype != np.float64
+        or s2.dtype != np.float64
+        or not has_numba()
+    ):
+        return False
+    _covariance_sum_kernel()(
+        resp, np.ascontiguousarray(row_pattern), missing, cond_cov, s2
+    )
+    return True
 
 
 @lru_cache(maxsize=1)

@@ -77,7 +77,9 @@ import numpy as np
 
 from ._compiled import (
     compiled_border_level,
+    compiled_centre_products,
     compiled_condition_group,
+    compiled_covariance_sum,
     compiled_spread_group,
 )
 
@@ -1288,10 +1290,14 @@ def condition_on_observed_expanded(
         # one product per component (see BLOCK_BYTES).
         centred_rows = centred_t[:, rows]
         product = np.matmul(precision, centred_rows)
-        product -= q_means[:, :, np.newaxis]
-        # u^T Q u = y . (Q u) - a_k . (Q u)
-        quad[:, rows] = np.einsum("kdr,dr->kr", product, centred_rows)
-        quad[:, rows] -= (means[:, np.newaxis, :] @ product)[:, 0]
+        block_quad = np.empty((n_components, product.shape[2]), dtype=dtype)
+        if compiled_centre_products(product, centred_rows, q_means, means, block_quad):
+            quad[:, rows] = block_quad
+        else:
+            product -= q_means[:, :, np.newaxis]
+            # u^T Q u = y . (Q u) - a_k . (Q u)
+            quad[:, rows] = np.einsum("kdr,dr->kr", product, centred_rows)
+            quad[:, rows] -= (means[:, np.newaxis, :] @ product)[:, 0]
         return product
 
     explained = np.zeros((n_components, n_samples), dtype=dtype)  # -b^T C b
@@ -1422,7 +1428,7 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
     for rows, members in index.row_blocks:
         add(rows, members)
     scaled = []
-    if conditional.blocks:
+    if conditional.blocks and not _compiled_covariance_sums(resp_t, conditional, s2):
         # Weight of each pattern per component, (K, n_all_patterns).
         n_patterns = sum(cond_cov.shape[3] for _, cond_cov in conditional.blocks)
         pattern_weights = np.bincount(
@@ -1446,6 +1452,19 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
             .astype(dtype, copy=False)
         )
     return s1, s2
+
+
+def _compiled_covariance_sums(resp_t, conditional: ExpandedConditional, s2) -> bool:
+    """``sum_i w_ik C_ik`` of every pattern group added into ``s2`` compiled,
+    or False (nothing added) where the kernel does not apply."""
+    index = conditional.index
+    for g, (group, cond_cov) in enumerate(conditional.blocks):
+        resp_rows = resp_t[:, index.rows[g]]
+        if not compiled_covariance_sum(
+            resp_rows, group.pattern, group.missing, cond_cov, s2
+        ):
+            return False  # the first group: the same types for all of them
+    return True
 
 
 def row_bytes(n_features: int, max_missing: int) -> int:

@@ -150,8 +150,9 @@ def test_bordered_inverses_equal_numpy_and_linalg(monkeypatch):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("covariance_type", ["full", "tied"])
 def test_missing_value_fits_equal_the_numpy_path(monkeypatch, covariance_type):
-    from emmix import GaussianMixtureEM
     from sklearn.datasets import make_blobs
+
+    from emmix import GaussianMixtureEM
 
     X, _ = make_blobs(n_samples=3000, n_features=6, centers=3, random_state=0)
     X[np.random.default_rng(1).random(X.shape) < 0.25] = np.nan
@@ -169,3 +170,39 @@ def test_missing_value_fits_equal_the_numpy_path(monkeypatch, covariance_type):
         a, b = getattr(compiled, name), getattr(twin, name)
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * np.abs(b).max())
     np.testing.assert_allclose(compiled.lower_bound_, twin.lower_bound_, rtol=1e-13)
+
+
+def test_centre_products_equal_numpy():
+    rng = np.random.default_rng(4)
+    product = rng.normal(size=(3, 6, 500))
+    centred = rng.normal(size=(6, 500))
+    q_means, means = rng.normal(size=(2, 3, 6))
+    quad = np.full((3, 800), 5.0)
+    expected = product - q_means[:, :, None]
+    assert _compiled.compiled_centre_products(
+        product, centred, q_means, means, quad[:, 100:600]
+    )
+    np.testing.assert_array_equal(product, expected)
+    by_hand = np.einsum("kdr,kdr->kr", expected, centred - means[:, :, None])
+    np.testing.assert_allclose(quad[:, 100:600], by_hand, rtol=1e-12, atol=1e-13)
+    assert np.all(quad[:, :100] == 5.0) and np.all(quad[:, 600:] == 5.0)
+
+
+def test_covariance_sum_places_each_pattern_block():
+    rng = np.random.default_rng(5)
+    n_components, n_features, m, n_patterns = 3, 8, 3, 12
+    missing = np.sort(
+        rng.permuted(np.tile(np.arange(n_features), (n_patterns, 1)), axis=1)[:, :m], 1
+    )
+    cond_cov = rng.normal(size=(n_components, m, m, n_patterns))
+    row_pattern = rng.integers(0, n_patterns, 400)
+    resp = rng.random((n_components, 400))
+    s2 = rng.normal(size=(n_components, n_features, n_features))
+    expected = s2.copy()
+    for i, p in enumerate(row_pattern):  # one row at a time, by hand
+        for k in range(n_components):
+            expected[k][np.ix_(missing[p], missing[p])] += (
+                resp[k, i] * cond_cov[k, :, :, p]
+            )
+    assert _compiled.compiled_covariance_sum(resp, row_pattern, missing, cond_cov, s2)
+    np.testing.assert_allclose(s2, expected, rtol=1e-12, atol=1e-12)
