@@ -33,6 +33,8 @@ __all__ = [
     "compiled_condition_group",
     "compiled_covariance_sum",
     "compiled_normalize",
+    "compiled_shared_pattern_stats",
+    "compiled_shared_pattern_terms",
     "compiled_spread_group",
     "has_numba",
 ]
@@ -387,6 +389,126 @@ def compiled_covariance_sum(resp, row_pattern, missing, cond_cov, s2) -> bool:
         return False
     _covariance_sum_kernel()(
         resp, np.ascontiguousarray(row_pattern), missing, cond_cov, s2
+    )
+    return True
+
+
+@lru_cache(maxsize=1)
+def _shared_kernels():
+    from numba import njit
+
+    @njit(**_KERNEL_OPTIONS)
+    def pattern_terms(  # pragma: no cover - compiled
+        q_means, missing, cond_cov, log_det_mm, h, consts
+    ):
+        n_patterns, m = missing.shape
+        alpha = np.empty(m)
+        for p in range(n_patterns):
+            for k in range(q_means.shape[0]):
+                for j in range(m):
+                    alpha[j] = q_means[k, missing[p, j]]
+                total = 0.0
+                for i in range(m):
+                    acc = 0.0
+                    for j in range(m):
+                        acc += cond_cov[i, j, p] * alpha[j]
+                    h[p, k, i] = acc
+                    total += alpha[i] * acc
+                consts[k, p] = log_det_mm[p] - total
+
+    @njit(**_KERNEL_OPTIONS)
+    def pattern_stats(  # pragma: no cover - compiled
+        resp, row_pattern, missing, h, cond_cov, s1, s2
+    ):
+        n_patterns, m = missing.shape
+        n_components = resp.shape[1]
+        weights = np.zeros((n_patterns, n_components))
+        for i in range(row_pattern.shape[0]):
+            p = row_pattern[i]
+            for k in range(n_components):
+                weights[p, k] += resp[i, k]
+        for p in range(n_patterns):
+            total = 0.0
+            for k in range(n_components):
+                w = weights[p, k]
+                total += w
+                for s in range(m):
+                    s1[k, missing[p, s]] += w * h[p, k, s]
+            for s in range(m):
+                a = missing[p, s]
+                for t in range(m):
+                    acc = 0.0
+                    for k in range(n_components):
+                        acc += weights[p, k] * h[p, k, s] * h[p, k, t]
+                    s2[a, missing[p, t]] += acc + total * cond_cov[s, t, p]
+
+    return pattern_terms, pattern_stats
+
+
+def compiled_shared_pattern_terms(q_means, missing, cond_cov, log_det_mm):
+    """Per-pattern terms of the tied E-step's log-densities, compiled.
+
+    Parameters
+    ----------
+    q_means : ndarray of shape (n_components, n_features)
+        ``Q a_k``.
+    missing : ndarray of shape (n_patterns, m)
+    cond_cov : ndarray of shape (m, m, n_patterns)
+        ``C`` of each pattern.
+    log_det_mm : ndarray of shape (n_patterns,)
+
+    Returns
+    -------
+    h : ndarray of shape (n_patterns, n_components, m) or None
+        ``C alpha_kp`` (``alpha_kp = (Q a_k)_m``); None where the kernel does
+        not apply (no numba, not float64).
+    consts : ndarray of shape (n_components, n_patterns)
+        ``log|Q_mm| - alpha_kp^T h_kp``.
+    """
+    if q_means.dtype != np.float64 or cond_cov.dtype != np.float64 or not has_numba():
+        return None, None
+    n_patterns, m = missing.shape
+    n_components = q_means.shape[0]
+    h = np.empty((n_patterns, n_components, m))
+    consts = np.empty((n_components, n_patterns))
+    _shared_kernels()[0](q_means, missing, cond_cov, log_det_mm, h, consts)
+    return h, consts
+
+
+def compiled_shared_pattern_stats(resp, row_pattern, missing, h, cond_cov, s1, s2):
+    """Add a pattern group's per-pattern sums of the tied statistics, compiled.
+
+    With ``W_pk`` the weight of pattern ``p`` under component ``k``: ``s1[k,
+    m_p] += W_pk h_pk`` and ``s2[m_p, m_p] += sum_k W_pk h_pk h_pk^T + W_p
+    C_p``.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_rows, n_components)
+        The group's rows' weights.
+    row_pattern : ndarray of shape (n_rows,)
+    missing : ndarray of shape (n_patterns, m)
+    h : ndarray of shape (n_patterns, n_components, m)
+    cond_cov : ndarray of shape (m, m, n_patterns)
+    s1 : ndarray of shape (n_components, n_features)
+    s2 : ndarray of shape (n_features, n_features)
+        Added to.
+
+    Returns
+    -------
+    done : bool
+        False where the kernel does not apply (no numba, not float64):
+        nothing was added.
+    """
+    if (
+        resp.dtype != np.float64
+        or h.dtype != np.float64
+        or s2.dtype != np.float64
+        or not has_numba()
+    ):
+        return False
+    _shared_kernels()[1](
+        resp, np.ascontiguousarray(row_pattern), missing, h, cond_cov, s1, s2
     )
     return True
 

@@ -80,6 +80,8 @@ from ._compiled import (
     compiled_centre_products,
     compiled_condition_group,
     compiled_covariance_sum,
+    compiled_shared_pattern_stats,
+    compiled_shared_pattern_terms,
     compiled_spread_group,
 )
 
@@ -642,10 +644,16 @@ def condition_on_observed_shared(
     pattern_consts = []
     for group, (cond_cov, log_det_mm) in zip(patterns.groups, inverses, strict=True):
         cond_cov = cond_cov[0]  # (m, m, P)
-        alpha = np.take(q_means, group.missing.T, axis=1)  # (K, m, P)
-        h = np.einsum("ijp,kjp->pki", cond_cov, alpha)  # C alpha, (P, K, m)
-        # nu^T Q nu + log|Q_mm| of each pattern, less a^T Q a, (K, P).
-        pattern_consts.append(log_det_mm - np.einsum("kip,pki->kp", alpha, h))
+        # C alpha, (P, K, m), and nu^T Q nu + log|Q_mm| of each pattern, less
+        # a^T Q a, (K, P).
+        h, consts = compiled_shared_pattern_terms(
+            q_means, group.missing, cond_cov, log_det_mm[0]
+        )
+        if h is None:
+            alpha = np.take(q_means, group.missing.T, axis=1)  # (K, m, P)
+            h = np.einsum("ijp,kjp->pki", cond_cov, alpha)
+            consts = log_det_mm - np.einsum("kip,pki->kp", alpha, h)
+        pattern_consts.append(consts)
         blocks.append((group, np.moveaxis(cond_cov, 2, 0), h))
     log_prob = np.empty((n_components, n_samples), dtype=dtype)
     flat_base = base_t.reshape(-1)
@@ -755,6 +763,10 @@ def expected_stats_shared(resp, conditional: SharedConditional):
                     "rk,rkm->mr", group_resp, np.take(h, group.pattern, axis=0)
                 )
         cross += block @ spread.T
+    s2 += cross
+    s2 += cross.T
+    if conditional.blocks and _compiled_shared_stats(resp, conditional, index, s1, s2):
+        return s1, s2
     at, mean_index, block_index = _shared_stats_index(
         index, conditional.blocks, n_components, n_features
     )
@@ -772,8 +784,6 @@ def expected_stats_shared(resp, conditional: SharedConditional):
         outer = np.matmul(np.swapaxes(weighted_h, 1, 2), h)
         outer += w_pk.sum(axis=1)[:, np.newaxis, np.newaxis] * cond_cov
         block_values.append(outer.ravel())
-    s2 += cross
-    s2 += cross.T
     if conditional.blocks:
         s2 += (
             np.bincount(
@@ -794,6 +804,25 @@ def expected_stats_shared(resp, conditional: SharedConditional):
             .astype(dtype, copy=False)
         )
     return s1, s2
+
+
+def _compiled_shared_stats(
+    resp, conditional: SharedConditional, index: PatternIndex, s1, s2
+) -> bool:
+    """:func:`expected_stats_shared`'s sums over patterns added compiled, or
+    False (nothing added) where the kernel does not apply."""
+    for (group, cond_cov, h), rows in zip(conditional.blocks, index.rows, strict=True):
+        if not compiled_shared_pattern_stats(
+            resp[rows],
+            group.pattern,
+            group.missing,
+            h,
+            np.moveaxis(cond_cov, 0, 2),
+            s1,
+            s2,
+        ):
+            return False  # the first group: the same types for all of them
+    return True
 
 
 def _shared_stats_index(index: PatternIndex, blocks, n_components, n_features):

@@ -60,12 +60,15 @@ def test_kernel_applies_only_where_it_pays():
 
 
 # ----------------------------------------------------- rows with missing values
+def _patterns(rng, n_patterns, m, n_features):
+    table = np.tile(np.arange(n_features), (n_patterns, 1))
+    return np.sort(rng.permuted(table, axis=1)[:, :m], axis=1)
+
+
 def _group(rng, n_components, m, n_rows, n_patterns, n_features=9, n_block=None):
     n_block = n_block or n_rows + 7
     product = rng.normal(size=(n_components, n_features, n_block))
-    missing = np.sort(
-        rng.permuted(np.tile(np.arange(n_features), (n_rows, 1)), axis=1)[:, :m], 1
-    )
+    missing = _patterns(rng, n_rows, m, n_features)
     cells = np.ascontiguousarray(missing.T * n_block + np.arange(n_rows))
     cond_cov = rng.normal(size=(n_components, m, m, n_patterns + 3))[..., :n_patterns]
     row_pattern = rng.integers(0, n_patterns, n_rows)
@@ -191,9 +194,7 @@ def test_centre_products_equal_numpy():
 def test_covariance_sum_places_each_pattern_block():
     rng = np.random.default_rng(5)
     n_components, n_features, m, n_patterns = 3, 8, 3, 12
-    missing = np.sort(
-        rng.permuted(np.tile(np.arange(n_features), (n_patterns, 1)), axis=1)[:, :m], 1
-    )
+    missing = _patterns(rng, n_patterns, m, n_features)
     cond_cov = rng.normal(size=(n_components, m, m, n_patterns))
     row_pattern = rng.integers(0, n_patterns, 400)
     resp = rng.random((n_components, 400))
@@ -206,3 +207,47 @@ def test_covariance_sum_places_each_pattern_block():
             )
     assert _compiled.compiled_covariance_sum(resp, row_pattern, missing, cond_cov, s2)
     np.testing.assert_allclose(s2, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_shared_pattern_terms_by_hand():
+    rng = np.random.default_rng(6)
+    n_components, n_features, m, n_patterns = 3, 7, 3, 10
+    q_means = rng.normal(size=(n_components, n_features))
+    missing = _patterns(rng, n_patterns, m, n_features)
+    cond_cov = rng.normal(size=(m, m, n_patterns))
+    log_det_mm = rng.normal(size=n_patterns)
+    h, consts = _compiled.compiled_shared_pattern_terms(
+        q_means, missing, cond_cov, log_det_mm
+    )
+    for p in range(n_patterns):
+        for k in range(n_components):
+            alpha = q_means[k, missing[p]]
+            expected = cond_cov[:, :, p] @ alpha
+            np.testing.assert_allclose(h[p, k], expected, rtol=1e-13)
+            np.testing.assert_allclose(
+                consts[k, p], log_det_mm[p] - alpha @ expected, rtol=1e-12
+            )
+
+
+def test_shared_pattern_stats_by_hand():
+    rng = np.random.default_rng(7)
+    n_components, n_features, m, n_patterns, n_rows = 3, 7, 2, 9, 300
+    missing = _patterns(rng, n_patterns, m, n_features)
+    h = rng.normal(size=(n_patterns, n_components, m))
+    cond_cov = rng.normal(size=(m, m, n_patterns))
+    row_pattern = rng.integers(0, n_patterns, n_rows)
+    resp = rng.random((n_rows, n_components))
+    s1 = rng.normal(size=(n_components, n_features))
+    s2 = rng.normal(size=(n_features, n_features))
+    e1, e2 = s1.copy(), s2.copy()
+    for i, p in enumerate(row_pattern):  # one row at a time
+        cells = np.ix_(missing[p], missing[p])
+        e2[cells] += resp[i].sum() * cond_cov[:, :, p]
+        for k in range(n_components):
+            e1[k, missing[p]] += resp[i, k] * h[p, k]
+            e2[cells] += resp[i, k] * np.outer(h[p, k], h[p, k])
+    assert _compiled.compiled_shared_pattern_stats(
+        resp, row_pattern, missing, h, cond_cov, s1, s2
+    )
+    np.testing.assert_allclose(s1, e1, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(s2, e2, rtol=1e-12, atol=1e-12)

@@ -42,6 +42,7 @@ from ._covariance_structures import (
     n_covariance_parameters,
 )
 from ._gaussian_missing import (
+    _triu,
     conditional_means,
     missing_log_prob,
     missing_rows,
@@ -267,10 +268,6 @@ def _log_det_chol(prec_chol, covariance_type, n_features):
 # maxima, exponentials, normalisation, statistics) then walk contiguous memory
 # one component at a time, and no (n, K) array is ever copied to change layout.
 _HALF = math.sqrt(0.5)
-
-
-def _triu(n_features):
-    return np.triu_indices(n_features)
 
 
 def _packed_outer_T(XcT, out=None):
