@@ -36,6 +36,7 @@ __all__ = [
     "compiled_shared_pattern_stats",
     "compiled_shared_pattern_terms",
     "compiled_spread_group",
+    "compiled_weighted_filled",
     "has_numba",
 ]
 
@@ -511,6 +512,67 @@ def compiled_shared_pattern_stats(resp, row_pattern, missing, h, cond_cov, s1, s
         resp, np.ascontiguousarray(row_pattern), missing, h, cond_cov, s1, s2
     )
     return True
+
+
+@lru_cache(maxsize=1)
+def _fill_kernels():
+    from numba import njit
+
+    @njit(**_KERNEL_OPTIONS)
+    def weighted_rows(centred, root, filled):  # pragma: no cover - compiled
+        n_components, n_features, n_rows = filled.shape
+        for k in range(n_components):
+            weights = root[k]
+            for j in range(n_features):
+                values = centred[j]
+                out = filled[k, j]
+                for i in range(n_rows):
+                    out[i] = values[i] * weights[i]
+
+    @njit(**_KERNEL_OPTIONS)
+    def weighted_deltas(delta, root, cells, filled):  # pragma: no cover - compiled
+        n_components, m, n_rows = delta.shape
+        stride = filled.shape[0] // n_components
+        for k in range(n_components):
+            base = k * stride
+            for s in range(m):
+                for i in range(n_rows):
+                    filled[base + cells[s, i]] = delta[k, s, i] * root[k, i]
+
+    return weighted_rows, weighted_deltas
+
+
+def compiled_weighted_filled(centred, root, groups):
+    """``sqrt(w) (x̂ - c)`` of a block of rows, feature-major, compiled.
+
+    Parameters
+    ----------
+    centred : ndarray of shape (n_features, n_rows)
+        ``y = x - c`` of the block's rows (0 at their missing entries).
+    root : ndarray of shape (n_components, n_rows)
+        ``sqrt(w)`` of the rows per component.
+    groups : list of (ndarray, int, ndarray)
+        Per pattern group in the block: ``delta`` (n_components, m, n_group)
+        at its rows' missing entries, the position of its first row in the
+        block, and the flat indices (m, n_group) of those entries in
+        ``(n_features, n_rows)``.
+
+    Returns
+    -------
+    filled : ndarray of shape (n_components, n_features, n_rows) or None
+        ``sqrt(w_k) (y + delta_k)``: the same products as numpy's, in one
+        pass. None where the kernel does not apply (no numba, not float64).
+    """
+    if centred.dtype != np.float64 or root.dtype != np.float64 or not has_numba():
+        return None
+    weighted_rows, weighted_deltas = _fill_kernels()
+    filled = np.empty((root.shape[0], *centred.shape))
+    weighted_rows(centred, root, filled)
+    flat = filled.reshape(-1)
+    for delta, offset, cells in groups:
+        group_root = root[:, offset : offset + delta.shape[2]]
+        weighted_deltas(delta, group_root, cells, flat)
+    return filled
 
 
 @lru_cache(maxsize=1)

@@ -83,6 +83,7 @@ from ._compiled import (
     compiled_shared_pattern_stats,
     compiled_shared_pattern_terms,
     compiled_spread_group,
+    compiled_weighted_filled,
 )
 
 __all__ = [
@@ -1437,6 +1438,14 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
     def add(rows, members):
         # The filled rows of a block of rows, (K, d, r) (see BLOCK_BYTES).
         centred_rows = centred_t[:, rows]
+        if non_negative:
+            weights = root[:, rows]
+            groups = [(conditional.deltas[g], at, cells[0]) for g, at, cells in members]
+            filled = compiled_weighted_filled(centred_rows, weights, groups)
+            if filled is not None:
+                s1[:] += (filled @ weights[:, :, np.newaxis])[:, :, 0]
+                s2[:] += filled @ np.swapaxes(filled, 1, 2)
+                return
         filled = np.empty((n_components, *centred_rows.shape), dtype=dtype)
         filled[:] = centred_rows
         flat = filled.reshape(-1)

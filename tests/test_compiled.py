@@ -251,3 +251,21 @@ def test_shared_pattern_stats_by_hand():
     )
     np.testing.assert_allclose(s1, e1, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(s2, e2, rtol=1e-12, atol=1e-12)
+
+
+def test_weighted_filled_rows_equal_numpy():
+    rng = np.random.default_rng(8)
+    n_components, n_features, n_rows = 3, 6, 90
+    centred = rng.normal(size=(n_features, n_rows))
+    root = rng.random((n_components, n_rows))
+    expected = np.repeat(centred[np.newaxis], n_components, axis=0)
+    groups = []
+    for offset, stop, m in [(10, 40, 1), (40, 90, 2)]:
+        missing = _patterns(rng, stop - offset, m, n_features)
+        cells = np.ascontiguousarray(missing.T * n_rows + np.arange(offset, stop))
+        delta = rng.normal(size=(n_components, m, stop - offset))
+        expected.reshape(n_components, -1)[:, cells] = delta
+        groups.append((delta, offset, cells))
+    expected *= root[:, np.newaxis, :]
+    filled = _compiled.compiled_weighted_filled(centred, root, groups)
+    np.testing.assert_array_equal(filled, expected)
