@@ -132,9 +132,6 @@ def sum_of_weights(sample_weight) -> float:
 #: enough to stay near the cores' caches (32 MB chunks ran it 1.25x slower
 #: than 16 MB ones, full covariances 1.1x) and for memory to stay bounded.
 CACHE_CHUNK_BYTES = 2**24
-#: The number of chunks of a pass is rounded up to a multiple of this (the
-#: usual thread counts divide it), so that no thread waits alone at the end.
-CHUNK_MULTIPLE = 4
 #: Never fewer rows than this per chunk for speed (working_memory may ask less).
 MIN_CHUNK_ROWS = 256
 
@@ -247,10 +244,16 @@ def chunk_n_rows(row_bytes: int, n_samples: int) -> int:
     rows = int(min(max(min(memory_rows, cache_rows), 1), max(n_samples, 1)))
     n_chunks = -(-n_samples // rows)
     if n_chunks > 1:
-        # Equal chunks, as many as a multiple of CHUNK_MULTIPLE: the threads
-        # finish a pass together (5 chunks on 2 threads left one idle for a
-        # sixth of it). Never more rows per chunk than asked.
-        n_chunks = -(-n_chunks // CHUNK_MULTIPLE) * CHUNK_MULTIPLE
+        # Equal chunks, as many as a multiple of the threads that run them:
+        # every thread has work and they finish a pass together (5 chunks on 2
+        # threads left one idle for a sixth of it). Not split further: every
+        # chunk has fixed costs (with rows with gaps, 4 chunks on 2 threads
+        # ran a full-covariance iteration 1.3-1.7x slower than 2). Never more
+        # rows per chunk than asked. (The chunks, and so the last digits of
+        # the sums, depend on the number of threads available; never on the
+        # order in which the threads finish.)
+        n_threads = n_threads_for(n_samples)
+        n_chunks = -(-n_chunks // n_threads) * n_threads
         rows = -(-n_samples // n_chunks)
     return rows
 
@@ -518,10 +521,12 @@ class EMMixin:
         """One E-step over all rows, chunk by chunk.
 
         The statistics are summed in chunk order, so the result does not
-        depend on the number of threads. Returns the summed statistics and the
-        total weighted log-likelihood (accumulated in float64 whatever the
-        data type). On a Dask array the same pass runs on each row block where
-        it lives and Dask sums the blocks' statistics (``emmix._dask``).
+        depend on the order in which the threads finish (the chunks follow
+        the number of threads available, see :func:`chunk_n_rows`). Returns
+        the summed statistics and the total weighted log-likelihood
+        (accumulated in float64 whatever the data type). On a Dask array the
+        same pass runs on each row block where it lives and Dask sums the
+        blocks' statistics (``emmix._dask``).
         """
         if is_dask(X):
             # Each row block runs this same pass where it lives; the data

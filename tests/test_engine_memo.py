@@ -111,3 +111,25 @@ def test_normalize_against_scipy():
             1e-150,
             rtol=1e-12,
         )
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_chunks_are_a_multiple_of_the_threads(n_threads):
+    from threadpoolctl import threadpool_limits
+
+    from emmix._em import CACHE_CHUNK_BYTES, chunk_n_rows, n_threads_for
+
+    row_bytes = 1000
+    cache_rows = CACHE_CHUNK_BYTES // row_bytes
+    with threadpool_limits(limits=n_threads, user_api="openmp"):
+        available = n_threads_for(10**9)
+        for n_samples in (cache_rows // 2, cache_rows + 1, 5 * cache_rows + 7):
+            rows = chunk_n_rows(row_bytes, n_samples)
+            n_chunks = -(-n_samples // rows)
+            assert rows <= cache_rows  # never larger than asked
+            if n_samples <= cache_rows:
+                assert n_chunks == 1  # one chunk stays one, on BLAS's threads
+            else:
+                assert n_chunks % available == 0
+                # not split further than the threads ask
+                assert n_chunks - available < -(-n_samples // cache_rows)
