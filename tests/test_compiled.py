@@ -30,18 +30,37 @@ def test_compiled_normalisation_equals_numpy(k, scale):
     np.testing.assert_allclose(log_norm, logsumexp(log_prob, axis=1), rtol=1e-14)
 
 
+@pytest.mark.parametrize("k", [1, 3, 16, 65])
+@pytest.mark.parametrize("scale", [1e-3, 3.0, 300.0])
+def test_compiled_normalisation_float32(k, scale):
+    n = max(_compiled.MIN_ENTRIES // k + 1000, 3 * 256 + 5)
+    log_prob = (_log_probs(n, k, k, scale) - 1e2).astype(np.float32, order="F")
+    log_norm, resp = normalize_log_prob(log_prob.copy(order="F"))
+    expected_norm, expected = _normalize(log_prob.copy(order="F"))
+    assert resp.dtype == log_norm.dtype == np.float32
+    # A few units in the last place of float32 (eps 1.2e-7).
+    np.testing.assert_allclose(log_norm, expected_norm, rtol=5e-7, atol=1e-5)
+    np.testing.assert_allclose(resp, expected, rtol=1e-6, atol=1e-36)
+    reference = logsumexp(log_prob.astype(np.float64), axis=1)
+    np.testing.assert_allclose(log_norm, reference, rtol=5e-7, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("odd_row", [0, 255, 256, 700, -1])
 @pytest.mark.parametrize("value", [-np.inf, np.inf, np.nan])
-def test_rows_without_a_finite_maximum_go_to_numpy(odd_row, value):
+def test_rows_without_a_finite_maximum_go_to_numpy(odd_row, value, dtype):
     n, k = 4000, 16
-    log_prob = _log_probs(n, k, 1)
+    log_prob = _log_probs(n, k, 1).astype(dtype, order="F")
     log_prob[odd_row] = -np.inf
     log_prob[odd_row, 3] = value
     with np.errstate(invalid="ignore"):
         log_norm, resp = normalize_log_prob(log_prob.copy(order="F"))
         expected_norm, expected = _normalize(log_prob.copy(order="F"))
-    np.testing.assert_allclose(log_norm, expected_norm, rtol=1e-15)
-    np.testing.assert_allclose(resp, expected, rtol=1e-14, atol=1e-300)
+    single = dtype == np.float32
+    np.testing.assert_allclose(log_norm, expected_norm, rtol=5e-7 if single else 1e-15)
+    np.testing.assert_allclose(
+        resp, expected, rtol=1e-6 if single else 1e-14, atol=1e-36 if single else 1e-300
+    )
     assert np.isnan(log_norm[odd_row]) == np.isnan(value)
     if value == -np.inf:
         assert log_norm[odd_row] == -np.inf
@@ -53,8 +72,8 @@ def test_kernel_applies_only_where_it_pays():
     assert _compiled.compiled_normalize(small, -345.0) == (None, 0)
     c_ordered = np.ascontiguousarray(_log_probs(10_000, 16, 0))
     assert _compiled.compiled_normalize(c_ordered, -345.0) == (None, 0)
-    single = _log_probs(10_000, 16, 0).astype(np.float32, order="F")
-    assert _compiled.compiled_normalize(single, -69.0) == (None, 0)
+    integers = np.asfortranarray(_log_probs(10_000, 16, 0).astype(np.int64))
+    assert _compiled.compiled_normalize(integers, -69.0) == (None, 0)
     log_norm, done = _compiled.compiled_normalize(_log_probs(10_000, 16, 0), -345.0)
     assert done == 10_000 and log_norm.shape == (10_000,)
 
