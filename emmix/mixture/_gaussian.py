@@ -1116,7 +1116,9 @@ default='kmeans'
             )
         # Rows with missing entries: observed-block densities, and the
         # conditional fill their statistics need (kept in the chunk's cache).
-        out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
+        # Component-major, as the complete rows' (the compiled normalisation
+        # walks it one contiguous component at a time).
+        out = np.empty((self.n_components, X.shape[0]), dtype=X.dtype).T
         sub_cache: dict = {}
         out[rows.complete] = log_gaussian_prob_prepared(
             rows.X_complete, params["_consts"], self._kernel, cache=sub_cache
