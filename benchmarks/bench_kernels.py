@@ -4,7 +4,7 @@ One chunk of the benchmark's size (12,500 rows, K = 16), single-threaded,
 best of many runs (``time.thread_time``), alternating the variants:
 
 * the normalisation of the responsibilities: numpy's passes against the
-  compiled kernel (numba, extra ``fast``), float64;
+  compiled kernel (numba, extra ``fast``), float64 and float32, K = 4, 8, 16;
 * the long, thin products of ``emmix._products`` against numpy's one call,
   for the shapes the Gaussian covariance types use (d = 16), float64 and
   float32.
@@ -56,24 +56,35 @@ def table(rows, columns):
 def normalisation_rows(repeat):
     rng = np.random.default_rng(0)
     rows = []
-    for scale in (3.0, 300.0):
-        log_prob = np.asfortranarray(rng.normal(scale=scale, size=(N_ROWS, K)))
-        numpy_s, compiled_s = best_time(
-            [_normalize, normalize_log_prob],
-            lambda log_prob=log_prob: log_prob.copy(order="F"),
-            repeat,
-        )
-        expected = _normalize(log_prob.copy(order="F"))[1]
-        got = normalize_log_prob(log_prob.copy(order="F"))[1]
-        rows.append(
-            {
-                "log-density spread": scale,
-                "numpy us": f"{numpy_s * 1e6:.0f}",
-                "compiled us": f"{compiled_s * 1e6:.0f}" if has_numba() else "-",
-                "speed-up": f"{numpy_s / compiled_s:.2f}x" if has_numba() else "-",
-                "max rel diff": f"{np.max(np.abs(got - expected) / expected):.1e}",
-            }
-        )
+    for dtype in (np.float64, np.float32):
+        for k in (4, 8, 16):
+            for scale in (3.0, 300.0):
+                log_prob = np.asfortranarray(
+                    rng.normal(scale=scale, size=(N_ROWS, k)).astype(dtype)
+                )
+                numpy_s, compiled_s = best_time(
+                    [_normalize, normalize_log_prob],
+                    lambda log_prob=log_prob: log_prob.copy(order="F"),
+                    repeat,
+                )
+                expected = _normalize(log_prob.copy(order="F"))[1]
+                got = normalize_log_prob(log_prob.copy(order="F"))[1]
+                diff = np.max(np.abs(got - expected) / expected)
+                rows.append(
+                    {
+                        "dtype": np.dtype(dtype).name,
+                        "K": k,
+                        "log-density spread": scale,
+                        "numpy us": f"{numpy_s * 1e6:.0f}",
+                        "compiled us": f"{compiled_s * 1e6:.0f}"
+                        if has_numba()
+                        else "-",
+                        "speed-up": f"{numpy_s / compiled_s:.2f}x"
+                        if has_numba()
+                        else "-",
+                        "max rel diff": f"{diff:.1e}",
+                    }
+                )
     return rows
 
 
@@ -125,10 +136,10 @@ def main(argv=None):
     print(
         f"numpy {np.__version__}, numba {'yes' if has_numba() else 'no'}, "
         f"load average {os.getloadavg()[0]:.2f}; one chunk of {N_ROWS} rows, "
-        f"K = {K}, one thread\n"
+        f"one thread\n"
     )
     with threadpool_limits(1):
-        print("== Normalisation of the responsibilities (float64) ==")
+        print("== Normalisation of the responsibilities ==")
         table(*_with_columns(normalisation_rows(args.repeat)))
         print("== Long, thin products (d = 16) ==")
         table(*_with_columns(product_rows(max(args.repeat // 4, 10))))
