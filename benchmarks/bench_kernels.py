@@ -1,7 +1,8 @@
 """The E-step's building blocks, side by side: normalisation and long products.
 
-One chunk of the benchmark's size (12,500 rows, K = 16), single-threaded,
-best of many runs (``time.thread_time``), alternating the variants:
+One chunk of the benchmark's size (12,500 rows; K = 16 for the products),
+single-threaded, best of many runs (``time.thread_time``), alternating the
+variants:
 
 * the normalisation of the responsibilities: numpy's passes against the
   compiled kernel (numba, extra ``fast``), float64 and float32, K = 4, 8, 16;
