@@ -242,6 +242,12 @@ _KERNEL_OPTIONS = {
 }
 
 
+def _float64_kernel(*arrays) -> bool:
+    """Whether a float64 kernel below applies: numba there and every array
+    float64 (other types take the caller's numpy path)."""
+    return all(a.dtype == np.float64 for a in arrays) and has_numba()
+
+
 @lru_cache(maxsize=1)
 def _condition_kernel():
     from numba import njit
@@ -299,12 +305,7 @@ def compiled_condition_group(product, cells, cond_cov, row_pattern, out=None):
     explained : ndarray of shape (n_components, n_rows)
         ``b^T delta``.
     """
-    if (
-        product.dtype != np.float64
-        or cond_cov.dtype != np.float64
-        or not product.flags.c_contiguous
-        or not has_numba()
-    ):
+    if not (product.flags.c_contiguous and _float64_kernel(product, cond_cov)):
         return None, None
     n_components, m = cond_cov.shape[:2]
     n_rows = len(row_pattern)
@@ -378,12 +379,7 @@ def compiled_centre_products(product, centred, q_means, means, quad) -> bool:
         False where the kernel does not apply (no numba, not float64):
         nothing was written.
     """
-    if (
-        product.dtype != np.float64
-        or centred.dtype != np.float64
-        or not product.flags.c_contiguous
-        or not has_numba()
-    ):
+    if not (product.flags.c_contiguous and _float64_kernel(product, centred)):
         return False
     _centre_kernel()(product, centred, q_means, means, quad)
     return True
@@ -431,12 +427,7 @@ def compiled_covariance_sum(resp, row_pattern, missing, cond_cov, s2) -> bool:
         False where the kernel does not apply (no numba, not float64):
         nothing was written.
     """
-    if (
-        resp.dtype != np.float64
-        or cond_cov.dtype != np.float64
-        or s2.dtype != np.float64
-        or not has_numba()
-    ):
+    if not _float64_kernel(resp, cond_cov, s2):
         return False
     _covariance_sum_kernel()(
         resp, np.ascontiguousarray(row_pattern), missing, cond_cov, s2
@@ -516,7 +507,7 @@ def compiled_shared_pattern_terms(q_means, missing, cond_cov, log_det_mm):
     consts : ndarray of shape (n_components, n_patterns)
         ``log|Q_mm| - alpha_kp^T h_kp``.
     """
-    if q_means.dtype != np.float64 or cond_cov.dtype != np.float64 or not has_numba():
+    if not _float64_kernel(q_means, cond_cov):
         return None, None
     n_patterns, m = missing.shape
     n_components = q_means.shape[0]
@@ -551,12 +542,7 @@ def compiled_shared_pattern_stats(resp, row_pattern, missing, h, cond_cov, s1, s
         False where the kernel does not apply (no numba, not float64):
         nothing was added.
     """
-    if (
-        resp.dtype != np.float64
-        or h.dtype != np.float64
-        or s2.dtype != np.float64
-        or not has_numba()
-    ):
+    if not _float64_kernel(resp, h, s2):
         return False
     _shared_kernels()[1](
         resp, np.ascontiguousarray(row_pattern), missing, h, cond_cov, s1, s2
@@ -613,7 +599,7 @@ def compiled_weighted_filled(centred, root, groups):
         ``sqrt(w_k) (y + delta_k)``: the same products as numpy's, in one
         pass. None where the kernel does not apply (no numba, not float64).
     """
-    if centred.dtype != np.float64 or root.dtype != np.float64 or not has_numba():
+    if not _float64_kernel(centred, root):
         return None
     weighted_rows, weighted_deltas = _fill_kernels()
     filled = np.empty((root.shape[0], *centred.shape))
@@ -660,7 +646,7 @@ def compiled_spread_group(resp, row_pattern, h, out, out_cells) -> bool:
         False where the kernel does not apply (no numba, not float64):
         nothing was written.
     """
-    if resp.dtype != np.float64 or h.dtype != np.float64 or not has_numba():
+    if not _float64_kernel(resp, h):
         return False
     _spread_kernel()(resp, np.ascontiguousarray(row_pattern), h, out, out_cells)
     return True
@@ -727,7 +713,7 @@ def compiled_border_level(flat, above, parent, diagonal, border_at, log_det_abov
         Not finite where a Schur complement is not positive (the caller
         checks).
     """
-    if flat.dtype != np.float64 or above.dtype != np.float64 or not has_numba():
+    if not _float64_kernel(flat, above):
         return None, None
     n_components, inner = above.shape[:2]
     n_nodes = len(parent)
