@@ -115,15 +115,21 @@ def _centred_t(X, mask, shift, cache):
     The zero-filled rows and the observed mask, transposed, depend on the
     rows only: kept in the chunk's fit-long memo (in place of
     :func:`_zero_filled`'s, which these covariance types do not use), so
-    that each pass reads them contiguously.
+    that each pass reads them contiguously. So is the array the result is
+    written into, once per pass (the kernels fill it in place; a new array
+    of that size every pass costs page faults): the result lives until the
+    next pass of the same chunk.
     """
 
     def compute():
         zero_filled_t = np.ascontiguousarray(np.where(mask, 0.0, X).T, dtype=X.dtype)
-        return zero_filled_t, np.ascontiguousarray((~mask).T, dtype=X.dtype)
+        observed_t = np.ascontiguousarray((~mask).T, dtype=X.dtype)
+        return zero_filled_t, observed_t, np.empty_like(zero_filled_t)
 
-    zero_filled_t, observed_t = memoized(cache, "zero_filled_t", compute, large=True)
-    centred_t = np.subtract(zero_filled_t, shift[:, np.newaxis])
+    zero_filled_t, observed_t, out = memoized(
+        cache, "zero_filled_t", compute, large=True
+    )
+    centred_t = np.subtract(zero_filled_t, shift[:, np.newaxis], out=out)
     centred_t *= observed_t
     return centred_t
 
