@@ -76,39 +76,17 @@ def _exp_polynomial(single: bool):
     from numba import njit
 
     real = np.float32 if single else np.float64
-    c = [real(1.0 / math.factorial(i)) for i in range(14)]
-    one = real(1.0)
-    c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13 = c[2:]
-
-    if single:
-
-        @njit(inline="always")
-        def polynomial(r):  # pragma: no cover - compiled
-            p = c6 + r * c7
-            p = c5 + r * p
-            p = c4 + r * p
-            p = c3 + r * p
-            p = c2 + r * p
-            p = one + r * p
-            return one + r * p
-
-        return polynomial
+    degree = 7 if single else 13
+    # Highest degree first, for Horner's rule: p = c_(j) + r p, down to c_0.
+    top, *rest = (real(1.0 / math.factorial(i)) for i in range(degree, -1, -1))
+    rest = tuple(rest)
 
     @njit(inline="always")
     def polynomial(r):  # pragma: no cover - compiled
-        p = c12 + r * c13
-        p = c11 + r * p
-        p = c10 + r * p
-        p = c9 + r * p
-        p = c8 + r * p
-        p = c7 + r * p
-        p = c6 + r * p
-        p = c5 + r * p
-        p = c4 + r * p
-        p = c3 + r * p
-        p = c2 + r * p
-        p = one + r * p
-        return one + r * p
+        p = top
+        for c in rest:  # a constant tuple: unrolled
+            p = c + r * p
+        return p
 
     return polynomial
 
