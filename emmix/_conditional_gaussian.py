@@ -80,6 +80,7 @@ from ._compiled import (
     compiled_centre_products,
     compiled_condition_group,
     compiled_covariance_sum,
+    compiled_for,
     compiled_shared_pattern_stats,
     compiled_shared_pattern_terms,
     compiled_spread_group,
@@ -666,7 +667,10 @@ def condition_on_observed_shared(
     dtype = centred.dtype
     if index is None or index.n_components != 1:
         index = pattern_index(patterns, n_features, 1)
-    inverses = _pattern_inverses(precision[np.newaxis], patterns, index)
+    n_components = len(means)
+    # Compiled kernels where the chunk is large enough (see compiled_for).
+    fast = compiled_for(n_samples * n_components)
+    inverses = _pattern_inverses(precision[np.newaxis], patterns, index, fast)
     precision = precision.astype(dtype, copy=False)
     means = means.astype(dtype, copy=False)
     base_t = centred.T  # z, feature-major
@@ -674,15 +678,18 @@ def condition_on_observed_shared(
         base_t = np.array(base_t, order="C")
     q_means = means @ precision  # (Q a_k)^T, Q symmetric
     whiten_t = whiten.T.astype(dtype, copy=False)
-    n_components = len(means)
     blocks = []
     pattern_consts = []
     for group, (cond_cov, log_det_mm) in zip(patterns.groups, inverses, strict=True):
         cond_cov = cond_cov[0]  # (m, m, P)
         # C alpha, (P, K, m), and nu^T Q nu + log|Q_mm| of each pattern, less
         # a^T Q a, (K, P).
-        h, consts = compiled_shared_pattern_terms(
-            q_means, group.missing, cond_cov, log_det_mm[0]
+        h, consts = (
+            compiled_shared_pattern_terms(
+                q_means, group.missing, cond_cov, log_det_mm[0]
+            )
+            if fast
+            else (None, None)
         )
         if h is None:
             alpha = np.take(q_means, group.missing.T, axis=1)  # (K, m, P)
@@ -696,14 +703,18 @@ def condition_on_observed_shared(
         q_block = (precision @ base_t[:, rows]).ravel()  # Q (x - c) of the block
         for g, _, cells in members:
             pattern = patterns.groups[g].pattern
-            done, _ = compiled_condition_group(
-                q_block,
-                cells[0],
-                inverses[g][0],
-                pattern,
-                out=(flat_base, index.cells[g]),
+            done = (
+                fast
+                and compiled_condition_group(
+                    q_block,
+                    cells[0],
+                    inverses[g][0],
+                    pattern,
+                    out=(flat_base, index.cells[g]),
+                )[0]
+                is not None
             )
-            if done is None:
+            if not done:
                 b = np.take(q_block, cells[0])  # (Q (x - c))_m, (m, r)
                 cond_cov = blocks[g][1]
                 u = np.einsum("rij,jr->ir", np.take(cond_cov, pattern, axis=0), b)
@@ -770,6 +781,7 @@ def expected_stats_shared(resp, conditional: SharedConditional):
     n_components = resp.shape[1]
     dtype = base_t.dtype
     resp = resp.astype(dtype, copy=False)
+    fast = compiled_for(resp.size)  # see compiled_for
     s1 = (base_t @ resp).T
     weight = resp @ np.ones(n_components, dtype=dtype)
     index = conditional.index
@@ -791,8 +803,11 @@ def expected_stats_shared(resp, conditional: SharedConditional):
         for g, _, cells in members:
             group, _, h = conditional.blocks[g]
             group_resp = resp[index.rows[g]]
-            if not compiled_spread_group(
-                group_resp, group.pattern, h, flat_spread, cells[0]
+            if not (
+                fast
+                and compiled_spread_group(
+                    group_resp, group.pattern, h, flat_spread, cells[0]
+                )
             ):
                 flat_spread[cells[0]] = np.einsum(
                     "rk,rkm->mr", group_resp, np.take(h, group.pattern, axis=0)
@@ -800,7 +815,11 @@ def expected_stats_shared(resp, conditional: SharedConditional):
         cross += block @ spread.T
     s2 += cross
     s2 += cross.T
-    if conditional.blocks and _compiled_shared_stats(resp, conditional, index, s1, s2):
+    if (
+        fast
+        and conditional.blocks
+        and _compiled_shared_stats(resp, conditional, index, s1, s2)
+    ):
         return s1, s2
     at, mean_index, block_index = _shared_stats_index(
         index, conditional.blocks, n_components, n_features
@@ -1171,7 +1190,7 @@ def pattern_index(
     )
 
 
-def bordered_inverses(precision, index: PatternIndex):
+def bordered_inverses(precision, index: PatternIndex, compiled: bool = True):
     """``Q_mm^-1`` and ``log det Q_mm`` of every pattern, by bordering.
 
     For a prefix ``A = [[B, u], [u^T, c]]`` whose parent ``B`` has inverse
@@ -1187,6 +1206,9 @@ def bordered_inverses(precision, index: PatternIndex):
     ----------
     precision : ndarray of shape (n_components, n_features, n_features)
     index : PatternIndex
+    compiled : bool, default=True
+        Whether the compiled kernel may be used (where numba is there and
+        the data are float64; the numpy twin otherwise).
 
     Returns
     -------
@@ -1196,7 +1218,7 @@ def bordered_inverses(precision, index: PatternIndex):
         pattern group; None if some block is not positive definite.
     """
     with np.errstate(divide="ignore", invalid="ignore"):  # checked at the end
-        return _bordered_inverses(precision, index)
+        return _bordered_inverses(precision, index, compiled)
 
 
 def _border_level(flat, above, parent, diagonal, border_at, log_det_above):
@@ -1223,7 +1245,7 @@ def _border_level(flat, above, parent, diagonal, border_at, log_det_above):
     return new, log_det
 
 
-def _bordered_inverses(precision, index):
+def _bordered_inverses(precision, index, compiled):
     flat = precision.reshape(precision.shape[0], -1)
     out = {}
     inverse = log_det = None
@@ -1234,7 +1256,7 @@ def _bordered_inverses(precision, index):
             log_det = np.log(pivot)
         else:
             level = (flat, inverse, parent, diagonal, border_at, log_det)
-            new, log_det = compiled_border_level(*level)
+            new, log_det = compiled_border_level(*level) if compiled else (None, None)
             if new is None:
                 new, log_det = _border_level(*level)
         inverse = new
@@ -1250,9 +1272,9 @@ def _bordered_inverses(precision, index):
     return out
 
 
-def _pattern_inverses(precision, patterns, index):
+def _pattern_inverses(precision, patterns, index, compiled=True):
     """:func:`bordered_inverses` per pattern group; the error names a block."""
-    bordered = bordered_inverses(precision, index)
+    bordered = bordered_inverses(precision, index, compiled)
     if bordered is not None:
         return [bordered[g.missing.shape[1]] for g in patterns.groups]
     # Some block is not positive definite: one group at a time, to name it.
@@ -1345,7 +1367,8 @@ def condition_on_observed_expanded(
         return None
     if index is None or index.n_components != n_components:
         index = pattern_index(patterns, n_features, n_components)
-    inverses = _pattern_inverses(precision, patterns, index)
+    fast = compiled_for(n_samples * n_components)  # see compiled_for
+    inverses = _pattern_inverses(precision, patterns, index, fast)
     centred_t = np.ascontiguousarray(centred.T)
     quad = np.empty((n_components, n_samples), dtype=dtype)  # u^T Q u
 
@@ -1355,7 +1378,9 @@ def condition_on_observed_expanded(
         centred_rows = centred_t[:, rows]
         product = np.matmul(precision, centred_rows)
         block_quad = np.empty((n_components, product.shape[2]), dtype=dtype)
-        if compiled_centre_products(product, centred_rows, q_means, means, block_quad):
+        if fast and compiled_centre_products(
+            product, centred_rows, q_means, means, block_quad
+        ):
             quad[:, rows] = block_quad
         else:
             product -= q_means[:, :, np.newaxis]
@@ -1377,7 +1402,11 @@ def condition_on_observed_expanded(
             group = patterns.groups[g]
             cond_cov = inverses[g][0]
             row_pat, group_rows = group.pattern, index.rows[g]
-            delta, part = compiled_condition_group(product, cells[0], cond_cov, row_pat)
+            delta, part = (
+                compiled_condition_group(product, cells[0], cond_cov, row_pat)
+                if fast
+                else (None, None)
+            )
             if delta is None:
                 b = np.take(product, cells)  # (K, m, r)
                 delta = np.einsum(
@@ -1443,7 +1472,8 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
     ``(K, n_features, n_samples)``, so that weighting them by the rows'
     weights and their sums run along contiguous rows and the second moments
     of all components are one stacked matrix product; the conditional
-    covariances are summed per pattern and placed in one ``bincount``.
+    covariances are summed per pattern and placed in one ``bincount`` (or
+    by a compiled kernel).
 
     Parameters
     ----------
@@ -1466,33 +1496,38 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
     resp_t = np.ascontiguousarray(resp.T, dtype=dtype)
     s1 = np.zeros((n_components, n_features), dtype=dtype)
     s2 = np.zeros((n_components, n_features, n_features), dtype=dtype)
+    fast = compiled_for(resp_t.size)  # see compiled_for
     non_negative = np.all(resp_t >= 0)
     root = np.sqrt(resp_t) if non_negative else None
 
-    def add(rows, members):
-        # The filled rows of a block of rows, (K, d, r) (see BLOCK_BYTES).
-        centred_rows = centred_t[:, rows]
-        if non_negative:
-            weights = root[:, rows]
-            groups = [(conditional.deltas[g], at, cells[0]) for g, at, cells in members]
-            filled = compiled_weighted_filled(centred_rows, weights, groups)
-            if filled is not None:
-                s1[:] += (filled @ weights[:, :, np.newaxis])[:, :, 0]
-                s2[:] += filled @ np.swapaxes(filled, 1, 2)
-                return
+    def filled_rows(centred_rows, members):
+        # x̂ - c of a block of rows, (K, d, r) (see BLOCK_BYTES).
         filled = np.empty((n_components, *centred_rows.shape), dtype=dtype)
         filled[:] = centred_rows
         flat = filled.reshape(-1)
         for g, _, cells in members:
             flat[cells] = conditional.deltas[g]
+        return filled
+
+    def add(rows, members):
+        centred_rows = centred_t[:, rows]
         if non_negative:
-            # sqrt(w) (x̂ - c) in place: S2 its outer products, S1 its
-            # product with sqrt(w); no weighted copy.
+            # sqrt(w) (x̂ - c): S2 its outer products, S1 its product with
+            # sqrt(w); no weighted copy (compiled: made in one pass).
             weights = root[:, rows]
-            filled *= weights[:, np.newaxis, :]
+            groups = [(conditional.deltas[g], at, cells[0]) for g, at, cells in members]
+            filled = (
+                compiled_weighted_filled(centred_rows, weights, groups)
+                if fast
+                else None
+            )
+            if filled is None:
+                filled = filled_rows(centred_rows, members)
+                filled *= weights[:, np.newaxis, :]
             s1[:] += (filled @ weights[:, :, np.newaxis])[:, :, 0]
             s2[:] += filled @ np.swapaxes(filled, 1, 2)
         else:
+            filled = filled_rows(centred_rows, members)
             weights = resp_t[:, rows]
             s1[:] += (filled @ weights[:, :, np.newaxis])[:, :, 0]
             s2[:] += filled @ np.swapaxes(filled * weights[:, np.newaxis, :], 1, 2)
@@ -1500,7 +1535,9 @@ def expected_stats_expanded(resp, conditional: ExpandedConditional):
     for rows, members in index.row_blocks:
         add(rows, members)
     scaled = []
-    if conditional.blocks and not _compiled_covariance_sums(resp_t, conditional, s2):
+    if conditional.blocks and not (
+        fast and _compiled_covariance_sums(resp_t, conditional, s2)
+    ):
         # Weight of each pattern per component, (K, n_all_patterns).
         n_patterns = sum(cond_cov.shape[3] for _, cond_cov in conditional.blocks)
         pattern_weights = np.bincount(

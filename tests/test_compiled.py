@@ -174,9 +174,11 @@ def test_bordered_inverses_equal_numpy_and_linalg(monkeypatch):
 def test_missing_value_fits_equal_the_numpy_path(monkeypatch, covariance_type):
     from sklearn.datasets import make_blobs
 
-    from emmix import GaussianMixtureEM
+    from emmix import GaussianMixtureEM, _conditional_gaussian
 
-    X, _ = make_blobs(n_samples=3000, n_features=6, centers=3, random_state=0)
+    # Large enough for the kernels (see compiled_for): 16,000 rows, 3
+    # components.
+    X, _ = make_blobs(n_samples=16_000, n_features=6, centers=3, random_state=0)
     X[np.random.default_rng(1).random(X.shape) < 0.25] = np.nan
     X[np.isnan(X).all(axis=1), 0] = 1.0
 
@@ -185,7 +187,16 @@ def test_missing_value_fits_equal_the_numpy_path(monkeypatch, covariance_type):
             3, covariance_type=covariance_type, max_iter=8, tol=0, random_state=0
         ).fit(X)
 
+    calls = []
+    kernel = _conditional_gaussian.compiled_condition_group
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return kernel(*args, **kwargs)
+
+    monkeypatch.setattr(_conditional_gaussian, "compiled_condition_group", counted)
     compiled = fit()
+    assert calls  # the kernels ran
     monkeypatch.setattr(_compiled, "has_numba", lambda: False)
     twin = fit()
     for name in ("weights_", "means_", "covariances_"):
@@ -288,3 +299,8 @@ def test_weighted_filled_rows_equal_numpy():
     expected *= root[:, np.newaxis, :]
     filled = _compiled.compiled_weighted_filled(centred, root, groups)
     np.testing.assert_array_equal(filled, expected)
+
+
+def test_small_work_stays_in_numpy():
+    assert not _compiled.compiled_for(_compiled.MIN_ENTRIES - 1)
+    assert _compiled.compiled_for(_compiled.MIN_ENTRIES)

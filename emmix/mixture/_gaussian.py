@@ -42,11 +42,11 @@ from ._covariance_structures import (
     n_covariance_parameters,
 )
 from ._gaussian_missing import (
-    _triu,
     conditional_means,
     missing_log_prob,
     missing_rows,
     missing_stats,
+    packed_pairs,
 )
 from ._gaussian_xp import ArrayAPIMixin, is_namespace_array
 
@@ -362,7 +362,7 @@ def _prepare_full(Mc, prec_chol, constant):
     # [-P_k / 2 (off-diagonal pairs doubled), P_k mu_k, c_k - mu_k^T P_k mu_k / 2],
     # one product with the very features the second moments need.
     precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
-    rows, cols = _triu(d)
+    rows, cols = packed_pairs(d)
     pairs = precisions[:, rows, cols] * np.where(rows == cols, -0.5, -1.0)
     n_pairs = rows.size
     weights = np.empty((k, n_pairs + d + 1), dtype=Mc.dtype)
@@ -605,7 +605,7 @@ def _stats_full(X, shift, resp, cache):
     respT = resp.T
     if d > PACKED_OUTER_MAX_FEATURES:
         XcT = _features_full(X, shift, cache)[:-1]
-        rows, cols = _triu(d)
+        rows, cols = packed_pairs(d)
         s2 = np.stack(
             [((XcT * respT[k]) @ XcT.T)[rows, cols] for k in range(respT.shape[0])]
         )
@@ -645,7 +645,7 @@ COMPONENT_STATS = {
 
 
 def _unpack_full(packed, n_features):
-    rows, cols = _triu(n_features)
+    rows, cols = packed_pairs(n_features)
     out = np.empty((packed.shape[0], n_features, n_features), dtype=packed.dtype)
     out[:, rows, cols] = packed
     out[:, cols, rows] = packed

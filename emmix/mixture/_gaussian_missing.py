@@ -40,6 +40,7 @@ __all__ = [
     "missing_log_prob",
     "missing_rows",
     "missing_stats",
+    "packed_pairs",
 ]
 
 
@@ -93,7 +94,7 @@ def missing_rows(X, cache=None) -> MissingRows | None:
 
 
 @lru_cache(maxsize=8)
-def _triu(n_features):
+def packed_pairs(n_features):
     """``np.triu_indices(n_features)``: the packed layout of the second
     moments (cached: about 70 microseconds a call, on every pass)."""
     rows, cols = np.triu_indices(n_features)
@@ -106,6 +107,13 @@ def _variances(covariances, covariance_type, n_features):
     if covariance_type == "diag":
         return covariances
     return np.repeat(covariances[:, np.newaxis], n_features, axis=1)
+
+
+def _transposed_rows(X, mask):
+    """The rows zero-filled at their missing entries and the observed mask
+    (as numbers), both transposed: C-ordered (n_features, n_samples)."""
+    zero_filled_t = np.ascontiguousarray(np.where(mask, 0.0, X).T, dtype=X.dtype)
+    return zero_filled_t, np.ascontiguousarray((~mask).T, dtype=X.dtype)
 
 
 def _centred_t(X, mask, shift, cache):
@@ -122,8 +130,7 @@ def _centred_t(X, mask, shift, cache):
     """
 
     def compute():
-        zero_filled_t = np.ascontiguousarray(np.where(mask, 0.0, X).T, dtype=X.dtype)
-        observed_t = np.ascontiguousarray((~mask).T, dtype=X.dtype)
+        zero_filled_t, observed_t = _transposed_rows(X, mask)
         return zero_filled_t, observed_t, np.empty_like(zero_filled_t)
 
     zero_filled_t, observed_t, out = memoized(
@@ -144,10 +151,11 @@ def _diag_features(X, mask, shift, cache):
     """
 
     def compute():
-        zero_filled_t = np.ascontiguousarray(np.where(mask, 0.0, X).T, dtype=X.dtype)
-        observed_t = np.ascontiguousarray((~mask).T, dtype=X.dtype)
+        zero_filled_t, observed_t = _transposed_rows(X, mask)
         return zero_filled_t, diag_features(zero_filled_t, observed_t, shift)
 
+    # (On the first pass the centred rows are written twice: once in
+    # compute, once below; the features hold their own copy of the mask.)
     zero_filled_t, features = memoized(cache, "diag_features", compute, large=True)
     n_features = X.shape[1]
     observed_t = features[2 * n_features : 3 * n_features]
@@ -298,10 +306,7 @@ def missing_log_prob(
                 overwrite_centred=True,
             )
         except ValueError as error:
-            raise ValueError(
-                f"Fitting the mixture model failed: {error} Increase reg_covar, "
-                "decrease the number of components, or scale the input data."
-            ) from None
+            raise _failed(error) from None
         return conditional.log_prob, {
             "shared": conditional._replace(log_prob=None),
             "shift": shift,
@@ -336,10 +341,7 @@ def missing_log_prob(
                 zero_filled=None if shift is None else _zero_filled(X, mask, cache)[:2],
             )
         except ValueError as error:
-            raise ValueError(
-                f"Fitting the mixture model failed: {error} Increase reg_covar, "
-                "decrease the number of components, or scale the input data."
-            ) from None
+            raise _failed(error) from None
     if shift is not None:  # x̂ - mu kept: the statistics centre it once
         return conditional.log_prob.T.astype(X.dtype, copy=False), {
             "filled": conditional.filled,
@@ -416,7 +418,7 @@ def missing_stats(resp, fill, shift, covariance_type):
             s2 = s2 + outer + np.swapaxes(outer, 1, 2)
             s2 += nk[:, np.newaxis, np.newaxis] * np.outer(moved, moved)
             s1 = s1 + nk[:, np.newaxis] * moved
-        rows, cols = _triu(s2.shape[1])
+        rows, cols = packed_pairs(s2.shape[1])
         return {"s1": s1, "s2": s2[:, rows, cols]}
     if "filled" in fill:
         # (x̂ - mu_k) + (mu_k - c): one pass (a new array: the fill stays
@@ -431,7 +433,7 @@ def missing_stats(resp, fill, shift, covariance_type):
     elif covariance_type == "tied":
         s2 = s2.sum(axis=0)
     elif covariance_type == "full":
-        rows, cols = _triu(s2.shape[1])
+        rows, cols = packed_pairs(s2.shape[1])
         s2 = s2[:, rows, cols]
     return {"s1": s1, "s2": s2}
 
