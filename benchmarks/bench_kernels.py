@@ -20,6 +20,7 @@ import os
 import time
 
 import numpy as np
+from bench_em import table  # benchmarks/ is on the path when run as a script
 from threadpoolctl import threadpool_limits
 
 from emmix._compiled import has_numba
@@ -40,18 +41,6 @@ def best_time(funcs, make_input, repeat):
             func(data)
             best[i] = min(best[i], time.thread_time() - start)
     return best
-
-
-def table(rows, columns):
-    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in columns]
-    print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
-    for row in rows:
-        print(
-            "  ".join(
-                str(row[c]).rjust(w) for c, w in zip(columns, widths, strict=True)
-            )
-        )
-    print()
 
 
 def normalisation_rows(repeat):
@@ -141,14 +130,12 @@ def main(argv=None):
     )
     with threadpool_limits(1):
         print("== Normalisation of the responsibilities ==")
-        table(*_with_columns(normalisation_rows(args.repeat)))
+        rows = normalisation_rows(args.repeat)
+        table(rows, list(rows[0]))
         print("== Long, thin products (d = 16) ==")
-        table(*_with_columns(product_rows(max(args.repeat // 4, 10))))
+        rows = product_rows(max(args.repeat // 4, 10))
+        table(rows, list(rows[0]))
     return 0
-
-
-def _with_columns(rows):
-    return rows, list(rows[0])
 
 
 if __name__ == "__main__":

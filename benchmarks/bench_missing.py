@@ -45,7 +45,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from bench_em import gaussian_start, make_gaussian_data
+from bench_em import gaussian_start, make_gaussian_data, table
 from sklearn.exceptions import ConvergenceWarning
 
 import emmix
@@ -249,18 +249,8 @@ def speed_table(repeat, only=None):
         f"Per EM iteration, 20% MCAR vs complete (emmix from "
         f"{Path(emmix.__file__).parent}; load average {load})"
     )
-    print_rows(rows)
+    table(rows, list(rows[0]))
     return rows
-
-
-def print_rows(rows):
-    columns = list(rows[0])
-    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in columns]
-    print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
-    for r in rows:
-        print(
-            "  ".join(str(r[c]).rjust(w) for c, w in zip(columns, widths, strict=True))
-        )
 
 
 def accuracy_table():
@@ -289,7 +279,7 @@ def accuracy_table():
                     "iterations": model.n_iter_,
                 }
             )
-    print_rows(rows)
+    table(rows, list(rows[0]))
     return rows
 
 
