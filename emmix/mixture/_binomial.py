@@ -53,7 +53,7 @@ def binomial_row_constant(heads, trials):
     return np.sum(np.broadcast_to(log_coef, heads.shape), axis=1)
 
 
-def binomial_log_prob(heads, trials, probs, row_constant=None, tails=None, work=None):
+def binomial_log_prob(heads, trials, probs, row_constant=None):
     """Log-probability of each row under each component's independent binomials.
 
     Parameters
@@ -66,31 +66,16 @@ def binomial_log_prob(heads, trials, probs, row_constant=None, tails=None, work=
         Probabilities of heads, strictly inside (0, 1).
     row_constant : ndarray of shape (n_samples,), default=None
         :func:`binomial_row_constant`, if already computed.
-    tails : ndarray of shape (n_samples, n_features), default=None
-        ``trials - heads``, if already computed.
-    work : ndarray of shape (n_components, n_samples), default=None
-        Scratch space for the tails' term (overwritten), if one is at hand: a
-        fresh array of that size on every pass costs page faults about as
-        long as the arithmetic.
 
     Returns
     -------
     log_prob : ndarray of shape (n_samples, n_components)
         Equal to the sum over features of ``scipy.stats.binom.logpmf`` (the
         binomial coefficient is ``Gamma`` based, so non-integer counts work).
+        Component-major (a transposed view), as the Gaussian family's.
     """
-    if row_constant is None:
-        row_constant = binomial_row_constant(heads, trials)
-    # Sums in place: an (n, K) temporary fewer (fresh allocations of that size
-    # cost page faults as long as the arithmetic).
-    if tails is None:
-        tails = trials - heads
-    # Component-major (as the Gaussian family): (K, n) products, handed on as
-    # an F-ordered view whose later passes walk contiguous columns.
-    log_prob = matmul_long(np.log(probs), heads.T)
-    log_prob += matmul_long(np.log1p(-probs), tails.T, out=work)
-    log_prob += row_constant
-    return log_prob.T
+    features = binomial_features(heads, trials, row_constant)
+    return binomial_log_prob_features(features, trials, probs)
 
 
 def binomial_features(heads, trials, row_constant=None):

@@ -55,26 +55,20 @@ def poisson_log_prob(X, rates, row_constant=None):
     -------
     log_prob : ndarray of shape (n_samples, n_components)
     """
+    mask = np.isnan(X)
+    if not mask.any():  # complete rows: one product of their features
+        return poisson_log_prob_features(poisson_features(X, row_constant), rates)
     if row_constant is None:
         row_constant = poisson_row_constant(X)
-    mask = np.isnan(X)
     # One (n, K) array, updated in place: each further temporary of that size
     # costs a fresh allocation (page faults) as large as the arithmetic.
-    if mask.any():
-        log_prob = np.where(mask, 0.0, X) @ np.log(rates).T
-        log_prob -= (~mask).astype(X.dtype) @ rates.T
-    else:
-        # Component-major (as the Gaussian family): (K, n) products, handed
-        # on as an F-ordered view whose later passes walk contiguous columns.
-        log_prob = matmul_long(np.log(rates), X.T)
-        log_prob -= np.sum(rates, axis=1)[:, np.newaxis]
-        log_prob += row_constant
-        return log_prob.T
+    log_prob = np.where(mask, 0.0, X) @ np.log(rates).T
+    log_prob -= (~mask).astype(X.dtype) @ rates.T
     log_prob += row_constant[:, np.newaxis]
     return log_prob
 
 
-def poisson_features(X):
+def poisson_features(X, row_constant=None):
     """``[X^T; 1; c]`` of complete rows, or None if a count is missing.
 
     ``c`` is :func:`poisson_row_constant`. The log-densities are then one
@@ -84,6 +78,8 @@ def poisson_features(X):
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
+    row_constant : ndarray of shape (n_samples,), default=None
+        :func:`poisson_row_constant` of ``X``, if already computed.
 
     Returns
     -------
@@ -95,7 +91,7 @@ def poisson_features(X):
     if np.isnan(features[:d]).any():
         return None
     features[d] = 1.0
-    features[d + 1] = poisson_row_constant(X)
+    features[d + 1] = poisson_row_constant(X) if row_constant is None else row_constant
     return features
 
 
