@@ -133,3 +133,45 @@ def test_chunks_are_a_multiple_of_the_threads(n_threads):
                 assert n_chunks % available == 0
                 # not split further than the threads ask
                 assert n_chunks - available < -(-n_samples // cache_rows)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_chunk_order_changes_only_rounding(covariance_type, monkeypatch):
+    # The Gaussian family reorders a chunk with gaps (complete rows first,
+    # then by number of missing entries); the rows as given must fit the
+    # same numbers to rounding, and the reordered chunk must be split by
+    # slices (views), not gathers.
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(m, 1.0, size=(2000, 6)) for m in (0.0, 3.0, 7.0)])
+    rng.shuffle(X)
+    X[rng.random(X.shape) < 0.15] = np.nan
+    make = lambda: GaussianMixtureEM(  # noqa: E731
+        3, covariance_type=covariance_type, max_iter=8, tol=0.0, random_state=0
+    )
+    ordered = make()
+    order = ordered._em_chunk_order(X)
+    n_missing = np.isnan(X).sum(axis=1)[order]
+    assert np.all(np.diff(n_missing) >= 0)
+    assert sorted(order) == list(range(len(X)))
+    seen = []
+    original = GaussianMixtureEM._weighted_log_prob
+
+    def spy(self, X, params, cache=None):
+        out = original(self, X, params, cache)
+        if cache is not None and "missing" in cache:
+            seen.append(cache["missing"][0])
+        return out
+
+    monkeypatch.setattr(GaussianMixtureEM, "_weighted_log_prob", spy)
+    ordered.fit(X)
+    assert seen and all(
+        isinstance(rows.complete, slice) and isinstance(rows.missing, slice)
+        for rows in seen
+    )
+    monkeypatch.setattr(GaussianMixtureEM, "_em_chunk_order", lambda self, X: None)
+    as_given = make().fit(X)
+    for key in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(
+            getattr(ordered, key), getattr(as_given, key), rtol=1e-12, atol=1e-14
+        )
+    np.testing.assert_allclose(ordered.lower_bound_, as_given.lower_bound_, rtol=1e-13)

@@ -47,6 +47,7 @@ from ._gaussian_missing import (
     missing_rows,
     missing_stats,
     packed_pairs,
+    rows_of,
 )
 from ._gaussian_xp import ArrayAPIMixin, is_namespace_array
 
@@ -1157,6 +1158,17 @@ default='kmeans'
             cache["missing"] = (rows, sub_cache, fill)
         return out
 
+    def _em_chunk_order(self, X):
+        # Full and tied covariances with missing values: complete rows first,
+        # then the rows by number of missing entries, so that the complete
+        # rows and every pattern group are runs of the chunk (slices, not
+        # gathers and scatters of the log-densities and responsibilities).
+        # Diagonal and spherical ones take every row alike.
+        if self._kernel in ("diag", "spherical"):
+            return None
+        n_missing = np.isnan(X).sum(axis=1)
+        return np.argsort(n_missing, kind="stable") if n_missing.any() else None
+
     def _whole_chunk_log_prob(self, X, mask, params, cache):
         """Diagonal and spherical covariances: every row of a chunk with gaps
         by the missing-value route, complete rows included.
@@ -1211,14 +1223,12 @@ default='kmeans'
             return missing_stats(resp, fill, shift, self._kernel)
         stats = gaussian_stats(
             rows.X_complete,
-            resp.take(rows.complete, axis=0),
+            rows_of(resp, rows.complete),
             shift,
             self._kernel,
             cache=sub_cache,
         )
-        extra = missing_stats(
-            resp.take(rows.missing, axis=0), fill, shift, self._kernel
-        )
+        extra = missing_stats(rows_of(resp, rows.missing), fill, shift, self._kernel)
         return {key: stats[key] + extra[key] for key in stats}
 
     def _component_mstep(self, stats, params):
