@@ -13,6 +13,11 @@ exponent bits; loops of plain arithmetic that LLVM vectorises, every
 constant in the data's type. Results equal numpy's to a few units in the
 last place (float64: 5e-16 relative; float32: 4e-7).
 
+The diagonal and spherical Gaussians' whole E-step is fused on top of it
+(:func:`compiled_fused_estep`): block by block, features, both matrix
+products (BLAS, called from the compiled code), normalisation and sums,
+the chunk's (n, K) arrays never written to memory.
+
 numba is optional (``pip install emmix[fast]``); without it, or with the
 environment variable ``EMMIX_NO_NUMBA`` set, every caller takes its numpy
 path. Kernels are compiled on first use (about 2 s, cached on disk by numba
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -36,6 +42,7 @@ __all__ = [
     "compiled_condition_group",
     "compiled_covariance_sum",
     "compiled_for",
+    "compiled_fused_estep",
     "compiled_normalize",
     "compiled_shared_pattern_stats",
     "compiled_shared_pattern_terms",
@@ -215,6 +222,263 @@ def compiled_normalize(weighted_log_prob, log_floor):
     np.log(log_norm[:done], out=log_norm[:done])
     log_norm[:done] += tops[:done]
     return log_norm, done
+
+
+#: Multiply-adds of each of the fused E-step's two block products: under
+#: OpenBLAS's small-matrix threshold (as ``emmix._products``' blocks).
+_FUSED_MULTIPLY_ADDS = 960_000
+
+
+@lru_cache(maxsize=4)
+def _fused_kernel(single: bool, spherical: bool):
+    """The fused E-step of :func:`compiled_fused_estep` (built on first use)."""
+    from numba import njit
+
+    real = np.float32 if single else np.float64
+    zero, one = real(0.0), real(1.0)
+    normalize = _normalize_kernel(single)
+
+    @njit(**_KERNEL_OPTIONS)
+    def fused_estep(  # pragma: no cover - compiled
+        XT, shift, W, floor, weights, z_flat, l_flat, sums, totals, tops
+    ):
+        d, n = XT.shape
+        n_components, n_terms = W.shape
+        block = l_flat.shape[0] // n_components
+        part = np.empty((n_components, n_terms), dtype=real)
+        sums[:, :] = zero
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            m = stop - start
+            # The block's features, feature-major, built from the rows while
+            # they are in cache: [c^2; c; 1] (diagonal) or [|c|^2; c; 1]
+            # (spherical), c = x - shift.
+            Z = z_flat[: n_terms * m].reshape(n_terms, m)
+            if spherical:
+                for j in range(m):
+                    Z[0, j] = zero
+            for i in range(d):
+                at = 1 + i if spherical else d + i
+                s = shift[i]
+                row = XT[i, start:stop]
+                for j in range(m):
+                    c = row[j] - s
+                    Z[at, j] = c
+                    if spherical:
+                        Z[0, j] += c * c
+                    else:
+                        Z[i, j] = c * c
+            for j in range(m):
+                Z[n_terms - 1, j] = one
+            L = l_flat[: n_components * m].reshape(n_components, m)
+            np.dot(W, Z, L)  # the weighted log-densities, component-major
+            if normalize(L, floor, totals[start:stop], tops[start:stop]) < m:
+                return start  # a row the numpy path must take
+            if weights.shape[0]:
+                for k in range(n_components):
+                    for j in range(m):
+                        L[k, j] *= weights[start + j]
+            np.dot(L, Z.T, part)  # this block's sums of the statistics
+            for k in range(n_components):
+                for t in range(n_terms):
+                    sums[k, t] += part[k, t]
+        return n
+
+    return fused_estep
+
+
+@lru_cache(maxsize=2)
+def _fused_tied_kernel(single: bool):
+    """The fused E-step of tied covariances (see :func:`compiled_fused_estep`)."""
+    from numba import njit
+
+    real = np.float32 if single else np.float64
+    zero, one = real(0.0), real(1.0)
+    normalize = _normalize_kernel(single)
+
+    @njit(**_KERNEL_OPTIONS)
+    def fused_tied(  # pragma: no cover - compiled
+        XT, shift, half_root, W, floor, weights, buffers, sums, second, totals, tops
+    ):
+        d, n = XT.shape
+        n_components = W.shape[0]
+        c_flat, y_flat, z_flat, l_flat = buffers
+        block = l_flat.shape[0] // n_components
+        part = np.empty((n_components, d + 1), dtype=real)
+        outer = np.empty((d, d), dtype=real)
+        sums[:, :] = zero
+        second[:, :] = zero
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            m = stop - start
+            # [c; 1], c = x - shift, and [Y; -|Y|^2; 1] with Y = L^T c / sqrt(2).
+            C = c_flat[: (d + 1) * m].reshape(d + 1, m)
+            for i in range(d):
+                s = shift[i]
+                row = XT[i, start:stop]
+                for j in range(m):
+                    C[i, j] = row[j] - s
+            for j in range(m):
+                C[d, j] = one
+            Y = y_flat[: d * m].reshape(d, m)
+            np.dot(half_root, C[:d], Y)
+            Z = z_flat[: (d + 2) * m].reshape(d + 2, m)
+            for j in range(m):
+                Z[d, j] = zero
+                Z[d + 1, j] = one
+            for i in range(d):
+                for j in range(m):
+                    y = Y[i, j]
+                    Z[i, j] = y
+                    Z[d, j] -= y * y
+            L = l_flat[: n_components * m].reshape(n_components, m)
+            np.dot(W, Z, L)
+            if normalize(L, floor, totals[start:stop], tops[start:stop]) < m:
+                return start
+            if weights.shape[0]:
+                for k in range(n_components):
+                    for j in range(m):
+                        L[k, j] *= weights[start + j]
+            np.dot(L, C.T, part)  # S1 and nk
+            for k in range(n_components):
+                for t in range(d + 1):
+                    sums[k, t] += part[k, t]
+            # The rows weighted by their total responsibility (into Y, free
+            # now), then S2 = sum_i w_i c_i c_i^T.
+            for j in range(m):
+                Z[d, j] = zero
+            for k in range(n_components):
+                for j in range(m):
+                    Z[d, j] += L[k, j]
+            for i in range(d):
+                for j in range(m):
+                    Y[i, j] = C[i, j] * Z[d, j]
+            np.dot(Y, C[:d].T, outer)
+            for a in range(d):
+                for b in range(d):
+                    second[a, b] += outer[a, b]
+        return n
+
+    return fused_tied
+
+
+_fused_buffers = threading.local()
+
+
+def _buffers(dtype, rows, n_components, n_terms):
+    """Per-thread block buffers of the fused E-steps, one per entry of
+    ``rows`` (its number of rows), reused (a new array of that size per
+    chunk costs page faults); and the block's number of columns."""
+    block = max(_BLOCK, _FUSED_MULTIPLY_ADDS // (n_components * n_terms))
+    key = (np.dtype(dtype).char, tuple(rows), n_components, block)
+    kept = getattr(_fused_buffers, "kept", None)
+    if kept is None or kept[0] != key:
+        kept = (key, tuple(np.empty(r * block, dtype=dtype) for r in rows))
+        _fused_buffers.kept = kept
+    return kept[1]
+
+
+def compiled_fused_estep(
+    XT, shift, weights, log_floor, sample_weight, kind, half_root=None
+):
+    """A Gaussian chunk's E-step in one compiled pass: diagonal, spherical
+    or tied covariances, complete rows.
+
+    The log-densities of these covariances are one product of a small
+    weight matrix with the rows' features: ``[c^2; c; 1]`` (diagonal),
+    ``[|c|^2; c; 1]`` (spherical), ``c = x - shift``, or ``[Y; -|Y|^2; 1]``
+    with ``Y = R c`` (tied); the statistics are products of the
+    responsibilities with the features (and, tied, of the rows weighted by
+    their total responsibility with the rows). Here each block of rows
+    (sized so that the products stay under OpenBLAS's small-matrix
+    threshold) is built, multiplied, normalised, weighted and summed while
+    it is in cache: the (n, K) arrays and the features never reach memory,
+    and the chunk releases the GIL once. The same operations as the numpy
+    route (the products by BLAS, the normalisation by
+    :func:`compiled_normalize`'s kernel), in blocks: equal to it up to the
+    order of the sums.
+
+    Parameters
+    ----------
+    XT : ndarray of shape (n_features, n_samples)
+        The rows transposed, C-ordered (each feature contiguous), float64 or
+        float32, without NaN.
+    shift : ndarray of shape (n_features,)
+    weights : ndarray of shape (n_components, n_terms)
+        The log-densities' weights of the features, mixing weights included.
+    log_floor : float
+        Floor of the log-responsibilities relative to each row's largest.
+    sample_weight : ndarray of shape (n_samples,) or None
+        None for unit weights.
+    kind : {'diag', 'spherical', 'tied'}
+    half_root : ndarray of shape (n_features, n_features), default=None
+        ``R`` (tied only).
+
+    Returns
+    -------
+    sums : ndarray or None
+        ``sum_i w_i r_ik z_i``: diagonal and spherical, of every feature ``z``
+        (n_components, n_terms); tied, of ``[c; 1]`` (n_components,
+        n_features + 1). The last column is ``nk``. None where the kernel
+        does not apply (no numba, another type, too little work, or a row
+        whose log-densities are all -inf, or inf or NaN): the caller then
+        takes the numpy route.
+    second : ndarray of shape (n_features, n_features) or None
+        Tied: ``sum_i (sum_k w_i r_ik) c_i c_i^T``.
+    log_norm : ndarray of shape (n_samples,)
+        ``log p(x)`` of every row.
+    """
+    dtype = XT.dtype
+    n_components, n_terms = weights.shape
+    d, n = XT.shape
+    if (
+        dtype not in (np.float64, np.float32)
+        or weights.dtype != dtype
+        or not XT.flags.c_contiguous
+        or not compiled_for(n * n_components)
+    ):
+        return None, None, None
+    single = dtype == np.float32
+    totals = np.empty(n, dtype=dtype)
+    tops = np.empty(n, dtype=dtype)
+    unit = np.empty(0, dtype=dtype)
+    common = (
+        XT,
+        np.ascontiguousarray(shift, dtype=dtype),
+    )
+    floor = dtype.type(log_floor)
+    weights = np.ascontiguousarray(weights)
+    sample_weight = (
+        unit if sample_weight is None else sample_weight.astype(dtype, copy=False)
+    )
+    second = None
+    if kind == "tied":
+        buffers = _buffers(dtype, (d + 1, d, d + 2, n_components), n_components, d + 2)
+        sums = np.empty((n_components, d + 1), dtype=dtype)
+        second = np.empty((d, d), dtype=dtype)
+        done = _fused_tied_kernel(single)(
+            *common,
+            np.ascontiguousarray(half_root, dtype=dtype),
+            weights,
+            floor,
+            sample_weight,
+            buffers,
+            sums,
+            second,
+            totals,
+            tops,
+        )
+    else:
+        z_flat, l_flat = _buffers(dtype, (n_terms, n_components), n_components, n_terms)
+        sums = np.empty((n_components, n_terms), dtype=dtype)
+        done = _fused_kernel(single, kind == "spherical")(
+            *common, weights, floor, sample_weight, z_flat, l_flat, sums, totals, tops
+        )
+    if done < n:
+        return None, None, None
+    np.log(totals, out=totals)
+    totals += tops
+    return sums, second, totals
 
 
 # The kernels below serve the E-step of rows with missing entries

@@ -13,6 +13,7 @@ __all__ = [
     "INIT_METHODS",
     "column_sums",
     "initial_responsibilities",
+    "log_floor",
     "mixture_weights",
     "normalize_log_prob",
     "power_of_two_scale",
@@ -31,6 +32,11 @@ _LOG_FLOOR = {
     np.float64: np.float64(np.log(1e-150)),
     np.float32: np.float32(np.log(1e-30)),
 }
+
+
+def log_floor(dtype):
+    """The floor of the log-responsibilities in ``dtype`` (see ``_LOG_FLOOR``)."""
+    return _LOG_FLOOR[np.dtype(dtype).type]
 
 
 def _row_max(a):

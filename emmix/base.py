@@ -175,6 +175,19 @@ def _apply_method(estimator, method, X, block_index):
     return getattr(estimator, method)(X)
 
 
+def _weighted_loglik(log_norm, sample_weight, unit_weights: bool) -> float:
+    """``sum_i w_i log p(x_i)``, accumulated in float64."""
+    if unit_weights:
+        return float(np.sum(log_norm, dtype=np.float64))
+    positive = sample_weight > 0  # 0 * -inf must not poison the sum
+    return float(
+        np.dot(
+            sample_weight[positive].astype(np.float64),
+            log_norm[positive].astype(np.float64),
+        )
+    )
+
+
 class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of every finite mixture fitted by emmix's EM engine.
 
@@ -536,6 +549,16 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _em_estep(self, X, sample_weight, params, memo=None):
         cache: dict = {} if memo is None else {"memo": memo}
+        unit_weights = memoized(
+            cache, "unit_weights", lambda: bool(np.all(sample_weight == 1))
+        )
+        if self.assignment != "hard":
+            fused = self._em_fused_estep(
+                X, None if unit_weights else sample_weight, params, cache
+            )
+            if fused is not None:
+                stats, log_norm = fused
+                return stats, _weighted_loglik(log_norm, sample_weight, unit_weights)
         log_norm, resp = normalize_log_prob(
             self._weighted_log_prob(X, params, cache=cache)
         )
@@ -544,21 +567,20 @@ class BaseMixture(EMMixin, DensityMixin, BaseEstimator, metaclass=ABCMeta):
             labels = np.argmax(resp, axis=1)
             resp[:] = 0.0
             resp[np.arange(resp.shape[0]), labels] = 1.0
-        unit_weights = memoized(
-            cache, "unit_weights", lambda: bool(np.all(sample_weight == 1))
-        )
         if not unit_weights:
             resp *= sample_weight[:, np.newaxis]
         stats = self._component_stats(X, resp, params, cache=cache)
         stats["nk"] = column_sums(resp)
-        if unit_weights:
-            return stats, float(np.sum(log_norm, dtype=np.float64))
-        positive = sample_weight > 0  # 0 * -inf must not poison the sum
-        loglik = np.dot(
-            sample_weight[positive].astype(np.float64),
-            log_norm[positive].astype(np.float64),
-        )
-        return stats, loglik
+        return stats, _weighted_loglik(log_norm, sample_weight, unit_weights)
+
+    def _em_fused_estep(self, X, sample_weight, params, cache):
+        """The whole E-step of a chunk by a faster route, or None (default).
+
+        Returns the statistics (``nk`` included) and ``log p(x)`` of every
+        row, equal to what the hooks give to rounding; ``sample_weight`` is
+        None for unit weights. Not used with ``assignment="hard"``.
+        """
+        return None
 
     def _em_row_bytes(self, X, params) -> int:
         d, k = X.shape[1], self.n_components

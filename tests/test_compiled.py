@@ -304,3 +304,112 @@ def test_weighted_filled_rows_equal_numpy():
 def test_small_work_stays_in_numpy():
     assert not _compiled.compiled_for(_compiled.MIN_ENTRIES - 1)
     assert _compiled.compiled_for(_compiled.MIN_ENTRIES)
+
+
+def _by_hand_estep(XT, shift, W, sample_weight, kind, half_root=None):
+    """The fused E-step spelled out: features, products, logsumexp, sums."""
+    c = XT.astype(np.float64) - shift[:, np.newaxis]
+    ones = np.ones((1, c.shape[1]))
+    if kind == "tied":
+        Y = half_root.astype(np.float64) @ c
+        Z = np.vstack([Y, -(Y * Y).sum(axis=0, keepdims=True), ones])
+    elif kind == "spherical":
+        Z = np.vstack([(c * c).sum(axis=0, keepdims=True), c, ones])
+    else:
+        Z = np.vstack([c * c, c, ones])
+    log_prob = (W.astype(np.float64) @ Z).T
+    log_norm = logsumexp(log_prob, axis=1)
+    resp = np.exp(log_prob - log_norm[:, np.newaxis])
+    if sample_weight is not None:
+        resp *= sample_weight[:, np.newaxis]
+    if kind == "tied":
+        total = resp.sum(axis=1)
+        second = np.einsum("n,in,jn->ij", total, c, c)
+        return resp.T @ np.vstack([c, ones]).T, second, log_norm
+    return resp.T @ Z.T, None, log_norm
+
+
+@pytest.mark.parametrize("kind", ["diag", "spherical", "tied"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fused_estep_by_hand(kind, dtype, weighted):
+    rng = np.random.default_rng(3)
+    n, d, k = 5000, 5, 9  # several of the kernel's blocks, and a partial one
+    XT = np.ascontiguousarray(rng.normal(2.0, 3.0, size=(d, n)).astype(dtype))
+    shift = rng.normal(size=d).astype(dtype)
+    n_terms = {"diag": 2 * d + 1, "spherical": d + 2, "tied": d + 2}[kind]
+    W = rng.normal(scale=0.5, size=(k, n_terms)).astype(dtype)
+    if kind == "tied":
+        W[:, d] = 1.0  # -|Y|^2 enters with weight 1: a density
+    half_root = np.triu(rng.normal(scale=0.3, size=(d, d))).astype(dtype)
+    sample_weight = rng.integers(0, 4, size=n).astype(dtype) if weighted else None
+    floor = np.log(np.finfo(dtype).tiny)  # nothing floored: the exact softmax
+    sums, second, log_norm = _compiled.compiled_fused_estep(
+        XT, shift, W, floor, sample_weight, kind, half_root=half_root
+    )
+    expected_sums, expected_second, expected_log_norm = _by_hand_estep(
+        XT, shift.astype(np.float64), W, sample_weight, kind, half_root
+    )
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    # (Rounded as the log-densities summed into it: relative to the largest.)
+    np.testing.assert_allclose(
+        log_norm, expected_log_norm, rtol=0, atol=rtol * np.abs(expected_log_norm).max()
+    )
+    # Each statistic relative to its largest magnitude over the components.
+    scale = np.abs(expected_sums).max(axis=0)
+    assert np.all(np.abs(sums - expected_sums) <= rtol * scale)
+    if kind == "tied":
+        np.testing.assert_allclose(
+            second, expected_second, rtol=0, atol=rtol * np.abs(expected_second).max()
+        )
+    else:
+        assert second is None
+
+
+def test_fused_estep_leaves_odd_rows_to_numpy():
+    rng = np.random.default_rng(4)
+    XT = np.ascontiguousarray(rng.normal(size=(3, 4000)))
+    W = rng.normal(size=(9, 7))
+    W[:, -1] = -np.inf  # every component impossible for every row
+    assert _compiled.compiled_fused_estep(XT, np.zeros(3), W, -345.0, None, "diag") == (
+        None,
+        None,
+        None,
+    )
+    small = np.ascontiguousarray(XT[:, :100])  # too little work to compile for
+    assert _compiled.compiled_fused_estep(
+        small, np.zeros(3), rng.normal(size=(9, 7)), -345.0, None, "diag"
+    ) == (None, None, None)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical", "tied"])
+def test_fused_gaussian_fits_equal_the_hooks(monkeypatch, covariance_type):
+    from sklearn.datasets import make_blobs
+
+    from emmix import GaussianMixtureEM
+    from emmix.mixture import _gaussian
+    from emmix.utils.estimator_checks import check_fused_estep
+
+    X, _ = make_blobs(n_samples=12_000, n_features=5, centers=4, random_state=0)
+    sample_weight = np.random.default_rng(5).integers(0, 3, size=len(X))
+    make = lambda: GaussianMixtureEM(  # noqa: E731
+        4, covariance_type=covariance_type, max_iter=8, tol=0, random_state=0
+    )
+    calls = []
+    kernel = _gaussian.compiled_fused_estep
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return kernel(*args, **kwargs)
+
+    monkeypatch.setattr(_gaussian, "compiled_fused_estep", counted)
+    check_fused_estep(make(), X)  # the conformance rule, on enough rows
+    fused = make().fit(X, sample_weight=sample_weight)
+    assert calls  # the fused route ran
+    monkeypatch.setattr(GaussianMixtureEM, "_em_fused_estep", lambda *args: None)
+    hooks = make().fit(X, sample_weight=sample_weight)
+    for name in ("weights_", "means_", "covariances_"):
+        a, b = getattr(fused, name), getattr(hooks, name)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * np.abs(b).max())
+    np.testing.assert_allclose(fused.lower_bound_, hooks.lower_bound_, rtol=1e-13)

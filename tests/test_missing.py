@@ -16,6 +16,7 @@ from emmix import (
     PoissonMixture,
 )
 from emmix.datasets import make_coin_rounds, make_poisson_mixture
+from emmix.mixture._gaussian_missing import missing_rows
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -276,3 +277,14 @@ def test_impute_counts_and_coins_one_component():
     coins = CoinMixture(1, n_trials=10, **tight()).fit(Xm)
     filled = coins.impute(Xm)
     assert_allclose(filled[np.isnan(Xm)[:, 0], 0], np.nanmean(Xm[:, 0]), rtol=1e-9)
+
+
+def test_rows_by_number_missing_are_not_mistaken_for_a_run():
+    # Rows 0-3 with gaps, in order of their number of missing entries, are
+    # 0, 2, 1, 3: consecutive indices but not a run of the chunk.
+    X = np.arange(20.0).reshape(5, 4)
+    X[0, 0] = X[1, :2] = X[2, 1] = X[3, :2] = np.nan
+    rows = missing_rows(X)
+    assert list(np.arange(5)[rows.missing]) == [0, 2, 1, 3]
+    np.testing.assert_array_equal(rows.X_missing, X[[0, 2, 1, 3]])
+    assert list(np.arange(5)[rows.complete]) == [4]

@@ -22,9 +22,10 @@ from scipy import linalg
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._accel import project_psd
+from .._compiled import compiled_fused_estep
 from .._conditional_gaussian import missing_patterns
 from .._products import matmul_long, matmul_long_nt
-from .._responsibilities import row_sums
+from .._responsibilities import log_floor, row_sums
 from .._validation import (
     check_array_shape,
     check_squares_representable,
@@ -1157,6 +1158,39 @@ default='kmeans'
         if cache is not None:
             cache["missing"] = (rows, sub_cache, fill)
         return out
+
+    def _em_fused_estep(self, X, sample_weight, params, cache):
+        # Diagonal, spherical and tied covariances on complete rows: the
+        # whole E-step in one compiled pass over the chunk (see
+        # compiled_fused_estep), where numba is there.
+        kind = self._kernel
+        if (
+            kind == "full"
+            or "_consts" not in params
+            or type(X) is not np.ndarray
+            or memoized(cache, "nan_mask", lambda: _nan_mask(X), large=True) is not None
+        ):
+            return None
+        consts = params["_consts"]
+        sums, second, log_norm = compiled_fused_estep(
+            _rows_T(X, cache),
+            consts["shift"],
+            consts["W"].astype(X.dtype, copy=False),
+            log_floor(X.dtype),
+            sample_weight,
+            kind,
+            half_root=consts.get("L"),
+        )
+        if sums is None:
+            return None
+        d = X.shape[1]
+        if kind == "tied":  # [c; 1] and the weighted second moments
+            stats = {"s1": sums[:, :d], "s2": second, "nk": sums[:, d]}
+        elif kind == "spherical":  # [|c|^2; c; 1]
+            stats = {"s2": sums[:, 0], "s1": sums[:, 1 : d + 1], "nk": sums[:, d + 1]}
+        else:  # [c^2; c; 1]
+            stats = {"s2": sums[:, :d], "s1": sums[:, d : 2 * d], "nk": sums[:, 2 * d]}
+        return {key: value.copy() for key, value in stats.items()}, log_norm
 
     def _em_chunk_order(self, X):
         # Full and tied covariances with missing values: complete rows first,

@@ -16,7 +16,6 @@ from typing import NamedTuple
 import numpy as np
 
 from .._conditional_gaussian import (
-    _as_slice,
     condition_on_observed,
     condition_on_observed_diag,
     condition_on_observed_expanded,
@@ -73,6 +72,15 @@ def rows_of(a, rows):
     return a[rows] if isinstance(rows, slice) else a.take(rows, axis=0)
 
 
+def _run_as_slice(rows):
+    """``rows`` as a slice where they are consecutive and increasing."""
+    if len(rows) == 0:
+        return slice(0, 0)
+    if np.all(np.diff(rows) == 1):
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
+
+
 def missing_rows(X, cache=None) -> MissingRows | None:
     """``X`` split into complete rows and rows with NaN, or None without NaN.
 
@@ -92,7 +100,7 @@ def missing_rows(X, cache=None) -> MissingRows | None:
         # fit the chunk comes so ordered (GaussianMixtureEM._em_chunk_order):
         # both kinds of rows are then slices, and their copies views.
         missing = missing[np.argsort(n_missing[missing], kind="stable")]
-        complete, missing = _as_slice(complete), _as_slice(missing)
+        complete, missing = _run_as_slice(complete), _run_as_slice(missing)
         return MissingRows(
             complete=complete,
             missing=missing,

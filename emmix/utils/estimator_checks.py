@@ -11,6 +11,10 @@ The rules:
 * ``statistics are sums over rows``: the E-step statistics and
   log-likelihood of all rows equal the sums over three row blocks, and a fit
   in small chunks (``working_memory``) equals the one-shot fit;
+* ``a fused E-step equals the hooks' E-step``: where a family computes a
+  chunk's whole E-step by a faster route (``_em_fused_estep``), its
+  statistics and log-likelihood equal the hooks' (with and without sample
+  weights);
 * ``integer sample_weight equals repeated rows``;
 * ``the log-likelihood never decreases`` across iterations;
 * ``more restarts are never worse``;
@@ -129,6 +133,25 @@ def check_statistics_additive(estimator, X):
     with config_context(working_memory=memory):
         chunked = _quiet(_from(estimator, start, tol=0.0, max_iter=5).fit, X)
     _compare(estimator, rule, _group_arrays(one_shot), _group_arrays(chunked))
+
+
+def check_fused_estep(estimator, X):
+    rule = "a fused E-step equals the hooks' E-step"
+    n = X.shape[0]
+    fitted = _quiet(clone(estimator).set_params(max_iter=3, random_state=0).fit, X)
+    params = fitted._em_prepare(fitted._em_load())
+    weights = np.random.RandomState(0).randint(0, 3, size=n).astype(X.dtype)
+    for w in (np.ones(n, dtype=X.dtype), weights):
+        stats, loglik = fitted._em_estep(X, w, params)
+        # The instance attribute hides the family's fused route.
+        fitted._em_fused_estep = lambda *args: None
+        try:
+            by_hooks, loglik_hooks = fitted._em_estep(X, w, params)
+        finally:
+            del fitted._em_fused_estep
+        _compare(fitted, rule, by_hooks, stats, rtol=1e-9, what="statistic")
+        if not np.isclose(float(loglik), float(loglik_hooks), rtol=1e-9, atol=1e-9):
+            _fail(fitted, rule, f"log-likelihood {loglik!r} != {loglik_hooks!r}.")
 
 
 def check_integer_weights_are_repeats(estimator, X):
@@ -330,6 +353,7 @@ def check_fixed_groups_not_counted(estimator, X):
 
 CHECKS: tuple[Callable, ...] = (
     check_statistics_additive,
+    check_fused_estep,
     check_integer_weights_are_repeats,
     check_log_likelihood_never_decreases,
     check_more_restarts_never_worse,
