@@ -269,6 +269,45 @@ def iter_chunks(n_samples: int, row_bytes: int):
         yield slice(start, min(start + rows, n_samples))
 
 
+def run_chunks(pool, n_helpers: int, fn, chunks) -> list:
+    """``[fn(c) for c in chunks]``, run by the calling thread and ``n_helpers``
+    of ``pool``'s threads, each taking the next chunk when it is free.
+
+    The calling thread starts at once: waking a pool thread takes 0.1-0.3 ms
+    on a virtual machine (``pool.map`` of four empty tasks took 0.26 ms on
+    2 cores), paid before the first chunk and between chunks where every
+    chunk goes through the pool. The results keep the chunks' order,
+    whichever thread ran them. An error in any chunk stops the others from
+    starting new ones and is raised once they have finished.
+    """
+    results: list = [None] * len(chunks)
+    taken = iter(range(len(chunks)))
+    lock = threading.Lock()
+    failed = threading.Event()
+
+    def work():
+        while not failed.is_set():
+            with lock:
+                i = next(taken, None)
+            if i is None:
+                return
+            try:
+                results[i] = fn(chunks[i])
+            except BaseException:
+                failed.set()
+                raise
+
+    helpers = [pool.submit(work) for _ in range(min(n_helpers, len(chunks) - 1))]
+    try:
+        work()
+    finally:
+        for helper in helpers:  # wait for all before anything is raised
+            helper.exception()
+    for helper in helpers:
+        helper.result()
+    return results
+
+
 def n_threads_for(n_chunks: int) -> int:
     """Threads for an E-step pass: scikit-learn's OpenMP rule, at most one per chunk.
 
@@ -534,9 +573,11 @@ class EMMixin:
                 self._em_pool = None
                 yield
                 return
+            # The calling thread runs chunks too (see run_chunks): one fewer
+            # pool thread.
             with (
                 threadpool_limits(limits=1, user_api="blas"),
-                ThreadPoolExecutor(max_workers=n_threads) as pool,
+                ThreadPoolExecutor(max_workers=n_threads - 1) as pool,
             ):
                 self._em_pool = pool
                 yield
@@ -575,7 +616,11 @@ class EMMixin:
             return self._em_estep(chunk, weights, params, memo=memo)
 
         pool = getattr(self, "_em_pool", None)
-        results = map(estep, chunks) if pool is None else pool.map(estep, chunks)
+        results = (
+            map(estep, chunks)
+            if pool is None
+            else run_chunks(pool, n_threads_for(len(chunks)) - 1, estep, chunks)
+        )
         stats = None
         loglik = 0.0
         for part, part_loglik in results:

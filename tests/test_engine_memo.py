@@ -175,3 +175,36 @@ def test_chunk_order_changes_only_rounding(covariance_type, monkeypatch):
             getattr(ordered, key), getattr(as_given, key), rtol=1e-12, atol=1e-14
         )
     np.testing.assert_allclose(ordered.lower_bound_, as_given.lower_bound_, rtol=1e-13)
+
+
+def test_run_chunks_keeps_order_and_raises_once_all_stopped():
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from emmix._em import run_chunks
+
+    threads = set()
+
+    def slow_square(i):
+        threads.add(threading.get_ident())
+        time.sleep(0.002 * (i % 3))  # finish out of order
+        return i * i
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert run_chunks(pool, 2, slow_square, list(range(12))) == [
+            i * i for i in range(12)
+        ]
+        assert threading.get_ident() in threads  # the caller ran chunks too
+        started = []
+
+        def failing(i):
+            started.append(i)
+            if i == 1:
+                raise ValueError("chunk 1")
+            time.sleep(0.01)
+            return i
+
+        with pytest.raises(ValueError, match="chunk 1"):
+            run_chunks(pool, 2, failing, list(range(40)))
+        assert len(started) < 40  # no new chunk after the failure
