@@ -13,7 +13,7 @@ exponent bits; loops of plain arithmetic that LLVM vectorises, every
 constant in the data's type. Results equal numpy's to a few units in the
 last place (float64: 5e-16 relative; float32: 4e-7).
 
-The diagonal and spherical Gaussians' whole E-step is fused on top of it
+The Gaussians' whole E-step on complete rows is fused on top of it
 (:func:`compiled_fused_estep`): block by block, features, both matrix
 products (BLAS, called from the compiled code), normalisation and sums,
 the chunk's (n, K) arrays never written to memory.
@@ -229,14 +229,16 @@ def compiled_normalize(weighted_log_prob, log_floor):
 _FUSED_MULTIPLY_ADDS = 960_000
 
 
-@lru_cache(maxsize=4)
-def _fused_kernel(single: bool, spherical: bool):
-    """The fused E-step of :func:`compiled_fused_estep` (built on first use)."""
+@lru_cache(maxsize=6)
+def _fused_kernel(single: bool, kind: str):
+    """The fused E-step of :func:`compiled_fused_estep` for diagonal,
+    spherical or full covariances (built on first use)."""
     from numba import njit
 
     real = np.float32 if single else np.float64
     zero, one = real(0.0), real(1.0)
     normalize = _normalize_kernel(single)
+    spherical, full = kind == "spherical", kind == "full"
 
     @njit(**_KERNEL_OPTIONS)
     def fused_estep(  # pragma: no cover - compiled
@@ -247,26 +249,39 @@ def _fused_kernel(single: bool, spherical: bool):
         block = l_flat.shape[0] // n_components
         part = np.empty((n_components, n_terms), dtype=real)
         sums[:, :] = zero
+        # Where the centred rows c = x - shift go among the features:
+        # [c^2; c; 1] (diagonal), [|c|^2; c; 1] (spherical), [packed c c^T;
+        # c; 1] (full: the upper triangle, row by row, as np.triu_indices).
+        first = n_terms - 1 - d
         for start in range(0, n, block):
             stop = min(start + block, n)
             m = stop - start
             # The block's features, feature-major, built from the rows while
-            # they are in cache: [c^2; c; 1] (diagonal) or [|c|^2; c; 1]
-            # (spherical), c = x - shift.
+            # they are in cache.
             Z = z_flat[: n_terms * m].reshape(n_terms, m)
-            if spherical:
-                for j in range(m):
-                    Z[0, j] = zero
             for i in range(d):
-                at = 1 + i if spherical else d + i
                 s = shift[i]
                 row = XT[i, start:stop]
                 for j in range(m):
-                    c = row[j] - s
-                    Z[at, j] = c
-                    if spherical:
+                    Z[first + i, j] = row[j] - s
+            if spherical:
+                for j in range(m):
+                    Z[0, j] = zero
+                for i in range(d):
+                    for j in range(m):
+                        c = Z[1 + i, j]
                         Z[0, j] += c * c
-                    else:
+            elif full:
+                at = 0
+                for a in range(d):
+                    for b in range(a, d):
+                        for j in range(m):
+                            Z[at, j] = Z[first + a, j] * Z[first + b, j]
+                        at += 1
+            else:
+                for i in range(d):
+                    for j in range(m):
+                        c = Z[d + i, j]
                         Z[i, j] = c * c
             for j in range(m):
                 Z[n_terms - 1, j] = one
@@ -381,12 +396,12 @@ def _buffers(dtype, rows, n_components, n_terms):
 def compiled_fused_estep(
     XT, shift, weights, log_floor, sample_weight, kind, half_root=None
 ):
-    """A Gaussian chunk's E-step in one compiled pass: diagonal, spherical
-    or tied covariances, complete rows.
+    """A Gaussian chunk's E-step in one compiled pass, complete rows.
 
-    The log-densities of these covariances are one product of a small
-    weight matrix with the rows' features: ``[c^2; c; 1]`` (diagonal),
-    ``[|c|^2; c; 1]`` (spherical), ``c = x - shift``, or ``[Y; -|Y|^2; 1]``
+    The log-densities are one product of a small weight matrix with the
+    rows' features: ``[c^2; c; 1]`` (diagonal), ``[|c|^2; c; 1]``
+    (spherical), ``[packed c c^T; c; 1]`` (full, expanded around ``shift``:
+    the upper triangle row by row), ``c = x - shift``, or ``[Y; -|Y|^2; 1]``
     with ``Y = R c`` (tied); the statistics are products of the
     responsibilities with the features (and, tied, of the rows weighted by
     their total responsibility with the rows). Here each block of rows
@@ -410,15 +425,15 @@ def compiled_fused_estep(
         Floor of the log-responsibilities relative to each row's largest.
     sample_weight : ndarray of shape (n_samples,) or None
         None for unit weights.
-    kind : {'diag', 'spherical', 'tied'}
+    kind : {'diag', 'spherical', 'full', 'tied'}
     half_root : ndarray of shape (n_features, n_features), default=None
         ``R`` (tied only).
 
     Returns
     -------
     sums : ndarray or None
-        ``sum_i w_i r_ik z_i``: diagonal and spherical, of every feature ``z``
-        (n_components, n_terms); tied, of ``[c; 1]`` (n_components,
+        ``sum_i w_i r_ik z_i``: diagonal, spherical and full, of every
+        feature ``z`` (n_components, n_terms); tied, of ``[c; 1]`` (n_components,
         n_features + 1). The last column is ``nk``. None where the kernel
         does not apply (no numba, another type, too little work, or a row
         whose log-densities are all -inf, or inf or NaN): the caller then
@@ -471,7 +486,7 @@ def compiled_fused_estep(
     else:
         z_flat, l_flat = _buffers(dtype, (n_terms, n_components), n_components, n_terms)
         sums = np.empty((n_components, n_terms), dtype=dtype)
-        done = _fused_kernel(single, kind == "spherical")(
+        done = _fused_kernel(single, kind)(
             *common, weights, floor, sample_weight, z_flat, l_flat, sums, totals, tops
         )
     if done < n:

@@ -315,6 +315,9 @@ def _by_hand_estep(XT, shift, W, sample_weight, kind, half_root=None):
         Z = np.vstack([Y, -(Y * Y).sum(axis=0, keepdims=True), ones])
     elif kind == "spherical":
         Z = np.vstack([(c * c).sum(axis=0, keepdims=True), c, ones])
+    elif kind == "full":
+        rows, cols = np.triu_indices(c.shape[0])
+        Z = np.vstack([c[rows] * c[cols], c, ones])
     else:
         Z = np.vstack([c * c, c, ones])
     log_prob = (W.astype(np.float64) @ Z).T
@@ -329,7 +332,7 @@ def _by_hand_estep(XT, shift, W, sample_weight, kind, half_root=None):
     return resp.T @ Z.T, None, log_norm
 
 
-@pytest.mark.parametrize("kind", ["diag", "spherical", "tied"])
+@pytest.mark.parametrize("kind", ["diag", "spherical", "full", "tied"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_fused_estep_by_hand(kind, dtype, weighted):
@@ -337,7 +340,12 @@ def test_fused_estep_by_hand(kind, dtype, weighted):
     n, d, k = 5000, 5, 9  # several of the kernel's blocks, and a partial one
     XT = np.ascontiguousarray(rng.normal(2.0, 3.0, size=(d, n)).astype(dtype))
     shift = rng.normal(size=d).astype(dtype)
-    n_terms = {"diag": 2 * d + 1, "spherical": d + 2, "tied": d + 2}[kind]
+    n_terms = {
+        "diag": 2 * d + 1,
+        "spherical": d + 2,
+        "full": d * (d + 1) // 2 + d + 1,
+        "tied": d + 2,
+    }[kind]
     W = rng.normal(scale=0.5, size=(k, n_terms)).astype(dtype)
     if kind == "tied":
         W[:, d] = 1.0  # -|Y|^2 enters with weight 1: a density
@@ -383,7 +391,7 @@ def test_fused_estep_leaves_odd_rows_to_numpy():
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("covariance_type", ["diag", "spherical", "tied"])
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
 def test_fused_gaussian_fits_equal_the_hooks(monkeypatch, covariance_type):
     from sklearn.datasets import make_blobs
 
@@ -400,13 +408,14 @@ def test_fused_gaussian_fits_equal_the_hooks(monkeypatch, covariance_type):
     kernel = _gaussian.compiled_fused_estep
 
     def counted(*args, **kwargs):
-        calls.append(1)
-        return kernel(*args, **kwargs)
+        result = kernel(*args, **kwargs)
+        calls.append(result[0] is not None)  # the kernel took the chunk
+        return result
 
     monkeypatch.setattr(_gaussian, "compiled_fused_estep", counted)
     check_fused_estep(make(), X)  # the conformance rule, on enough rows
     fused = make().fit(X, sample_weight=sample_weight)
-    assert calls  # the fused route ran
+    assert calls and all(calls)  # the fused route ran, on every chunk
     monkeypatch.setattr(GaussianMixtureEM, "_em_fused_estep", lambda *args: None)
     hooks = make().fit(X, sample_weight=sample_weight)
     for name in ("weights_", "means_", "covariances_"):

@@ -1160,13 +1160,14 @@ default='kmeans'
         return out
 
     def _em_fused_estep(self, X, sample_weight, params, cache):
-        # Diagonal, spherical and tied covariances on complete rows: the
-        # whole E-step in one compiled pass over the chunk (see
-        # compiled_fused_estep), where numba is there.
+        # Complete rows: the whole E-step in one compiled pass over the
+        # chunk (see compiled_fused_estep), where numba is there; full
+        # covariances where their log-densities are expanded (d <= 32, means
+        # not too far in their own units, see EXPANDED_MAX_NORM).
         kind = self._kernel
         if (
-            kind == "full"
-            or "_consts" not in params
+            "_consts" not in params
+            or "whiten" in params["_consts"]  # full, whitened: numpy's route
             or type(X) is not np.ndarray
             or memoized(cache, "nan_mask", lambda: _nan_mask(X), large=True) is not None
         ):
@@ -1186,6 +1187,9 @@ default='kmeans'
         d = X.shape[1]
         if kind == "tied":  # [c; 1] and the weighted second moments
             stats = {"s1": sums[:, :d], "s2": second, "nk": sums[:, d]}
+        elif kind == "full":  # [packed c c^T; c; 1]
+            pairs = d * (d + 1) // 2
+            stats = {"s2": sums[:, :pairs], "s1": sums[:, pairs:-1], "nk": sums[:, -1]}
         elif kind == "spherical":  # [|c|^2; c; 1]
             stats = {"s2": sums[:, 0], "s1": sums[:, 1 : d + 1], "nk": sums[:, d + 1]}
         else:  # [c^2; c; 1]
