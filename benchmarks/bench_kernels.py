@@ -8,7 +8,10 @@ variants:
   compiled kernel (numba, extra ``fast``), float64 and float32, K = 4, 8, 16;
 * the long, thin products of ``emmix._products`` against numpy's one call,
   for the shapes the Gaussian covariance types use (d = 16), float64 and
-  float32.
+  float32;
+* a Gaussian chunk's whole E-step (d = 16, K = 16, complete rows): the fused
+  compiled pass against the hooks' route (log-densities, normalisation,
+  statistics), per covariance type, float64 and float32.
 
 Usage: ``python benchmarks/bench_kernels.py [--repeat R]``.
 """
@@ -109,6 +112,55 @@ def product_rows(repeat):
     return rows
 
 
+def fused_rows(repeat):
+    """A chunk's E-step: the fused compiled pass against the hooks' route."""
+    from sklearn.datasets import make_blobs
+
+    from emmix import GaussianMixtureEM
+
+    X64, _ = make_blobs(n_samples=N_ROWS, n_features=16, centers=K, random_state=0)
+    rows = []
+    for dtype in (np.float64, np.float32):
+        X = X64.astype(dtype)
+        weights = np.ones(N_ROWS, dtype=dtype)
+        for cov in ("full", "tied", "diag", "spherical"):
+            gm = GaussianMixtureEM(K, covariance_type=cov, max_iter=2, random_state=0)
+            gm.fit(X)
+            params = gm._em_prepare(gm._em_load())
+            memo: dict = {}
+            hooks_memo: dict = {}  # its own fit-long memo, as in a fit
+            hooks = GaussianMixtureEM(K, covariance_type=cov)
+            hooks.__dict__.update(gm.__dict__)
+            hooks._em_fused_estep = lambda *args: None  # the hooks' route
+
+            def fused(_, gm=gm, X=X, weights=weights, params=params, memo=memo):
+                return gm._em_estep(X, weights, params, memo)
+
+            def by_hooks(
+                _, gm=hooks, X=X, weights=weights, params=params, memo=hooks_memo
+            ):
+                return gm._em_estep(X, weights, params, memo)
+
+            fused(None), by_hooks(None)  # compile, and fill the memo
+            fused_s, hooks_s = best_time([fused, by_hooks], lambda: None, repeat)
+            a, b = fused(None)[0], by_hooks(None)[0]
+            diff = max(
+                float(np.max(np.abs(a[key] - b[key])) / np.max(np.abs(b[key])))
+                for key in b
+            )
+            rows.append(
+                {
+                    "cov": cov,
+                    "dtype": np.dtype(dtype).name,
+                    "hooks ms": f"{hooks_s * 1e3:.3f}",
+                    "fused ms": f"{fused_s * 1e3:.3f}" if has_numba() else "-",
+                    "speed-up": f"{hooks_s / fused_s:.2f}x" if has_numba() else "-",
+                    "max rel diff": f"{diff:.1e}",
+                }
+            )
+    return rows
+
+
 def _product_row(name, dtype, numpy_s, ours_s):
     return {
         "product": name,
@@ -134,6 +186,9 @@ def main(argv=None):
         table(rows, list(rows[0]))
         print("== Long, thin products (d = 16) ==")
         rows = product_rows(max(args.repeat // 4, 10))
+        table(rows, list(rows[0]))
+        print("== A chunk's E-step (d = 16, K = 16): fused against the hooks ==")
+        rows = fused_rows(max(args.repeat // 4, 10))
         table(rows, list(rows[0]))
     return 0
 
