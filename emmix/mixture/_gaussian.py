@@ -1117,13 +1117,10 @@ default='kmeans'
     def _weighted_log_prob(self, X, params, cache=None):
         if "_consts" not in params:
             params = self._em_prepare(params)
-        if self._kernel in ("diag", "spherical"):
-            mask = memoized(cache, "nan_mask", lambda: _nan_mask(X), large=True)
-            if mask is not None:
-                return self._whole_chunk_log_prob(X, mask, params, cache)
-            rows = None
-        else:
-            rows = missing_rows(X, cache)
+        gaps = self._chunk_gaps(X, cache)
+        if gaps is not None and self._kernel in ("diag", "spherical"):
+            return self._whole_chunk_log_prob(X, gaps, params, cache)
+        rows = gaps
         if rows is None:  # complete data: the fast path, untouched
             return log_gaussian_prob_prepared(
                 X, params["_consts"], self._kernel, cache=cache
@@ -1159,6 +1156,17 @@ default='kmeans'
             cache["missing"] = (rows, sub_cache, fill)
         return out
 
+    def _chunk_gaps(self, X, cache):
+        """The chunk's missing entries as its route needs them, or None.
+
+        Diagonal and spherical covariances: the NaN mask (every row takes
+        one route); full and tied: :func:`missing_rows` (complete rows and
+        rows with gaps apart). Kept in the chunk's fit-long memo.
+        """
+        if self._kernel in ("diag", "spherical"):
+            return memoized(cache, "nan_mask", lambda: _nan_mask(X), large=True)
+        return missing_rows(X, cache)
+
     def _em_fused_estep(self, X, sample_weight, params, cache):
         # Complete rows: the whole E-step in one compiled pass over the
         # chunk (see compiled_fused_estep), where numba is there; full
@@ -1169,7 +1177,7 @@ default='kmeans'
             "_consts" not in params
             or "whiten" in params["_consts"]  # full, whitened: numpy's route
             or type(X) is not np.ndarray
-            or memoized(cache, "nan_mask", lambda: _nan_mask(X), large=True) is not None
+            or self._chunk_gaps(X, cache) is not None
         ):
             return None
         consts = params["_consts"]
