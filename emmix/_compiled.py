@@ -16,14 +16,17 @@ last place (float64: 5e-16 relative; float32: 4e-7).
 The Gaussians' whole E-step on complete rows is fused on top of it
 (:func:`compiled_fused_estep`): block by block, features, both matrix
 products (BLAS, called from the compiled code), normalisation and sums,
-the chunk's (n, K) arrays never written to memory.
+the chunk's (n, K) arrays never written to memory. So is that of full
+covariances on rows with missing entries (:func:`compiled_fused_missing_full`):
+the conditional covariances of every pattern, then each block's products,
+conditioning, normalisation and sums in one pass.
 
 numba is optional (``pip install emmix[fast]``); without it, or with the
 environment variable ``EMMIX_NO_NUMBA`` set, every caller takes its numpy
 path. Kernels are compiled on first use (about 2 s, cached on disk by numba
 afterwards), and used only for inputs large enough to repay it
-(:func:`compiled_for`). The E-step of Gaussian rows with missing values has
-kernels of its own (below), with their numpy twins in
+(:func:`compiled_for`). The hooks' E-step of Gaussian rows with missing
+values has kernels of its own (below), with their numpy twins in
 ``emmix._conditional_gaussian``.
 """
 
@@ -43,12 +46,14 @@ __all__ = [
     "compiled_covariance_sum",
     "compiled_for",
     "compiled_fused_estep",
+    "compiled_fused_missing_full",
     "compiled_normalize",
     "compiled_shared_pattern_stats",
     "compiled_shared_pattern_terms",
     "compiled_spread_group",
     "compiled_weighted_filled",
     "has_numba",
+    "missing_full_workspace",
 ]
 
 #: Entries (n * K) below which the compiled normalisation is not used: a
@@ -61,6 +66,7 @@ _BLOCK = 256
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 in its leading 32 bits
 _LN2_LO = 1.90821492927058770002e-10  # the rest of ln 2
+_LOG_2PI = math.log(2.0 * math.pi)
 
 
 def compiled_for(n_entries: int) -> bool:
@@ -380,17 +386,24 @@ def _fused_tied_kernel(single: bool):
 _fused_buffers = threading.local()
 
 
-def _buffers(dtype, rows, n_components, n_terms):
+def _buffers(dtype, rows, n_components, n_terms, block=None):
     """Per-thread block buffers of the fused E-steps, one per entry of
     ``rows`` (its number of rows), reused (a new array of that size per
-    chunk costs page faults); and the block's number of columns."""
-    block = max(_BLOCK, _FUSED_MULTIPLY_ADDS // (n_components * n_terms))
+    chunk costs page faults); the block's number of columns is ``block``
+    or fits the products under OpenBLAS's small-matrix threshold."""
+    if block is None:
+        block = max(_BLOCK, _FUSED_MULTIPLY_ADDS // (n_components * n_terms))
     key = (np.dtype(dtype).char, tuple(rows), n_components, block)
     kept = getattr(_fused_buffers, "kept", None)
-    if kept is None or kept[0] != key:
-        kept = (key, tuple(np.empty(r * block, dtype=dtype) for r in rows))
-        _fused_buffers.kept = kept
-    return kept[1]
+    if kept is None:
+        kept = _fused_buffers.kept = {}
+    if key not in kept:
+        # A few kinds at a time (a fit's chunks with and without gaps take
+        # different kernels); a new fit of another shape starts afresh.
+        if len(kept) >= 4:
+            kept.clear()
+        kept[key] = tuple(np.empty(r * block, dtype=dtype) for r in rows)
+    return kept[key]
 
 
 def compiled_fused_estep(
@@ -494,6 +507,440 @@ def compiled_fused_estep(
     np.log(totals, out=totals)
     totals += tops
     return sums, second, totals
+
+
+@lru_cache(maxsize=2)
+def _missing_full_kernels(single: bool):
+    """The fused E-step of full covariances on rows with gaps (see
+    :func:`compiled_fused_missing_full`): the patterns' conditional
+    covariances, then the rows block by block."""
+    from numba import njit
+
+    real = np.float32 if single else np.float64
+    zero, half, one = real(0.0), real(0.5), real(1.0)
+    normalize = _normalize_kernel(single)
+
+    @njit(**_KERNEL_OPTIONS)
+    def pattern_inverses(  # pragma: no cover - compiled
+        precision, n_missing, missing, offsets, cov, log_det_mm, a, inverse, s, pivots
+    ):
+        # C = Q_mm^-1 of every pattern and component by Cholesky (Q_mm = L
+        # L^T, C = L^-T L^-1), row-major at cov[offsets[p] + k m^2], and
+        # log det Q_mm. False at a block that is not positive definite (the
+        # caller's numpy route names it). The patterns come in runs of the
+        # same m; a run's patterns are the innermost loop, indexed from 0
+        # on views of one entry's row (so that it vectorises: a loop over
+        # one pattern's handful of entries was mostly overhead).
+        # a: L (lower), inverse: L^-1, entry-major (d * d, n_patterns).
+        n_components = precision.shape[0]
+        n_patterns = n_missing.shape[0]
+        first = 0
+        while first < n_patterns:
+            m = n_missing[first]
+            stop = first + 1
+            while stop < n_patterns and n_missing[stop] == m:
+                stop += 1
+            run = stop - first
+            for k in range(n_components):
+                q = precision[k]
+                for i in range(m):
+                    for j in range(i + 1):
+                        entry = a[i * m + j]
+                        for r in range(run):
+                            p = first + r
+                            entry[r] = q[missing[p, i], missing[p, j]]
+                for r in range(run):
+                    pivots[r] = 1.0
+                for j in range(m):
+                    diagonal = a[j * m + j]
+                    for r in range(run):
+                        s[r] = diagonal[r]
+                    for t in range(j):
+                        jt = a[j * m + t]
+                        for r in range(run):
+                            s[r] -= jt[r] * jt[r]
+                    positive = True
+                    for r in range(run):
+                        positive &= s[r] > zero and s[r] < np.inf
+                    if not positive:
+                        return False
+                    reciprocal = inverse[j * m + j]
+                    for r in range(run):
+                        pivots[r] *= s[r]
+                        root = math.sqrt(s[r])
+                        diagonal[r] = root
+                        reciprocal[r] = one / root
+                    for i in range(j + 1, m):
+                        for r in range(run):
+                            s[r] = a[i * m + j, r]
+                        for t in range(j):
+                            it, jt = a[i * m + t], a[j * m + t]
+                            for r in range(run):
+                                s[r] -= it[r] * jt[r]
+                        ij = a[i * m + j]
+                        for r in range(run):
+                            ij[r] = s[r] * reciprocal[r]
+                for r in range(run):
+                    if 0.0 < pivots[r] < np.inf:
+                        log_det_mm[first + r, k] = math.log(pivots[r])
+                    else:  # beyond float64's range: a logarithm per pivot
+                        log_det = 0.0
+                        for i in range(m):
+                            log_det += 2.0 * math.log(a[i * m + i, r])
+                        log_det_mm[first + r, k] = log_det
+                # L^-1 below its diagonal, row by row.
+                for i in range(1, m):
+                    ii = inverse[i * m + i]
+                    for j in range(i):
+                        for r in range(run):
+                            s[r] = zero
+                        for t in range(j, i):
+                            it, tj = a[i * m + t], inverse[t * m + j]
+                            for r in range(run):
+                                s[r] -= it[r] * tj[r]
+                        ij = inverse[i * m + j]
+                        for r in range(run):
+                            ij[r] = s[r] * ii[r]
+                # C[i, j] = sum over t >= i of L^-1[t, i] L^-1[t, j], j <= i.
+                for i in range(m):
+                    for j in range(i + 1):
+                        for r in range(run):
+                            s[r] = zero
+                        for t in range(i, m):
+                            ti, tj = inverse[t * m + i], inverse[t * m + j]
+                            for r in range(run):
+                                s[r] += ti[r] * tj[r]
+                        for r in range(run):
+                            base = offsets[first + r] + k * m * m
+                            cov[base + i * m + j] = s[r]
+                            cov[base + j * m + i] = s[r]
+            first = stop
+        return True
+
+    @njit(**_KERNEL_OPTIONS)
+    def rows_pass(  # pragma: no cover - compiled
+        ZT,
+        OT,
+        shift,
+        row_pattern,
+        n_missing,
+        missing,
+        stacked,
+        means,
+        q_means,
+        mean_norms,
+        log_weights,
+        constant,
+        offsets,
+        cov,
+        log_det_mm,
+        log_2pi,
+        cancel,
+        floor,
+        weights,
+        buffers,
+        pattern_weights,
+        s1,
+        s2,
+        nk,
+        totals,
+        tops,
+    ):
+        d, n = ZT.shape
+        n_components = means.shape[0]
+        y_flat, p_flat, f_flat, l_flat, r_flat = buffers
+        block = l_flat.shape[0] // n_components
+        b = np.empty(d, dtype=real)
+        quad = np.empty(block, dtype=real)
+        first = np.empty(d, dtype=real)
+        outer = np.empty((d, d), dtype=real)
+        s1[:, :] = zero
+        s2[:, :, :] = zero
+        nk[:] = zero
+        pattern_weights[:, :] = zero
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            rows = stop - start
+            # y = x - c, 0 at the missing entries.
+            Y = y_flat[: d * rows].reshape(d, rows)
+            for i in range(d):
+                c = shift[i]
+                z = ZT[i, start:stop]
+                o = OT[i, start:stop]
+                for j in range(rows):
+                    Y[i, j] = (z[j] - c) * o[j]
+            # Q_k y of every component in one product, then Q_k u = Q_k y -
+            # Q_k a_k, u^T Q_k u and the filled rows' start y.
+            P = p_flat[: n_components * d * rows].reshape(n_components * d, rows)
+            np.dot(stacked, Y, P)
+            F = f_flat[: n_components * d * rows].reshape(n_components * d, rows)
+            L = l_flat[: n_components * rows].reshape(n_components, rows)
+            for k in range(n_components):
+                for j in range(rows):
+                    quad[j] = zero
+                for i in range(d):
+                    qa = q_means[k, i]
+                    a = means[k, i]
+                    product = P[k * d + i]
+                    y = Y[i]
+                    filled = F[k * d + i]
+                    for j in range(rows):
+                        v = product[j] - qa
+                        product[j] = v
+                        quad[j] += v * (y[j] - a)
+                        filled[j] = y[j]
+                for j in range(rows):
+                    L[k, j] = quad[j]
+            # Each row's missing entries: b = (Q_k u)_m, delta = -C b (the
+            # conditional mean, x̂_m - c_m), and r̂^T Q r̂ = u^T Q u - b^T C b.
+            for j in range(rows):
+                p = row_pattern[start + j]
+                m = n_missing[p]
+                observed_term = (d - m) * log_2pi
+                for k in range(n_components):
+                    size = L[k, j]
+                    explained = zero
+                    base = offsets[p] + k * m * m
+                    for s in range(m):
+                        b[s] = P[k * d + missing[p, s], j]
+                    for s in range(m):
+                        acc = zero
+                        for t in range(m):
+                            acc += cov[base + s * m + t] * b[t]
+                        F[k * d + missing[p, s], j] = -acc
+                        explained -= b[s] * acc
+                    if m == d:  # nothing observed: the prior alone
+                        L[k, j] = log_weights[k]
+                        continue
+                    total = size + explained
+                    bound = cancel * (total if total > one else one)
+                    if not (size + mean_norms[k] <= bound):
+                        return start + j  # cancels too much: the numpy route
+                    L[k, j] = constant[k] - half * (
+                        total + log_det_mm[p, k] + observed_term
+                    )
+            if normalize(L, floor, totals[start:stop], tops[start:stop]) < rows:
+                return start
+            R = r_flat[: n_components * rows].reshape(n_components, rows)
+            for k in range(n_components):
+                for j in range(rows):
+                    w = L[k, j]
+                    if weights.shape[0]:
+                        w *= weights[start + j]
+                    R[k, j] = math.sqrt(w)
+                    nk[k] += w
+                    pattern_weights[row_pattern[start + j], k] += w
+            # sqrt(w) (x̂ - c): S1 its product with sqrt(w), S2 its outer
+            # products (BLAS: a sum in a loop here would not vectorise).
+            for k in range(n_components):
+                root = R[k]
+                for i in range(d):
+                    filled = F[k * d + i]
+                    for j in range(rows):
+                        filled[j] *= root[j]
+                weighted = F[k * d : (k + 1) * d]
+                np.dot(weighted, root, first)
+                np.dot(weighted, weighted.T, outer)
+                for i in range(d):
+                    s1[k, i] += first[i]
+                    for t in range(d):
+                        s2[k, i, t] += outer[i, t]
+        # sum_i w_ik C_k,p(i): once per pattern.
+        for p in range(n_missing.shape[0]):
+            m = n_missing[p]
+            for k in range(n_components):
+                w = pattern_weights[p, k]
+                base = offsets[p] + k * m * m
+                for s in range(m):
+                    a = missing[p, s]
+                    for t in range(m):
+                        s2[k, a, missing[p, t]] += w * cov[base + s * m + t]
+        return n
+
+    return pattern_inverses, rows_pass
+
+
+def missing_full_workspace(patterns, n_components, n_features, dtype):
+    """The arrays :func:`compiled_fused_missing_full` works in, for its rows.
+
+    They depend on the rows' patterns only: a fit keeps them per chunk (new
+    arrays of this size on every pass cost page faults, more so in a thread
+    other than the main one, whose memory is handed back more eagerly).
+    """
+    n_missing = patterns[1]
+    n_patterns = len(n_missing)
+    sizes = n_components * n_missing * n_missing
+    offsets = np.zeros(n_patterns, dtype=np.intp)
+    np.cumsum(sizes[:-1], out=offsets[1:])
+    entries = n_features * n_features
+    return (
+        offsets,
+        np.empty(int(sizes.sum()), dtype=dtype),  # C of every pattern
+        np.empty((n_patterns, n_components), dtype=dtype),  # log det Q_mm
+        np.empty((n_patterns, n_components), dtype=dtype),  # weights
+        np.empty(len(patterns[0]), dtype=dtype),  # each row's top
+        np.empty((entries, n_patterns), dtype=dtype),  # L
+        np.empty((entries, n_patterns), dtype=dtype),  # L^-1
+        np.empty(n_patterns, dtype=dtype),
+        np.empty(n_patterns),  # pivots' products, float64
+    )
+
+
+#: Elements (n_components * n_features * rows) of each of the missing-value
+#: kernel's per-block arrays: the block's products and filled rows stay in
+#: the L2 cache together.
+_MISSING_BLOCK_ELEMENTS = 2**14
+
+
+def compiled_fused_missing_full(
+    ZT,
+    OT,
+    shift,
+    patterns,
+    precision,
+    means,
+    log_det,
+    log_weights,
+    log_floor,
+    sample_weight,
+    *,
+    cancel,
+    max_norm,
+    workspace=None,
+):
+    """A full-covariance chunk's E-step with missing entries, compiled.
+
+    The numpy route (``emmix._conditional_gaussian``'s expanded
+    conditioning) in one pass: for each pattern of missing entries and each
+    component, ``C = Q_mm^-1`` by Cholesky; then, block by block of rows,
+    ``Q_k u`` (``u = y - a_k``, ``y = x - c`` zero-filled, ``a_k = mu_k -
+    c``) of all components in one product, ``u^T Q_k u``, ``b = (Q_k
+    u)_m``, the conditional mean ``x̂_m - c_m = -C b`` and ``r̂^T Q r̂ = u^T
+    Q u - b^T C b``, the log-densities of the observed entries, their
+    normalisation, and the statistics ``sum w (x̂ - c)`` and ``sum w ((x̂ -
+    c)(x̂ - c)^T + C)`` (the products by BLAS). Complete rows are the
+    pattern with nothing missing. Equal to the numpy route up to rounding.
+
+    Parameters
+    ----------
+    ZT, OT : ndarray of shape (n_features, n_samples)
+        The rows with 0 at their missing entries, and 1 where observed (0
+        where missing), transposed, C-ordered.
+    shift : ndarray of shape (n_features,)
+        ``c``.
+    patterns : tuple of ndarray
+        ``(row_pattern, n_missing, missing)``: each row's pattern, each
+        pattern's number of missing entries and its missing columns
+        (n_patterns, n_features), first ones used.
+    precision : ndarray of shape (n_components, n_features, n_features)
+    means : ndarray of shape (n_components, n_features)
+        ``a_k = mu_k - c``.
+    log_det : ndarray of shape (n_components,)
+        ``log det Sigma_k``.
+    log_weights : ndarray of shape (n_components,)
+    log_floor : float
+    sample_weight : ndarray of shape (n_samples,) or None
+        Non-negative; None for unit weights.
+    cancel : float
+        A row whose ``u^T Q u + a^T Q a`` exceeds ``cancel`` times its
+        ``max(r̂^T Q r̂, 1)`` sends the chunk to the numpy route (which
+        recomputes such rows).
+    max_norm : float
+        The largest ``a_k^T Q_k a_k`` taken (the expansion around ``c``
+        cancels terms of that size); beyond it the numpy route.
+    workspace : tuple of ndarray, default=None
+        :func:`missing_full_workspace` of the same rows, if kept.
+
+    Returns
+    -------
+    result : tuple or None
+        ``(s1, s2, nk, log_norm)``: ``sum w (x̂ - c)`` (n_components,
+        n_features), ``sum w ((x̂ - c)(x̂ - c)^T + C)`` (n_components,
+        n_features, n_features), ``sum w`` (n_components,) and ``log p(x_o)``
+        of every row (n_samples,). None where the kernel does not apply (no
+        numba, neither float64 nor float32, too little work, a mean too far
+        from ``c``, a block not positive definite, a row that cancels too
+        much or whose log-densities are all -inf, or inf or NaN): the caller
+        then takes the numpy route.
+    """
+    dtype = ZT.dtype
+    d, n = ZT.shape
+    n_components = means.shape[0]
+    if (
+        dtype not in (np.float64, np.float32)
+        or not (ZT.flags.c_contiguous and OT.flags.c_contiguous)
+        or not compiled_for(n * n_components)
+    ):
+        return None
+    row_pattern, n_missing, missing = patterns
+    single = dtype == np.float32
+    real = dtype.type
+    pattern_inverses, rows_pass = _missing_full_kernels(single)
+    precision = np.ascontiguousarray(precision, dtype=dtype)
+    means = np.ascontiguousarray(means, dtype=dtype)
+    q_means = np.einsum("kde,ke->kd", precision, means)
+    mean_norms = np.einsum("kd,kd->k", q_means, means)
+    if not np.all(mean_norms <= max_norm):
+        return None
+    if workspace is None:
+        workspace = missing_full_workspace(patterns, n_components, d, dtype)
+    offsets, cov, log_det_mm, pattern_weights, tops, *work = workspace
+    if not pattern_inverses(
+        precision, n_missing, missing, offsets, cov, log_det_mm, *work
+    ):
+        return None
+    log_weights = np.asarray(log_weights, dtype=dtype)
+    constant = (log_weights - 0.5 * np.asarray(log_det, dtype=dtype)).astype(dtype)
+    block = max(16, min(2048, _MISSING_BLOCK_ELEMENTS // (n_components * d)))
+    buffers = _buffers(
+        dtype,
+        (d, n_components * d, n_components * d, n_components, n_components),
+        n_components,
+        1,
+        block=block,
+    )
+    s1 = np.empty((n_components, d), dtype=dtype)
+    s2 = np.empty((n_components, d, d), dtype=dtype)
+    nk = np.empty(n_components, dtype=dtype)
+    totals = np.empty(n, dtype=dtype)
+    weights = (
+        np.empty(0, dtype=dtype)
+        if sample_weight is None
+        else sample_weight.astype(dtype, copy=False)
+    )
+    done = rows_pass(
+        ZT,
+        OT,
+        np.ascontiguousarray(shift, dtype=dtype),
+        row_pattern,
+        n_missing,
+        missing,
+        precision.reshape(n_components * d, d),
+        means,
+        q_means,
+        mean_norms,
+        log_weights,
+        constant,
+        offsets,
+        cov,
+        log_det_mm,
+        real(_LOG_2PI),
+        real(cancel),
+        real(log_floor),
+        weights,
+        buffers,
+        pattern_weights,
+        s1,
+        s2,
+        nk,
+        totals,
+        tops,
+    )
+    if done < n:
+        return None
+    np.log(totals, out=totals)
+    totals += tops
+    return s1, s2, nk, totals
 
 
 # The kernels below serve the E-step of rows with missing entries

@@ -195,6 +195,9 @@ def test_missing_value_fits_equal_the_numpy_path(monkeypatch, covariance_type):
         return kernel(*args, **kwargs)
 
     monkeypatch.setattr(_conditional_gaussian, "compiled_condition_group", counted)
+    # The hooks' route (full covariances have a fused route of their own,
+    # tested below).
+    monkeypatch.setattr(GaussianMixtureEM, "_em_fused_estep", lambda *args: None)
     compiled = fit()
     assert calls  # the kernels ran
     monkeypatch.setattr(_compiled, "has_numba", lambda: False)
@@ -414,6 +417,166 @@ def test_fused_gaussian_fits_equal_the_hooks(monkeypatch, covariance_type):
 
     monkeypatch.setattr(_gaussian, "compiled_fused_estep", counted)
     check_fused_estep(make(), X)  # the conformance rule, on enough rows
+    fused = make().fit(X, sample_weight=sample_weight)
+    assert calls and all(calls)  # the fused route ran, on every chunk
+    monkeypatch.setattr(GaussianMixtureEM, "_em_fused_estep", lambda *args: None)
+    hooks = make().fit(X, sample_weight=sample_weight)
+    for name in ("weights_", "means_", "covariances_"):
+        a, b = getattr(fused, name), getattr(hooks, name)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * np.abs(b).max())
+    np.testing.assert_allclose(fused.lower_bound_, hooks.lower_bound_, rtol=1e-13)
+
+
+def _missing_data(rng, n, d, k, dtype, fraction=0.25):
+    """Rows of a k-component mixture with entries knocked out at random, a
+    few rows with nothing observed, and the mixture's parameters."""
+    means = rng.normal(0.0, 2.0, size=(k, d))
+    roots = rng.normal(size=(k, d, d)) / np.sqrt(d)
+    covariances = roots @ np.swapaxes(roots, 1, 2) + 0.3 * np.eye(d)
+    labels = rng.integers(k, size=n)
+    X = np.stack([rng.multivariate_normal(means[j], covariances[j]) for j in labels])
+    X[rng.random(X.shape) < fraction] = np.nan
+    X[:3] = np.nan  # nothing observed
+    weights = rng.dirichlet(np.ones(k))
+    return X.astype(dtype), weights, means, covariances
+
+
+def _by_hand_missing_estep(X, weights, means, covariances, shift, sample_weight):
+    """The E-step of rows with gaps from the covariances, pattern by pattern:
+    scipy's densities of the observed entries, the conditional means and
+    covariances of the missing ones (no precision matrix anywhere)."""
+    from scipy.stats import multivariate_normal
+
+    n, d = X.shape
+    k = len(weights)
+    mask = np.isnan(X)
+    log_prob = np.zeros((n, k))
+    filled = np.repeat(X[:, np.newaxis, :].astype(np.float64), k, axis=1)
+    cond_cov = np.zeros((n, k, d, d))
+    keys, inverse = np.unique(mask, axis=0, return_inverse=True)
+    for pattern, missing in enumerate(keys):
+        rows = np.flatnonzero(inverse.ravel() == pattern)
+        o, m = ~missing, missing
+        for j in range(k):
+            mu, sigma = means[j], covariances[j]
+            if o.any():
+                x_o = X[np.ix_(rows, o)].astype(np.float64)
+                log_prob[rows, j] = multivariate_normal(
+                    mu[o], sigma[np.ix_(o, o)]
+                ).logpdf(x_o)
+                gain = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, m)]).T
+                fill = mu[m] + (x_o - mu[o]) @ gain.T
+                block = sigma[np.ix_(m, m)] - gain @ sigma[np.ix_(o, m)]
+            else:
+                fill = np.broadcast_to(mu[m], (len(rows), m.sum()))
+                block = sigma[np.ix_(m, m)]
+            filled[np.ix_(rows, [j], m)] = fill[:, np.newaxis, :]
+            cond_cov[np.ix_(rows, [j], m, m)] = block
+    log_prob += np.log(weights)
+    log_norm = logsumexp(log_prob, axis=1)
+    resp = np.exp(log_prob - log_norm[:, np.newaxis])
+    if sample_weight is not None:
+        resp *= sample_weight[:, np.newaxis]
+    centred = filled - shift
+    s1 = np.einsum("nk,nkd->kd", resp, centred)
+    s2 = np.einsum("nk,nkd,nke->kde", resp, centred, centred)
+    s2 += np.einsum("nk,nkde->kde", resp, cond_cov)
+    return s1, s2, resp.sum(axis=0), log_norm
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fused_missing_full_by_hand(dtype, weighted):
+    from emmix.mixture._gaussian_missing import fused_missing_full
+
+    rng = np.random.default_rng(7)
+    n, d, k = 9000, 5, 4  # several of the kernel's blocks, and a partial one
+    X, weights, means, covariances = _missing_data(rng, n, d, k, dtype)
+    shift = (weights @ means + 0.1).astype(dtype)
+    prec_chol = np.linalg.cholesky(np.linalg.inv(covariances)).astype(dtype)
+    sample_weight = rng.integers(0, 4, size=n).astype(dtype) if weighted else None
+    floor = np.log(np.finfo(dtype).tiny)  # nothing floored: the exact softmax
+    stats, log_norm = fused_missing_full(
+        X,
+        means.astype(dtype),
+        prec_chol,
+        np.log(weights).astype(dtype),
+        shift,
+        sample_weight,
+        floor,
+        None,
+    )
+    # The precisions the kernel sees are those of prec_chol, rounded.
+    covariances = np.linalg.inv(
+        prec_chol.astype(np.float64) @ np.swapaxes(prec_chol, 1, 2)
+    )
+    s1, s2, nk, expected_log_norm = _by_hand_missing_estep(
+        X, weights, means.astype(dtype), covariances, shift, sample_weight
+    )
+    rtol = 1e-11 if dtype == np.float64 else 2e-4
+    np.testing.assert_allclose(
+        log_norm, expected_log_norm, rtol=0, atol=rtol * np.abs(expected_log_norm).max()
+    )
+    rows, cols = np.triu_indices(d)
+    for got, expected in ((stats["s1"], s1), (stats["s2"], s2[:, rows, cols])):
+        assert np.all(np.abs(got - expected) <= rtol * np.abs(expected).max(axis=0))
+    np.testing.assert_allclose(stats["nk"], nk, rtol=rtol)
+
+
+def test_fused_missing_full_declines_what_it_cannot_do():
+    from emmix.mixture._gaussian_missing import fused_missing_full
+
+    rng = np.random.default_rng(8)
+    n, d, k = 9000, 2, 4
+    X, weights, means, covariances = _missing_data(rng, n, d, k, np.float64)
+    prec_chol = np.linalg.cholesky(np.linalg.inv(covariances))
+    args = (X, means, prec_chol, np.log(weights), weights @ means)
+    assert fused_missing_full(*args, None, -700.0, None)[0] is not None
+    # Negative weights (no square root), a mean far from the centre in its
+    # own units (the expansion would cancel too much), too little work.
+    negative = np.ones(n)
+    negative[5] = -1.0
+    assert fused_missing_full(*args, negative, -700.0, None) == (None, None)
+    far = (*args[:4], weights @ means + 1000.0)
+    assert fused_missing_full(*far, None, -700.0, None) == (None, None)
+    small = (X[:100], *args[1:])
+    assert fused_missing_full(*small, None, -700.0, None) == (None, None)
+    # A row whose missing entry its observed one pins far from the zero
+    # fill: u^T Q u cancels more than CANCELLATION_MAX against b^T C b.
+    tight = np.array([[1.0, 0.999999], [0.999999, 1.0]])
+    prec_tight = np.linalg.cholesky(np.linalg.inv(np.stack([tight] * k)))
+    X_far = X.copy()
+    X_far[10] = [60.0, np.nan]
+    zero_means = np.zeros((k, d))
+    tight_args = (X_far, zero_means, prec_tight, np.log(weights), np.zeros(d))
+    assert fused_missing_full(*tight_args, None, -700.0, None) == (None, None)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fused_missing_fits_equal_the_hooks(monkeypatch):
+    from sklearn.datasets import make_blobs
+
+    from emmix import GaussianMixtureEM
+    from emmix.mixture import _gaussian_missing
+    from emmix.utils.estimator_checks import check_fused_estep
+
+    X, _ = make_blobs(n_samples=16_000, n_features=6, centers=3, random_state=0)
+    X[np.random.default_rng(1).random(X.shape) < 0.25] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 1.0
+    sample_weight = np.random.default_rng(5).integers(0, 3, size=len(X))
+    make = lambda: GaussianMixtureEM(  # noqa: E731
+        3, covariance_type="full", max_iter=8, tol=0, random_state=0
+    )
+    calls = []
+    kernel = _gaussian_missing.compiled_fused_missing_full
+
+    def counted(*args, **kwargs):
+        result = kernel(*args, **kwargs)
+        calls.append(result is not None)  # the kernel took the chunk
+        return result
+
+    monkeypatch.setattr(_gaussian_missing, "compiled_fused_missing_full", counted)
+    check_fused_estep(make(), X)  # the conformance rule, on rows with gaps
     fused = make().fit(X, sample_weight=sample_weight)
     assert calls and all(calls)  # the fused route ran, on every chunk
     monkeypatch.setattr(GaussianMixtureEM, "_em_fused_estep", lambda *args: None)

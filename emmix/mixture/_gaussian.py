@@ -44,6 +44,7 @@ from ._covariance_structures import (
 )
 from ._gaussian_missing import (
     conditional_means,
+    fused_missing_full,
     missing_log_prob,
     missing_rows,
     missing_stats,
@@ -1173,14 +1174,14 @@ default='kmeans'
         # covariances where their log-densities are expanded (d <= 32, means
         # not too far in their own units, see EXPANDED_MAX_NORM).
         kind = self._kernel
-        if (
-            "_consts" not in params
-            or "whiten" in params["_consts"]  # full, whitened: numpy's route
-            or type(X) is not np.ndarray
-            or self._chunk_gaps(X, cache) is not None
-        ):
+        if "_consts" not in params or type(X) is not np.ndarray:
             return None
         consts = params["_consts"]
+        if self._chunk_gaps(X, cache) is not None:
+            # Rows with gaps: full covariances have a kernel of their own.
+            return self._fused_missing_estep(X, sample_weight, params, cache)
+        if "whiten" in consts:  # full, whitened: numpy's route
+            return None
         sums, second, log_norm = compiled_fused_estep(
             _rows_T(X, cache),
             consts["shift"],
@@ -1203,6 +1204,23 @@ default='kmeans'
         else:  # [c^2; c; 1]
             stats = {"s2": sums[:, :d], "s1": sums[:, d : 2 * d], "nk": sums[:, 2 * d]}
         return {key: value.copy() for key, value in stats.items()}, log_norm
+
+    def _fused_missing_estep(self, X, sample_weight, params, cache):
+        """Full covariances, a chunk with gaps: its whole E-step compiled
+        (see :func:`fused_missing_full`), or None."""
+        if self._kernel != "full":
+            return None
+        stats, log_norm = fused_missing_full(
+            X,
+            params["means"],
+            params["precisions_cholesky"],
+            params["_log_weights"],
+            params["_consts"]["shift"],
+            sample_weight,
+            log_floor(X.dtype),
+            cache,
+        )
+        return None if stats is None else (stats, log_norm)
 
     def _em_chunk_order(self, X):
         # Full and tied covariances with missing values: complete rows first,

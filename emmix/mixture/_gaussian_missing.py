@@ -15,7 +15,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._compiled import compiled_fused_missing_full, missing_full_workspace
 from .._conditional_gaussian import (
+    CANCELLATION_MAX,
+    EXPANDED_MAX_NORM,
     condition_on_observed,
     condition_on_observed_diag,
     condition_on_observed_expanded,
@@ -37,6 +40,7 @@ from ..base import memoized
 __all__ = [
     "MissingRows",
     "conditional_means",
+    "fused_missing_full",
     "missing_log_prob",
     "missing_rows",
     "missing_stats",
@@ -487,3 +491,90 @@ def conditional_means(fill, X, mask):
         missing = fill["filled"] + means[:, np.newaxis, :]
     xhat = np.where(mask, missing, X).astype(X.dtype, copy=False)
     return np.swapaxes(xhat, 0, 1)
+
+
+def _pattern_table(X):
+    """A chunk's rows as :func:`~emmix._compiled.compiled_fused_missing_full`
+    takes them: zero-filled and observed, transposed, and the patterns
+    (the complete rows are pattern 0, with nothing missing)."""
+    mask = np.isnan(X)
+    patterns = missing_patterns(mask)
+    n_samples, n_features = X.shape
+    n_patterns = 1 + sum(len(group.missing) for group in patterns.groups)
+    row_pattern = np.zeros(n_samples, dtype=np.intp)
+    n_missing = np.zeros(n_patterns, dtype=np.intp)
+    missing = np.zeros((n_patterns, n_features), dtype=np.intp)
+    start = 1
+    for group in patterns.groups:
+        count, m = group.missing.shape
+        row_pattern[group.rows] = start + group.pattern
+        n_missing[start : start + count] = m
+        missing[start : start + count, :m] = group.missing
+        start += count
+    zero_filled_t, observed_t = _transposed_rows(X, mask)
+    return zero_filled_t, observed_t, (row_pattern, n_missing, missing)
+
+
+def fused_missing_full(
+    X, means, precisions_cholesky, log_weights, shift, sample_weight, floor, cache
+):
+    """A full-covariance chunk with missing entries in one compiled pass.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The chunk's rows; NaN marks a missing entry.
+    means, precisions_cholesky : ndarray
+        As ``GaussianMixtureEM.means_`` and ``precisions_cholesky_`` (full).
+    log_weights : ndarray of shape (n_components,)
+    shift : ndarray of shape (n_features,)
+        The centring point of the statistics.
+    sample_weight : ndarray of shape (n_samples,) or None
+        None for unit weights.
+    floor : float
+        Floor of the log-responsibilities relative to each row's largest.
+    cache : dict or None
+        The chunk's cache: its fit-long memo keeps the rows' layout.
+
+    Returns
+    -------
+    stats : dict or None
+        ``s1``, packed ``s2`` (around ``shift``) and ``nk``, as
+        :func:`missing_stats` and the complete rows' statistics together;
+        None where the compiled kernel does not apply (the caller takes the
+        numpy route).
+    log_norm : ndarray of shape (n_samples,)
+    """
+    if sample_weight is not None and not np.all(sample_weight >= 0):
+        return None, None  # sqrt(w) below
+    zero_filled_t, observed_t, table = memoized(
+        cache, "pattern_table", lambda: _pattern_table(X), large=True
+    )
+    whiten = precisions_cholesky
+    n_components, n_features = means.shape
+    workspace = memoized(
+        cache,
+        "missing_workspace",
+        lambda: missing_full_workspace(table, n_components, n_features, X.dtype),
+        large=True,
+    )
+    out = compiled_fused_missing_full(
+        zero_filled_t,
+        observed_t,
+        shift,
+        table,
+        whiten @ np.swapaxes(whiten, 1, 2),
+        means - shift,
+        -2.0 * np.sum(np.log(np.diagonal(whiten, axis1=1, axis2=2)), axis=1),
+        log_weights,
+        floor,
+        sample_weight,
+        cancel=CANCELLATION_MAX,
+        max_norm=EXPANDED_MAX_NORM,
+        workspace=workspace,
+    )
+    if out is None:
+        return None, None
+    s1, s2, nk, log_norm = out
+    rows, cols = packed_pairs(X.shape[1])
+    return {"s1": s1, "s2": s2[:, rows, cols], "nk": nk}, log_norm
