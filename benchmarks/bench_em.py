@@ -20,9 +20,11 @@ not a dependency of emmix. It has no tied covariance, no ``reg_covar`` and a
 minimum-covariance rule of its own, so its log-likelihood column is only a
 check that it fitted the same model to a few digits.
 
-"% of peak" compares the arithmetic of an iteration (multiply-adds counted as
-two flops, to leading order) with this machine's measured matrix-product
-throughput (both cores, float64 or float32).
+"% of peak" compares the arithmetic emmix does in an iteration (multiply-adds
+counted as two flops, to leading order; see ``gaussian_flops``: for full
+covariances with up to 32 features about 60% of the standard algorithm's,
+as the second moments are packed) with this machine's measured
+matrix-product throughput (both cores, float64 or float32).
 
 Results are printed as tables and written to ``benchmarks/results/bench_em.json``.
 """
@@ -81,6 +83,15 @@ def per_iteration(make, X, a=2, b=7, repeat=2, **fit_kw) -> tuple[float, object]
     return times["one"], fitted["one"]
 
 
+#: Seconds of rest before each timed fit: the BLAS and OpenMP threads of the
+#: fit before (scikit-learn's numpy products, pomegranate's PyTorch) keep
+#: spinning for a while after their work, on the cores the next fit needs.
+#: Measured: our float32 fits timed right after a scikit-learn fit took
+#: 15-33% longer per iteration than after a 0.3 s rest (diag and spherical,
+#: 100,000 x 16, K = 16, 2 cores).
+SETTLE_SECONDS = 0.3
+
+
 def alternating_per_iteration(
     makers, X, a=2, b=7, repeat=2, per_name_data=False, **fit_kw
 ):
@@ -89,8 +100,10 @@ def alternating_per_iteration(
     ``makers`` maps a name to ``make(n_iter) -> estimator`` (anything with
     ``fit(X)``). In each round every implementation fits ``a`` then ``b``
     iterations, one after the other, so load on a shared machine falls on all
-    of them alike. With ``per_name_data``, ``X`` maps each name to its data.
-    Returns the per-iteration times and the ``b``-iteration fits.
+    of them alike; each timed fit starts after ``SETTLE_SECONDS`` of rest, so
+    that none runs beside the threads the one before left spinning. With
+    ``per_name_data``, ``X`` maps each name to its data. Returns the
+    per-iteration times and the ``b``-iteration fits.
     """
     best = {}
     fitted = {}
@@ -101,6 +114,7 @@ def alternating_per_iteration(
             for name, make in makers.items():
                 est = make(n_iter)
                 data = X[name] if per_name_data else X
+                time.sleep(SETTLE_SECONDS)
                 elapsed = _timed(lambda est=est, data=data: est.fit(data, **fit_kw))
                 key = (name, n_iter)
                 best[key] = min(best.get(key, np.inf), elapsed)
@@ -144,12 +158,24 @@ def gaussian_start(X, covariance_type, k, random_state=1):
 
 
 def gaussian_flops(covariance_type, n, d, k) -> float:
-    """Arithmetic of one iteration (multiply-adds counted as 2), to leading order."""
+    """Arithmetic of one emmix iteration (multiply-adds counted as 2), to
+    leading order: the E-step's two products per chunk.
+
+    Full covariances with at most ``PACKED_OUTER_MAX_FEATURES`` features
+    multiply the weights with the rows' packed features ``[c c^T (upper
+    triangle); c; 1]`` and the responsibilities with them again: ``d(d+1)/2
+    + d + 1`` terms, about 60% of the ``2 d^2`` of whitening plus second
+    moments (which wider ones do).
+    """
+    from emmix.mixture._gaussian import PACKED_OUTER_MAX_FEATURES
+
+    if covariance_type == "full" and d <= PACKED_OUTER_MAX_FEATURES:
+        return 4.0 * n * k * (d * (d + 1) / 2 + d + 1)
     return {
         "full": 4.0 * n * k * d * d,  # whitening n*K*d^2 + second moments n*K*d^2
-        "tied": 4.0 * n * d * d + 6.0 * n * k * d,
-        "diag": 8.0 * n * k * d,
-        "spherical": 6.0 * n * k * d,
+        "tied": 4.0 * n * d * d + 8.0 * n * k * d,  # R c, c c^T; two K-products
+        "diag": 8.0 * n * k * d,  # [c^2; c; 1] twice
+        "spherical": 4.0 * n * k * d,  # [|c|^2; c; 1] twice
     }[covariance_type]
 
 

@@ -531,14 +531,16 @@ def _missing_full_kernels(single: bool):
         # same m; a run's patterns are the innermost loop, indexed from 0
         # on views of one entry's row (so that it vectorises: a loop over
         # one pattern's handful of entries was mostly overhead).
-        # a: L (lower), inverse: L^-1, entry-major (d * d, n_patterns).
+        # a: L (lower), inverse: L^-1, entry-major (d * d, batch): up to
+        # batch patterns of a run at a time.
         n_components = precision.shape[0]
         n_patterns = n_missing.shape[0]
+        batch = a.shape[1]
         first = 0
         while first < n_patterns:
             m = n_missing[first]
             stop = first + 1
-            while stop < n_patterns and n_missing[stop] == m:
+            while stop < n_patterns and n_missing[stop] == m and stop - first < batch:
                 stop += 1
             run = stop - first
             for k in range(n_components):
@@ -773,17 +775,24 @@ def missing_full_workspace(patterns, n_components, n_features, dtype):
     offsets = np.zeros(n_patterns, dtype=np.intp)
     np.cumsum(sizes[:-1], out=offsets[1:])
     entries = n_features * n_features
+    # The factorisations work on batches of patterns (their arrays stay
+    # within about 2 MiB however many patterns the rows have).
+    batch = min(n_patterns, max(8, _PATTERN_BATCH_ENTRIES // entries))
     return (
         offsets,
         np.empty(int(sizes.sum()), dtype=dtype),  # C of every pattern
         np.empty((n_patterns, n_components), dtype=dtype),  # log det Q_mm
         np.empty((n_patterns, n_components), dtype=dtype),  # weights
         np.empty(len(patterns[0]), dtype=dtype),  # each row's top
-        np.empty((entries, n_patterns), dtype=dtype),  # L
-        np.empty((entries, n_patterns), dtype=dtype),  # L^-1
-        np.empty(n_patterns, dtype=dtype),
-        np.empty(n_patterns),  # pivots' products, float64
+        np.empty((entries, batch), dtype=dtype),  # L
+        np.empty((entries, batch), dtype=dtype),  # L^-1
+        np.empty(batch, dtype=dtype),
+        np.empty(batch),  # pivots' products, float64
     )
+
+
+#: Entries of each factorisation array of :func:`missing_full_workspace`.
+_PATTERN_BATCH_ENTRIES = 2**18
 
 
 #: Elements (n_components * n_features * rows) of each of the missing-value

@@ -393,29 +393,23 @@ def test_fused_estep_leaves_odd_rows_to_numpy():
     ) == (None, None, None)
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
-def test_fused_gaussian_fits_equal_the_hooks(monkeypatch, covariance_type):
-    from sklearn.datasets import make_blobs
-
+def _fused_fit_equals_the_hooks(monkeypatch, module, kernel_name, took, make, X):
+    """``module.kernel_name`` takes every chunk of a weighted fit (``took``
+    says it did from its result), the conformance rule holds, and the fit
+    equals the hooks' one."""
     from emmix import GaussianMixtureEM
-    from emmix.mixture import _gaussian
     from emmix.utils.estimator_checks import check_fused_estep
 
-    X, _ = make_blobs(n_samples=12_000, n_features=5, centers=4, random_state=0)
     sample_weight = np.random.default_rng(5).integers(0, 3, size=len(X))
-    make = lambda: GaussianMixtureEM(  # noqa: E731
-        4, covariance_type=covariance_type, max_iter=8, tol=0, random_state=0
-    )
     calls = []
-    kernel = _gaussian.compiled_fused_estep
+    kernel = getattr(module, kernel_name)
 
     def counted(*args, **kwargs):
         result = kernel(*args, **kwargs)
-        calls.append(result[0] is not None)  # the kernel took the chunk
+        calls.append(took(result))
         return result
 
-    monkeypatch.setattr(_gaussian, "compiled_fused_estep", counted)
+    monkeypatch.setattr(module, kernel_name, counted)
     check_fused_estep(make(), X)  # the conformance rule, on enough rows
     fused = make().fit(X, sample_weight=sample_weight)
     assert calls and all(calls)  # the fused route ran, on every chunk
@@ -425,6 +419,28 @@ def test_fused_gaussian_fits_equal_the_hooks(monkeypatch, covariance_type):
         a, b = getattr(fused, name), getattr(hooks, name)
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * np.abs(b).max())
     np.testing.assert_allclose(fused.lower_bound_, hooks.lower_bound_, rtol=1e-13)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_fused_gaussian_fits_equal_the_hooks(monkeypatch, covariance_type):
+    from sklearn.datasets import make_blobs
+
+    from emmix import GaussianMixtureEM
+    from emmix.mixture import _gaussian
+
+    X, _ = make_blobs(n_samples=12_000, n_features=5, centers=4, random_state=0)
+    make = lambda: GaussianMixtureEM(  # noqa: E731
+        4, covariance_type=covariance_type, max_iter=8, tol=0, random_state=0
+    )
+    _fused_fit_equals_the_hooks(
+        monkeypatch,
+        _gaussian,
+        "compiled_fused_estep",
+        lambda result: result[0] is not None,
+        make,
+        X,
+    )
 
 
 def _missing_data(rng, n, d, k, dtype, fraction=0.25):
@@ -484,11 +500,21 @@ def _by_hand_missing_estep(X, weights, means, covariances, shift, sample_weight)
     return s1, s2, resp.sum(axis=0), log_norm
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("weighted", [False, True])
-def test_fused_missing_full_by_hand(dtype, weighted):
+@pytest.mark.parametrize(
+    "dtype, weighted, batched",
+    [
+        (np.float64, False, False),
+        (np.float64, True, False),
+        (np.float32, False, False),
+        (np.float32, True, False),
+        (np.float64, False, True),
+    ],
+)
+def test_fused_missing_full_by_hand(monkeypatch, dtype, weighted, batched):
     from emmix.mixture._gaussian_missing import fused_missing_full
 
+    if batched:  # the patterns factorised 8 at a time
+        monkeypatch.setattr(_compiled, "_PATTERN_BATCH_ENTRIES", 1)
     rng = np.random.default_rng(7)
     n, d, k = 9000, 5, 4  # several of the kernel's blocks, and a partial one
     X, weights, means, covariances = _missing_data(rng, n, d, k, dtype)
@@ -558,30 +584,18 @@ def test_fused_missing_fits_equal_the_hooks(monkeypatch):
 
     from emmix import GaussianMixtureEM
     from emmix.mixture import _gaussian_missing
-    from emmix.utils.estimator_checks import check_fused_estep
 
     X, _ = make_blobs(n_samples=16_000, n_features=6, centers=3, random_state=0)
     X[np.random.default_rng(1).random(X.shape) < 0.25] = np.nan
     X[np.isnan(X).all(axis=1), 0] = 1.0
-    sample_weight = np.random.default_rng(5).integers(0, 3, size=len(X))
     make = lambda: GaussianMixtureEM(  # noqa: E731
         3, covariance_type="full", max_iter=8, tol=0, random_state=0
     )
-    calls = []
-    kernel = _gaussian_missing.compiled_fused_missing_full
-
-    def counted(*args, **kwargs):
-        result = kernel(*args, **kwargs)
-        calls.append(result is not None)  # the kernel took the chunk
-        return result
-
-    monkeypatch.setattr(_gaussian_missing, "compiled_fused_missing_full", counted)
-    check_fused_estep(make(), X)  # the conformance rule, on rows with gaps
-    fused = make().fit(X, sample_weight=sample_weight)
-    assert calls and all(calls)  # the fused route ran, on every chunk
-    monkeypatch.setattr(GaussianMixtureEM, "_em_fused_estep", lambda *args: None)
-    hooks = make().fit(X, sample_weight=sample_weight)
-    for name in ("weights_", "means_", "covariances_"):
-        a, b = getattr(fused, name), getattr(hooks, name)
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * np.abs(b).max())
-    np.testing.assert_allclose(fused.lower_bound_, hooks.lower_bound_, rtol=1e-13)
+    _fused_fit_equals_the_hooks(
+        monkeypatch,
+        _gaussian_missing,
+        "compiled_fused_missing_full",
+        lambda result: result is not None,
+        make,
+        X,
+    )
