@@ -549,7 +549,7 @@ def test_fused_missing_full_by_hand(monkeypatch, dtype, weighted, batched):
     np.testing.assert_allclose(stats["nk"], nk, rtol=rtol)
 
 
-def test_fused_missing_full_declines_what_it_cannot_do():
+def test_fused_missing_full_declines_what_it_cannot_do(monkeypatch):
     from emmix.mixture._gaussian_missing import fused_missing_full
 
     rng = np.random.default_rng(8)
@@ -576,6 +576,11 @@ def test_fused_missing_full_declines_what_it_cannot_do():
     zero_means = np.zeros((k, d))
     tight_args = (X_far, zero_means, prec_tight, np.log(weights), np.zeros(d))
     assert fused_missing_full(*tight_args, None, -700.0, None) == (None, None)
+    # Without numba nothing is built for the kernel, nor kept in the memo.
+    monkeypatch.setattr(_compiled, "has_numba", lambda: False)
+    cache = {"memo": {}}
+    assert fused_missing_full(*args, None, -700.0, cache) == (None, None)
+    assert cache["memo"] == {}
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -15,7 +15,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._compiled import compiled_fused_missing_full, missing_full_workspace
+from .._compiled import (
+    compiled_for,
+    compiled_fused_missing_full,
+    missing_full_workspace,
+)
 from .._conditional_gaussian import (
     CANCELLATION_MAX,
     EXPANDED_MAX_NORM,
@@ -545,8 +549,14 @@ def fused_missing_full(
         numpy route).
     log_norm : ndarray of shape (n_samples,)
     """
-    if sample_weight is not None and not np.all(sample_weight >= 0):
-        return None, None  # sqrt(w) below
+    if (
+        X.dtype not in (np.float64, np.float32)
+        or not compiled_for(X.shape[0] * len(means))
+        or (sample_weight is not None and not np.all(sample_weight >= 0))
+    ):
+        # Nothing kept for a kernel that will not run (no numba, too little
+        # work); negative weights have no square root.
+        return None, None
     zero_filled_t, observed_t, table = memoized(
         cache, "pattern_table", lambda: _pattern_table(X), large=True
     )
