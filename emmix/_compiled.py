@@ -238,17 +238,19 @@ _FUSED_MULTIPLY_ADDS = 960_000
 @lru_cache(maxsize=6)
 def _fused_kernel(single: bool, kind: str):
     """The fused E-step of :func:`compiled_fused_estep` for diagonal,
-    spherical or full covariances (built on first use)."""
+    spherical or full covariances, or for rows with missing entries under
+    independent features (built on first use)."""
     from numba import njit
 
     real = np.float32 if single else np.float64
     zero, one = real(0.0), real(1.0)
     normalize = _normalize_kernel(single)
     spherical, full = kind == "spherical", kind == "full"
+    missing = kind == "missing"
 
     @njit(**_KERNEL_OPTIONS)
     def fused_estep(  # pragma: no cover - compiled
-        XT, shift, W, floor, weights, z_flat, l_flat, sums, totals, tops
+        XT, OT, shift, W, floor, weights, z_flat, l_flat, sums, totals, tops
     ):
         d, n = XT.shape
         n_components, n_terms = W.shape
@@ -257,7 +259,9 @@ def _fused_kernel(single: bool, kind: str):
         sums[:, :] = zero
         # Where the centred rows c = x - shift go among the features:
         # [c^2; c; 1] (diagonal), [|c|^2; c; 1] (spherical), [packed c c^T;
-        # c; 1] (full: the upper triangle, row by row, as np.triu_indices).
+        # c; 1] (full: the upper triangle, row by row, as np.triu_indices);
+        # with missing entries [y^2; y; o; 1 - o; 1], y = (x - shift) o
+        # zero-filled and o the observed mask.
         first = n_terms - 1 - d
         for start in range(0, n, block):
             stop = min(start + block, n)
@@ -265,12 +269,27 @@ def _fused_kernel(single: bool, kind: str):
             # The block's features, feature-major, built from the rows while
             # they are in cache.
             Z = z_flat[: n_terms * m].reshape(n_terms, m)
-            for i in range(d):
-                s = shift[i]
-                row = XT[i, start:stop]
-                for j in range(m):
-                    Z[first + i, j] = row[j] - s
-            if spherical:
+            if missing:
+                for i in range(d):
+                    s = shift[i]
+                    row = XT[i, start:stop]
+                    seen = OT[i, start:stop]
+                    for j in range(m):
+                        o = seen[j]
+                        y = (row[j] - s) * o
+                        Z[i, j] = y * y
+                        Z[d + i, j] = y
+                        Z[2 * d + i, j] = o
+                        Z[3 * d + i, j] = one - o
+            else:
+                for i in range(d):
+                    s = shift[i]
+                    row = XT[i, start:stop]
+                    for j in range(m):
+                        Z[first + i, j] = row[j] - s
+            if missing:
+                pass
+            elif spherical:
                 for j in range(m):
                     Z[0, j] = zero
                 for i in range(d):
@@ -407,15 +426,19 @@ def _buffers(dtype, rows, n_components, n_terms, block=None):
 
 
 def compiled_fused_estep(
-    XT, shift, weights, log_floor, sample_weight, kind, half_root=None
+    XT, shift, weights, log_floor, sample_weight, kind, half_root=None, observed=None
 ):
     """A Gaussian chunk's E-step in one compiled pass, complete rows.
 
     The log-densities are one product of a small weight matrix with the
     rows' features: ``[c^2; c; 1]`` (diagonal), ``[|c|^2; c; 1]``
     (spherical), ``[packed c c^T; c; 1]`` (full, expanded around ``shift``:
-    the upper triangle row by row), ``c = x - shift``, or ``[Y; -|Y|^2; 1]``
-    with ``Y = R c`` (tied); the statistics are products of the
+    the upper triangle row by row), ``c = x - shift``, ``[Y; -|Y|^2; 1]``
+    with ``Y = R c`` (tied), or, for rows with missing entries under
+    independent features, ``[y^2; y; o; 1 - o; 1]`` with ``o`` the
+    observed mask and ``y = c o`` (``'missing'``: the observed entries'
+    densities, see ``emmix._conditional_gaussian.diag_features``); the
+    statistics are products of the
     responsibilities with the features (and, tied, of the rows weighted by
     their total responsibility with the rows). Here each block of rows
     (sized so that the products stay under OpenBLAS's small-matrix
@@ -438,9 +461,12 @@ def compiled_fused_estep(
         Floor of the log-responsibilities relative to each row's largest.
     sample_weight : ndarray of shape (n_samples,) or None
         None for unit weights.
-    kind : {'diag', 'spherical', 'full', 'tied'}
+    kind : {'diag', 'spherical', 'full', 'tied', 'missing'}
     half_root : ndarray of shape (n_features, n_features), default=None
         ``R`` (tied only).
+    observed : ndarray of shape (n_features, n_samples), default=None
+        ``'missing'`` only: 1 where an entry is observed, 0 where missing
+        (``XT`` then holds 0 there), C-ordered.
 
     Returns
     -------
@@ -459,10 +485,13 @@ def compiled_fused_estep(
     dtype = XT.dtype
     n_components, n_terms = weights.shape
     d, n = XT.shape
+    if observed is None:
+        observed = np.empty((0, 0), dtype=dtype)
     if (
         dtype not in (np.float64, np.float32)
         or weights.dtype != dtype
-        or not XT.flags.c_contiguous
+        or observed.dtype != dtype
+        or not (XT.flags.c_contiguous and observed.flags.c_contiguous)
         or not compiled_for(n * n_components)
     ):
         return None, None, None
@@ -470,10 +499,7 @@ def compiled_fused_estep(
     totals = np.empty(n, dtype=dtype)
     tops = np.empty(n, dtype=dtype)
     unit = np.empty(0, dtype=dtype)
-    common = (
-        XT,
-        np.ascontiguousarray(shift, dtype=dtype),
-    )
+    shift = np.ascontiguousarray(shift, dtype=dtype)
     floor = dtype.type(log_floor)
     weights = np.ascontiguousarray(weights)
     sample_weight = (
@@ -485,7 +511,8 @@ def compiled_fused_estep(
         sums = np.empty((n_components, d + 1), dtype=dtype)
         second = np.empty((d, d), dtype=dtype)
         done = _fused_tied_kernel(single)(
-            *common,
+            XT,
+            shift,
             np.ascontiguousarray(half_root, dtype=dtype),
             weights,
             floor,
@@ -500,7 +527,17 @@ def compiled_fused_estep(
         z_flat, l_flat = _buffers(dtype, (n_terms, n_components), n_components, n_terms)
         sums = np.empty((n_components, n_terms), dtype=dtype)
         done = _fused_kernel(single, kind)(
-            *common, weights, floor, sample_weight, z_flat, l_flat, sums, totals, tops
+            XT,
+            observed,
+            shift,
+            weights,
+            floor,
+            sample_weight,
+            z_flat,
+            l_flat,
+            sums,
+            totals,
+            tops,
         )
     if done < n:
         return None, None, None

@@ -101,6 +101,8 @@ __all__ = [
     "condition_on_observed_expanded",
     "condition_on_observed_shared",
     "diag_features",
+    "diag_log_prob_weights",
+    "diag_stats_from_sums",
     "expected_stats",
     "expected_stats_diag",
     "expected_stats_expanded",
@@ -548,14 +550,29 @@ def observed_log_prob_diag(features, means, variances):
         0 for a row with nothing observed (component-major: a transposed
         view).
     """
-    dtype = features.dtype
     n_features = means.shape[1]
+    weights = diag_log_prob_weights(means, variances).astype(features.dtype)
+    return (weights @ features[: 3 * n_features]).T
+
+
+def diag_log_prob_weights(means, variances):
+    """The weights of ``[y^2; y; o]`` in :func:`observed_log_prob_diag`,
+    shape (n_components, 3 * n_features)."""
     precisions = 1.0 / variances
     constant = means * means * precisions + np.log(variances) + _LOG_2PI
-    weights = np.concatenate(
+    return np.concatenate(
         [-0.5 * precisions, means * precisions, -0.5 * constant], axis=1
-    ).astype(dtype)
-    return (weights @ features[: 3 * n_features]).T
+    )
+
+
+def diag_stats_from_sums(sums, means, variances):
+    """``s1`` and ``s2`` of :func:`expected_stats_diag` from ``resp^T`` times
+    the features ``[y^2; y; o; 1 - o]`` (transposed), shape (n_components,
+    4 * n_features)."""
+    squares, centred, _, weight = np.split(sums, 4, axis=1)
+    s1 = centred + weight * means
+    s2 = squares + weight * (means * means + variances)
+    return s1, s2
 
 
 def expected_stats_diag(features, resp, means, variances):
@@ -584,10 +601,7 @@ def expected_stats_diag(features, resp, means, variances):
     """
     # (K, 4 d), in blocks of rows (2x faster than one product here).
     sums = matmul_long_nt(np.ascontiguousarray(resp.T), features)
-    squares, centred, _, weight = np.split(sums, 4, axis=1)
-    s1 = centred + weight * means
-    s2 = squares + weight * (means * means + variances)
-    return s1, s2
+    return diag_stats_from_sums(sums, means, variances)
 
 
 class SharedConditional(NamedTuple):

@@ -584,7 +584,8 @@ def test_fused_missing_full_declines_what_it_cannot_do(monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_fused_missing_fits_equal_the_hooks(monkeypatch):
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_fused_missing_fits_equal_the_hooks(monkeypatch, covariance_type):
     from sklearn.datasets import make_blobs
 
     from emmix import GaussianMixtureEM
@@ -594,13 +595,71 @@ def test_fused_missing_fits_equal_the_hooks(monkeypatch):
     X[np.random.default_rng(1).random(X.shape) < 0.25] = np.nan
     X[np.isnan(X).all(axis=1), 0] = 1.0
     make = lambda: GaussianMixtureEM(  # noqa: E731
-        3, covariance_type="full", max_iter=8, tol=0, random_state=0
+        3, covariance_type=covariance_type, max_iter=8, tol=0, random_state=0
     )
-    _fused_fit_equals_the_hooks(
-        monkeypatch,
-        _gaussian_missing,
-        "compiled_fused_missing_full",
-        lambda result: result is not None,
-        make,
+    if covariance_type == "full":
+        kernel, took = "compiled_fused_missing_full", lambda result: result is not None
+    else:
+        kernel, took = "compiled_fused_estep", lambda result: result[0] is not None
+    _fused_fit_equals_the_hooks(monkeypatch, _gaussian_missing, kernel, took, make, X)
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fused_missing_diag_by_hand(covariance_type, dtype, weighted):
+    from scipy.stats import norm
+
+    from emmix.mixture._gaussian_missing import fused_missing_diag
+
+    rng = np.random.default_rng(9)
+    n, d, k = 9000, 5, 4
+    means = rng.normal(0.0, 2.0, size=(k, d))
+    shape = (k, d) if covariance_type == "diag" else (k,)
+    covariances = rng.uniform(0.3, 2.0, size=shape)
+    variances = covariances if covariance_type == "diag" else covariances[:, None]
+    variances = np.broadcast_to(variances, (k, d))
+    labels = rng.integers(k, size=n)
+    X = rng.normal(means[labels], np.sqrt(variances[labels]))
+    X[rng.random(X.shape) < 0.25] = np.nan
+    X[:3] = np.nan  # nothing observed
+    X = X.astype(dtype)
+    weights = rng.dirichlet(np.ones(k))
+    shift = (weights @ means + 0.1).astype(dtype)
+    sample_weight = rng.integers(0, 4, size=n).astype(dtype) if weighted else None
+    floor = np.log(np.finfo(dtype).tiny)  # nothing floored: the exact softmax
+    stats, log_norm = fused_missing_diag(
         X,
+        means.astype(dtype),
+        covariances.astype(dtype),
+        covariance_type,
+        np.log(weights).astype(dtype),
+        shift,
+        sample_weight,
+        floor,
+        None,
     )
+    # By hand: scipy's density of each observed entry, a missing entry at
+    # its component's mean with its variance.
+    x = X.astype(np.float64)[:, None, :]
+    mu = means.astype(dtype).astype(np.float64)[None]
+    var = variances.astype(dtype).astype(np.float64)[None]
+    seen = ~np.isnan(x)
+    log_prob = np.where(seen, norm.logpdf(x, mu, np.sqrt(var)), 0.0).sum(axis=2)
+    log_prob += np.log(weights)
+    expected_log_norm = logsumexp(log_prob, axis=1)
+    resp = np.exp(log_prob - expected_log_norm[:, None])
+    if weighted:
+        resp *= sample_weight[:, None]
+    filled = np.where(seen, x, mu) - shift
+    s1 = np.einsum("nk,nkd->kd", resp, filled)
+    s2 = np.einsum("nk,nkd->kd", resp, filled**2 + np.where(seen, 0.0, var))
+    if covariance_type == "spherical":
+        s2 = s2.sum(axis=1)
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(
+        log_norm, expected_log_norm, rtol=0, atol=rtol * np.abs(expected_log_norm).max()
+    )
+    for got, expected in ((stats["s1"], s1), (stats["s2"], s2)):
+        assert np.all(np.abs(got - expected) <= rtol * np.abs(expected).max(axis=0))
+    np.testing.assert_allclose(stats["nk"], resp.sum(axis=0), rtol=rtol)

@@ -44,6 +44,7 @@ from ._covariance_structures import (
 )
 from ._gaussian_missing import (
     conditional_means,
+    fused_missing_diag,
     fused_missing_full,
     missing_log_prob,
     missing_rows,
@@ -1178,7 +1179,7 @@ default='kmeans'
             return None
         consts = params["_consts"]
         if self._chunk_gaps(X, cache) is not None:
-            # Rows with gaps: full covariances have a kernel of their own.
+            # Rows with gaps: kernels of their own (not for tied covariances).
             return self._fused_missing_estep(X, sample_weight, params, cache)
         if "whiten" in consts:  # full, whitened: numpy's route
             return None
@@ -1206,20 +1207,31 @@ default='kmeans'
         return {key: value.copy() for key, value in stats.items()}, log_norm
 
     def _fused_missing_estep(self, X, sample_weight, params, cache):
-        """Full covariances, a chunk with gaps: its whole E-step compiled
-        (see :func:`fused_missing_full`), or None."""
-        if self._kernel != "full":
+        """A chunk with gaps: its whole E-step compiled (see
+        :func:`fused_missing_full` and :func:`fused_missing_diag`), or None
+        (tied covariances, or where the kernels do not apply)."""
+        common = (params["_log_weights"], params["_consts"]["shift"], sample_weight)
+        if self._kernel == "full":
+            stats, log_norm = fused_missing_full(
+                X,
+                params["means"],
+                params["precisions_cholesky"],
+                *common,
+                log_floor(X.dtype),
+                cache,
+            )
+        elif self._kernel in ("diag", "spherical"):
+            stats, log_norm = fused_missing_diag(
+                X,
+                params["means"],
+                params["covariances"],
+                self._kernel,
+                *common,
+                log_floor(X.dtype),
+                cache,
+            )
+        else:
             return None
-        stats, log_norm = fused_missing_full(
-            X,
-            params["means"],
-            params["precisions_cholesky"],
-            params["_log_weights"],
-            params["_consts"]["shift"],
-            sample_weight,
-            log_floor(X.dtype),
-            cache,
-        )
         return None if stats is None else (stats, log_norm)
 
     def _em_chunk_order(self, X):

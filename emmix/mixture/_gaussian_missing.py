@@ -17,6 +17,7 @@ import numpy as np
 
 from .._compiled import (
     compiled_for,
+    compiled_fused_estep,
     compiled_fused_missing_full,
     missing_full_workspace,
 )
@@ -28,6 +29,8 @@ from .._conditional_gaussian import (
     condition_on_observed_expanded,
     condition_on_observed_shared,
     diag_features,
+    diag_log_prob_weights,
+    diag_stats_from_sums,
     expected_stats,
     expected_stats_diag,
     expected_stats_expanded,
@@ -44,6 +47,7 @@ from ..base import memoized
 __all__ = [
     "MissingRows",
     "conditional_means",
+    "fused_missing_diag",
     "fused_missing_full",
     "missing_log_prob",
     "missing_rows",
@@ -588,3 +592,82 @@ def fused_missing_full(
     s1, s2, nk, log_norm = out
     rows, cols = packed_pairs(X.shape[1])
     return {"s1": s1, "s2": s2[:, rows, cols], "nk": nk}, log_norm
+
+
+def fused_missing_diag(
+    X,
+    means,
+    covariances,
+    covariance_type,
+    log_weights,
+    shift,
+    sample_weight,
+    floor,
+    cache,
+):
+    """A diagonal or spherical chunk with missing entries in one compiled pass.
+
+    The route of :func:`missing_log_prob` and :func:`missing_stats` for
+    these types (the features ``[y^2; y; o; 1 - o]``, the log-densities and
+    the statistics one product each), by
+    :func:`~emmix._compiled.compiled_fused_estep` block by block in cache:
+    the chunk's features are never written to memory.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The chunk's rows; NaN marks a missing entry.
+    means, covariances : ndarray
+        As ``GaussianMixtureEM.means_`` and ``covariances_``.
+    covariance_type : {'diag', 'spherical'}
+    log_weights : ndarray of shape (n_components,)
+    shift : ndarray of shape (n_features,)
+        The centring point of the statistics.
+    sample_weight : ndarray of shape (n_samples,) or None
+        None for unit weights.
+    floor : float
+        Floor of the log-responsibilities relative to each row's largest.
+    cache : dict or None
+        The chunk's cache: its fit-long memo keeps the rows transposed.
+
+    Returns
+    -------
+    stats : dict or None
+        ``s1``, ``s2`` (around ``shift``) and ``nk``; None where the compiled
+        kernel does not apply (the caller takes the numpy route).
+    log_norm : ndarray of shape (n_samples,)
+    """
+    n_components, n_features = means.shape
+    if X.dtype not in (np.float64, np.float32) or not compiled_for(
+        X.shape[0] * n_components
+    ):
+        return None, None  # nothing kept for a kernel that will not run
+    zero_filled_t, observed_t = memoized(
+        cache,
+        "rows_observed_t",
+        lambda: _transposed_rows(X, np.isnan(X)),
+        large=True,
+    )
+    shift = shift.astype(X.dtype, copy=False)
+    means_c = means - shift
+    variances = _variances(covariances, covariance_type, n_features)
+    # [y^2; y; o; 1 - o; 1]: the missing entries' block weighs nothing in the
+    # log-densities, the last feature carries the mixing weights.
+    weights = np.zeros((n_components, 4 * n_features + 1), dtype=X.dtype)
+    weights[:, : 3 * n_features] = diag_log_prob_weights(means_c, variances)
+    weights[:, -1] = log_weights
+    sums, _, log_norm = compiled_fused_estep(
+        zero_filled_t,
+        shift,
+        weights,
+        floor,
+        sample_weight,
+        "missing",
+        observed=observed_t,
+    )
+    if sums is None:
+        return None, None
+    s1, s2 = diag_stats_from_sums(sums[:, :-1], means_c, variances)
+    if covariance_type == "spherical":
+        s2 = s2.sum(axis=1)
+    return {"s1": s1, "s2": s2, "nk": sums[:, -1].copy()}, log_norm
